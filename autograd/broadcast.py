@@ -1,0 +1,34 @@
+"""The only place that undoes numpy broadcasting in the backward pass."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``grad`` down to ``shape``, undoing the broadcasting the forward pass did.
+
+    Leading axes that broadcasting added are summed away, then every axis where
+    the input had length 1 is summed with keepdims.
+    """
+    grad = np.asarray(grad)
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        # A gradient with fewer dims than its input can only come from a
+        # broadcastable value (e.g. a scalar): spread it to the input's shape.
+        return np.broadcast_to(grad, shape).copy()
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1
+    )
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if extra:
+        grad = grad.reshape(shape)
+    if grad.shape != shape:
+        raise ValueError(
+            f"unbroadcast: a gradient of shape {grad.shape} cannot be reduced to the "
+            f"input's shape {shape}; the op's backward returned a wrong shape."
+        )
+    return grad

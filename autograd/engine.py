@@ -1,0 +1,368 @@
+"""The one graph core shared by Tensor and Scalar.
+
+A forward pass builds a graph of ``Node`` objects. Each node made by an op keeps a
+``Context``: the ``Function`` that made it, its inputs in order, and whatever the
+op saved for its backward. ``backward`` walks that graph once, in reverse
+topological order, calling each op's ``backward`` and handing every input its
+gradient, un-broadcast to the input's shape.
+
+Nothing else in the project walks the graph: ``grad``, ``gradcheck`` and
+``draw_graph`` reuse ``toposort`` from here.
+
+Per-node Python overhead is the whole cost of a small network, so the hot paths
+(``Function.apply`` and ``_run_backward``) are written with care: ``__slots__``,
+no needless conversions, one dictionary of pending gradients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+import numpy as np
+
+__all__ = [
+    "Node", "Context", "Function", "toposort", "no_grad", "enable_grad",
+    "is_grad_enabled", "detect_anomaly", "AnomalyError",
+]
+
+_ndarray = np.ndarray
+
+
+# --------------------------------------------------------------------------
+# gradient mode
+# --------------------------------------------------------------------------
+
+class _Mode:
+    """Process-wide switches read on every op: is a graph being built, is anomaly mode on."""
+
+    grad_enabled = True
+    anomaly = False
+
+
+def is_grad_enabled() -> bool:
+    """True when ops record a graph (the default); False inside ``no_grad()``."""
+    return _Mode.grad_enabled
+
+
+class _GradMode(contextlib.ContextDecorator):
+    """Context manager and decorator setting whether ops record a graph."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._prev: list[bool] = []
+
+    def __enter__(self) -> "_GradMode":
+        self._prev.append(_Mode.grad_enabled)
+        _Mode.grad_enabled = self.enabled
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _Mode.grad_enabled = self._prev.pop()
+
+
+def no_grad() -> _GradMode:
+    """Build no graph and save no buffers: ``with ag.no_grad(): ...`` or ``@ag.no_grad()``."""
+    return _GradMode(False)
+
+
+def enable_grad() -> _GradMode:
+    """Record a graph again, e.g. inside a ``no_grad()`` block."""
+    return _GradMode(True)
+
+
+class AnomalyError(RuntimeError):
+    """Raised in anomaly mode when an op's forward or backward produces NaN or inf."""
+
+
+@contextlib.contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Make the first op whose forward or backward produces NaN/inf raise ``AnomalyError``."""
+    prev = _Mode.anomaly
+    _Mode.anomaly = True
+    try:
+        yield
+    finally:
+        _Mode.anomaly = prev
+
+
+def _shape_of(value: Any) -> tuple:
+    return tuple(np.shape(value))
+
+
+def _check_finite(fn: type, where: str, values: Any, inputs: tuple) -> None:
+    """Anomaly mode: raise naming the op and its input shapes when ``values`` hold NaN/inf."""
+    for v in values:
+        if v is None:
+            continue
+        arr = np.asarray(v)
+        if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+            what = "NaN" if np.isnan(arr).any() else "inf"
+            shapes = ", ".join(
+                str(_shape_of(x.data if isinstance(x, Node) else x)) for x in inputs
+            )
+            raise AnomalyError(
+                f"anomaly: {fn.__name__} {where} produced {what} (input shapes: {shapes}). "
+                f"Check the inputs of this op, or the step size that made them."
+            )
+
+
+# --------------------------------------------------------------------------
+# nodes and contexts
+# --------------------------------------------------------------------------
+
+_FREED = object()  # marks a Context whose saved buffers backward() released
+
+
+class Context:
+    """What one op remembers for its backward.
+
+    ``fn`` is the Function, ``inputs`` the forward inputs in order (Nodes, or the
+    constants they were combined with), ``saved`` the arrays of
+    ``save_for_backward`` and ``needs_input_grad`` one bool per input. Ops may set
+    other attributes (an axis, a shape) for their backward.
+    """
+
+    __slots__ = ("fn", "inputs", "saved", "needs_input_grad", "__dict__")
+
+    def __init__(self) -> None:
+        self.saved = ()
+
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep arrays for backward; released after backward unless retain_graph=True."""
+        self.saved = values
+
+    def release(self) -> None:
+        """Drop the saved buffers (the graph's structure stays, so it can still be drawn)."""
+        self.saved = _FREED
+        if self.__dict__:
+            self.__dict__.clear()
+
+
+class Node:
+    """A value in the graph: Tensor (ndarray payload) and Scalar (float payload) derive from it.
+
+    ``_ctx`` is None for a leaf. Nodes hash by identity, so they work as dict keys
+    even though ``==`` is elementwise for tensors.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_retains_grad")
+
+    __hash__ = object.__hash__
+    _node_type: type  # the class an op's output gets (Parameter -> Tensor)
+
+    # ---- graph structure --------------------------------------------------
+    @property
+    def op(self) -> str:
+        """Name of the op that produced this node ('' for a leaf)."""
+        ctx = self._ctx
+        return "" if ctx is None else getattr(ctx.fn, "op_name", ctx.fn.__name__)
+
+    @property
+    def parents(self) -> tuple:
+        """The nodes this one was computed from, in input order (() for a leaf)."""
+        ctx = self._ctx
+        if ctx is None:
+            return ()
+        return tuple(x for x in ctx.inputs if isinstance(x, Node))
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf node after backward (leaves always keep theirs)."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                f"retain_grad() on a {type(self).__name__} that does not require grad: "
+                "nothing will flow into it."
+            )
+        self._retains_grad = True
+
+    # ---- gradients ---------------------------------------------------------
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Backpropagate from this node, accumulating into leaves' ``.grad``."""
+        _run_backward(self, self._seed(grad), retain_graph, capture=None)
+
+    def _seed(self, grad: Any) -> Any:  # pragma: no cover - defined by subclasses
+        raise NotImplementedError
+
+    def _accumulate(self, g: Any, assigned: set) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _fix_grad(self, g: Any) -> Any:
+        """Bring an op's gradient for this node to its shape and dtype (Tensor overrides)."""
+        return g
+
+
+# --------------------------------------------------------------------------
+# Function: the one mechanism every op, built-in or custom, goes through
+# --------------------------------------------------------------------------
+
+class Function:
+    """A differentiable op: ``forward(ctx, *arrays)`` beside ``backward(ctx, grad_out)``.
+
+    Subclass it, write both as staticmethods on raw values (ndarrays, or floats for
+    Scalar), and call ``MyOp.apply(*inputs)``. ``backward`` returns one gradient per
+    forward input (a tuple when there are several; None where none is needed). The
+    engine un-broadcasts each gradient to its input's shape, so ``backward`` may
+    return the broadcast shape.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad_out: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Any:
+        """Run forward on the inputs' values and, in grad mode, record the node."""
+        node_type = None
+        tracked = False
+        raw = []
+        for x in inputs:
+            if isinstance(x, Node):
+                raw.append(x.data)
+                if node_type is None:
+                    node_type = x._node_type
+                elif x._node_type is not node_type:
+                    raise TypeError(
+                        f"{cls.__name__}: cannot combine a {node_type.__name__} and a "
+                        f"{x._node_type.__name__} in one op; convert one of them first."
+                    )
+                if x.requires_grad:
+                    tracked = True
+            else:
+                raw.append(x)
+        if node_type is None:
+            raise TypeError(f"{cls.__name__}.apply needs at least one Tensor or Scalar input.")
+        ctx = Context()
+        out = cls.forward(ctx, *raw, **params)
+        if _Mode.anomaly:
+            _check_finite(cls, "forward", (out,), inputs)
+        node = node_type.__new__(node_type)
+        node.data = out if type(out) is node_type._data_type else node_type._coerce(out)
+        node.grad = node_type._grad_init
+        node.name = None
+        node._retains_grad = node_type._retain_default
+        if tracked and _Mode.grad_enabled:
+            node.requires_grad = True
+            ctx.fn = cls
+            ctx.inputs = inputs
+            ctx.needs_input_grad = tuple(
+                isinstance(x, Node) and x.requires_grad for x in inputs
+            )
+            node._ctx = ctx
+        else:
+            node.requires_grad = False
+            node._ctx = None
+        return node
+
+
+# --------------------------------------------------------------------------
+# the graph walk and the backward driver
+# --------------------------------------------------------------------------
+
+def toposort(root: Node, grad_only: bool = True) -> list:
+    """Nodes ``root`` depends on, each after all of its parents (iterative DFS).
+
+    ``grad_only`` keeps only nodes gradients flow through (those that require
+    grad); with False every node is listed, as ``draw_graph`` wants.
+    """
+    order: list = []
+    visited = {id(root)}
+    stack = [(root, _inputs_of(root))]
+    push, pop, add = stack.append, stack.pop, visited.add
+    while stack:
+        node, it = stack[-1]
+        for parent in it:
+            if (
+                isinstance(parent, Node)
+                and id(parent) not in visited
+                and (parent.requires_grad or not grad_only)
+            ):
+                add(id(parent))
+                push((parent, _inputs_of(parent)))
+                break
+        else:
+            pop()
+            order.append(node)
+    return order
+
+
+def _inputs_of(node: Node) -> Iterator:
+    ctx = node._ctx
+    return iter(()) if ctx is None else iter(ctx.inputs)
+
+
+def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | None) -> None:
+    """Backpropagate ``seed`` from ``root``.
+
+    With ``capture`` (a dict from id(node) to None) the gradients of those nodes
+    are stored there and no ``.grad`` is touched; otherwise leaves and retained
+    nodes accumulate into ``.grad``.
+    """
+    if not root.requires_grad:
+        raise RuntimeError(
+            f"backward: this {type(root).__name__} does not require grad and has no graph. "
+            "Create the inputs with requires_grad=True, and do not compute it under no_grad()."
+        )
+    order = toposort(root)
+    pending = {id(root): seed}
+    assigned: set = set()  # ids of arrays handed to .grad in this pass (to avoid aliasing)
+    anomaly = _Mode.anomaly
+    for node in reversed(order):
+        g = pending.pop(id(node), None)
+        if g is None:
+            continue
+        ctx = node._ctx
+        if capture is not None:
+            if id(node) in capture:
+                capture[id(node)] = g
+        elif ctx is None or node._retains_grad:
+            node._accumulate(g, assigned)
+        if ctx is None:
+            continue
+        if ctx.saved is _FREED:
+            raise RuntimeError(
+                f"backward through {ctx.fn.__name__} a second time: its saved buffers were "
+                "already freed by the first backward(). Pass retain_graph=True to the first "
+                "backward() if you need to backpropagate twice through the same graph."
+            )
+        grads = ctx.fn.backward(ctx, g)
+        if type(grads) is not tuple:
+            grads = (grads,)
+        if anomaly:
+            _check_finite(ctx.fn, "backward", grads, ctx.inputs)
+        if not retain_graph:
+            ctx.release()
+        for x, gx, needed in zip(ctx.inputs, grads, ctx.needs_input_grad):
+            if not needed or gx is None:
+                continue
+            gx = x._fix_grad(gx)
+            key = id(x)
+            prev = pending.get(key)
+            pending[key] = gx if prev is None else prev + gx
+
+
+
+def grad_of(output: Node, inputs: list, grad_output: Any = None,
+            retain_graph: bool = False) -> list:
+    """Gradients of ``output`` with respect to ``inputs``, leaving every ``.grad`` untouched."""
+    capture = {id(x): None for x in inputs}
+    for x in inputs:
+        if not isinstance(x, Node) or not x.requires_grad:
+            raise RuntimeError(
+                "grad: every input must be a Tensor that requires grad; got "
+                f"{type(x).__name__}{'' if not isinstance(x, Node) else ' without requires_grad'}."
+            )
+    _run_backward(output, output._seed(grad_output), retain_graph, capture)
+    result = []
+    for x in inputs:
+        g = capture[id(x)]
+        result.append(x._zeros_grad() if g is None else x._own_copy(g))
+    return result
+

@@ -1,0 +1,134 @@
+"""Finite differences: the lecture's "numerical approach" to the gradient.
+
+Central differences cost two evaluations of the function per input element
+(O(W) evaluations of an O(W) function: O(W^2) in all), against one backward
+pass for backpropagation; they are the reference every gradient is checked
+against.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .engine import Node, grad_of, no_grad
+from .scalar import Scalar
+from .tensor import Tensor
+
+
+class GradcheckError(RuntimeError):
+    """The analytic gradient disagrees with the numerical one."""
+
+
+def _as_float64_leaf(x: Any) -> Any:
+    if isinstance(x, Scalar):
+        return Scalar(x.data, name=x.name, requires_grad=False)
+    if isinstance(x, Tensor):
+        return Tensor._wrap(np.array(x.data, dtype=np.float64))
+    return x
+
+
+def _value(out: Any) -> np.ndarray:
+    return np.asarray(out.data if isinstance(out, Node) else out, dtype=np.float64)
+
+
+def _numerical_jacobian(fn: Callable, inputs: Sequence[Any], index: int,
+                        eps: float) -> np.ndarray:
+    """d fn / d inputs[index] by central differences in float64: shape (out.size, in.size)."""
+    leaves = [_as_float64_leaf(x) for x in inputs]
+    target = leaves[index]
+    columns = []
+    with no_grad():
+        if isinstance(target, Scalar):
+            x0 = target.data
+            target.data = x0 + eps
+            plus = _value(fn(*leaves))
+            target.data = x0 - eps
+            minus = _value(fn(*leaves))
+            target.data = x0
+            return ((plus - minus) / (2 * eps)).reshape(-1, 1)
+        flat = target.data.reshape(-1)  # a view: writing it perturbs the leaf
+        for i in range(flat.size):
+            x0 = flat[i]
+            flat[i] = x0 + eps
+            plus = _value(fn(*leaves))
+            flat[i] = x0 - eps
+            minus = _value(fn(*leaves))
+            flat[i] = x0
+            columns.append(((plus - minus) / (2 * eps)).reshape(-1))
+    if not columns:
+        return np.zeros((_value(fn(*leaves)).size, 0))
+    return np.stack(columns, axis=1)
+
+
+def numerical_grad(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6) -> list:
+    """Gradient of the one-element ``fn(*inputs)`` with respect to each input, by central
+    differences in float64 whatever the inputs' dtype -> one float64 ndarray per input
+    (a float for a Scalar input)."""
+    inputs = list(inputs)
+    out = fn(*[_as_float64_leaf(x) for x in inputs])
+    if _value(out).size != 1:
+        raise ValueError(
+            f"numerical_grad: fn must return a one-element Tensor, got shape "
+            f"{np.shape(_value(out))}; reduce it (e.g. .sum()) or use gradcheck for Jacobians."
+        )
+    grads = []
+    for k, x in enumerate(inputs):
+        if isinstance(x, Scalar):
+            grads.append(float(_numerical_jacobian(fn, inputs, k, eps)[0, 0]))
+        elif isinstance(x, Tensor):
+            grads.append(_numerical_jacobian(fn, inputs, k, eps).reshape(x.shape))
+        else:
+            grads.append(None)
+    return grads
+
+
+def _input_label(x: Any, k: int) -> str:
+    return f"input {k}" + (f" ({x.name!r})" if getattr(x, "name", None) else "")
+
+
+def gradcheck(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3) -> bool:
+    """Check the whole Jacobian of ``fn(*inputs)`` against central differences.
+
+    Every input that requires grad is checked. Returns True, or raises
+    GradcheckError naming the input, the worst element, and both values.
+    """
+    inputs = list(inputs)
+    wrt = [k for k, x in enumerate(inputs) if isinstance(x, Node) and x.requires_grad]
+    if not wrt:
+        raise ValueError("gradcheck: no input requires grad, so there is nothing to check.")
+    out = fn(*inputs)
+    if not isinstance(out, Node):
+        raise TypeError(f"gradcheck: fn must return a Tensor or Scalar, got {type(out).__name__}.")
+    out_size = np.size(out.data)
+    analytic = {k: np.zeros((out_size, np.size(inputs[k].data))) for k in wrt}
+    if out.requires_grad:
+        for i in range(out_size):
+            seed = np.zeros(out_size)
+            seed[i] = 1.0
+            seed = seed.reshape(np.shape(out.data))
+            grads = grad_of(out, [inputs[k] for k in wrt],
+                            grad_output=seed if isinstance(out, Tensor) else None,
+                            retain_graph=True)
+            for k, g in zip(wrt, grads):
+                analytic[k][i] = np.asarray(g, dtype=np.float64).reshape(-1)
+    for k in wrt:
+        numeric = _numerical_jacobian(fn, inputs, k, eps)
+        a = analytic[k]
+        err = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))
+        bad = ~(err <= 0)  # NaN counts as a failure
+        if bad.any():
+            i, j = np.unravel_index(np.argmax(np.where(bad, np.nan_to_num(err, nan=np.inf),
+                                                       -np.inf)), err.shape)
+            shape = np.shape(inputs[k].data)
+            elem = np.unravel_index(j, shape) if shape else ()
+            where = f"output element {np.unravel_index(i, np.shape(out.data)) if out_size > 1 else ()}"
+            raise GradcheckError(
+                f"gradcheck failed for {_input_label(inputs[k], k)} of shape {shape}: at element "
+                f"{tuple(int(e) for e in elem)} ({where}) the analytic gradient is "
+                f"{a[i, j]!r} but the numerical one is {numeric[i, j]!r} "
+                f"(atol={atol}, rtol={rtol}). Check that op's backward."
+            )
+    return True

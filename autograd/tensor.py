@@ -1,0 +1,447 @@
+"""Tensor: a node of the graph whose value is a numpy ndarray.
+
+Operators and methods are thin: each calls one op of ``ops.py`` (or a few, for
+composites such as ``var``). All broadcasting follows numpy; the engine
+un-broadcasts gradients.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+from . import defaults, ops
+from .broadcast import unbroadcast
+from .engine import Node
+
+_ndarray = np.ndarray
+
+
+def _as_array(data: Any, dtype: Any) -> np.ndarray:
+    """numpy array for ``data`` following PyTorch's torch.tensor rules (always a copy)."""
+    if isinstance(data, Node):
+        data = data.data
+    if dtype is not None:
+        return np.array(data, dtype=dtype)
+    if isinstance(data, (np.ndarray, np.generic)):
+        return np.array(data)
+    arr = np.array(data)
+    if arr.dtype.kind == "f" or (arr.dtype.kind == "O" and arr.size):
+        arr = arr.astype(defaults.get_default_dtype())
+    elif arr.dtype.kind in "iu":
+        arr = arr.astype(np.int64)
+    elif arr.size == 0 and arr.dtype.kind != "b":
+        arr = arr.astype(defaults.get_default_dtype())
+    return arr
+
+
+def _shape_arg(shape: tuple) -> tuple:
+    """Accept both f(2, 3) and f((2, 3)) like numpy/PyTorch."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _check_floating(arr: np.ndarray, what: str) -> None:
+    if arr.dtype.kind not in "fc":
+        raise TypeError(
+            f"{what}: only floating tensors can require grad, got dtype {arr.dtype}. "
+            "Make it floating first, e.g. Tensor(data, dtype=np.float32, requires_grad=True)."
+        )
+
+
+def _data(x: Any) -> Any:
+    return x.data if isinstance(x, Node) else x
+
+
+class Tensor(Node):
+    """An n-dimensional array in the graph: ``Tensor(data, requires_grad=False, dtype=None, name=None)``.
+
+    ``dtype=None`` keeps a float ndarray's dtype (float64 stays float64); Python
+    floats and float lists take the default dtype (float32); ints become int64.
+    """
+
+    __slots__ = ()
+    __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operators
+    __hash__ = Node.__hash__
+
+    _data_type = _ndarray
+    _coerce = staticmethod(np.asarray)
+    _retain_default = False
+    _grad_init = None
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+                 name: str | None = None) -> None:
+        arr = _as_array(data, dtype)
+        if requires_grad:
+            _check_floating(arr, "Tensor(requires_grad=True)")
+        self.data = arr
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._ctx = None
+        self.name = name
+        self._retains_grad = False
+
+    @classmethod
+    def _wrap(cls, arr: np.ndarray, requires_grad: bool = False) -> "Tensor":
+        """A leaf around ``arr`` without copying or checks (for the library's own hot paths)."""
+        t = cls.__new__(cls)
+        t.data = arr
+        t.grad = None
+        t.requires_grad = requires_grad
+        t._ctx = None
+        t.name = None
+        t._retains_grad = False
+        return t
+
+    # ---- gradient plumbing used by the engine -----------------------------
+    def _seed(self, grad: Any) -> np.ndarray:
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() on a tensor of shape {self.shape} needs a grad argument: "
+                    "only one-element outputs get the implicit gradient 1. Reduce it first "
+                    "(e.g. y.sum().backward()) or pass grad=np.ones(y.shape)."
+                )
+            return np.ones(self.data.shape, dtype=self.data.dtype)
+        g = np.array(_data(grad), dtype=self.data.dtype)  # a copy: never alias the caller's
+        if g.shape != self.data.shape:
+            raise RuntimeError(
+                f"backward(): grad has shape {g.shape} but the tensor has shape "
+                f"{self.shape}; they must match."
+            )
+        return g
+
+    def _fix_grad(self, g: Any) -> np.ndarray:
+        d = self.data
+        if type(g) is _ndarray and g.shape == d.shape and g.dtype == d.dtype:
+            return g
+        g = unbroadcast(np.asarray(g), d.shape)
+        return g if g.dtype == d.dtype else g.astype(d.dtype)
+
+    def _accumulate(self, g: np.ndarray, assigned: set) -> None:
+        if self.grad is None:
+            # Each .grad owns its memory: copy views and arrays already handed out.
+            if g.base is not None or id(g) in assigned or not g.flags.writeable:
+                g = g.copy()
+            assigned.add(id(g))
+            self.grad = g
+        else:
+            self.grad += g
+
+    def _zeros_grad(self) -> np.ndarray:
+        return np.zeros_like(self.data)
+
+    @staticmethod
+    def _own_copy(g: np.ndarray) -> np.ndarray:
+        return np.array(g)
+
+    # ---- numpy-like attributes -------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def T(self) -> "Tensor":
+        return ops.Transpose.apply(self)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if dtype is None:
+            return self.data.copy() if copy else self.data
+        return self.data.astype(dtype)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", threshold=50)
+        extras = []
+        if self.data.dtype != defaults.get_default_dtype() and self.data.dtype.kind == "f":
+            extras.append(f"dtype={self.data.dtype}")
+        elif self.data.dtype.kind != "f":
+            extras.append(f"dtype={self.data.dtype}")
+        if self.requires_grad:
+            extras.append(f"op={self.op}" if self._ctx is not None else "requires_grad=True")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    def item(self) -> Any:
+        if self.data.size != 1:
+            raise ValueError(
+                f"item(): only one-element tensors convert to a Python number, this one has "
+                f"shape {self.shape}."
+            )
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The value as an ndarray (shares memory, like torch's .numpy())."""
+        return self.data
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def detach(self) -> "Tensor":
+        """The same values, cut from the graph (shares memory)."""
+        return Tensor._wrap(self.data)
+
+    def astype(self, dtype: Any) -> "Tensor":
+        """A copy in another dtype; the gradient flows back in the original dtype."""
+        return ops.Cast.apply(self, np.dtype(dtype))
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad:
+            _check_floating(self.data, "requires_grad_()")
+        self.requires_grad = requires_grad
+        return self
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # ---- arithmetic ---------------------------------------------------------
+    def __add__(self, other: Any) -> "Tensor":
+        return ops.Add.apply(self, other)
+
+    def __radd__(self, other: Any) -> "Tensor":
+        return ops.Add.apply(other, self)
+
+    def __sub__(self, other: Any) -> "Tensor":
+        return ops.Sub.apply(self, other)
+
+    def __rsub__(self, other: Any) -> "Tensor":
+        return ops.Sub.apply(other, self)
+
+    def __mul__(self, other: Any) -> "Tensor":
+        return ops.Mul.apply(self, other)
+
+    def __rmul__(self, other: Any) -> "Tensor":
+        return ops.Mul.apply(other, self)
+
+    def __truediv__(self, other: Any) -> "Tensor":
+        return ops.Div.apply(self, other)
+
+    def __rtruediv__(self, other: Any) -> "Tensor":
+        return ops.Div.apply(other, self)
+
+    def __pow__(self, other: Any) -> "Tensor":
+        return ops.Pow.apply(self, other)
+
+    def __rpow__(self, other: Any) -> "Tensor":
+        return ops.Pow.apply(other, self)
+
+    def __matmul__(self, other: Any) -> "Tensor":
+        return ops.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other: Any) -> "Tensor":
+        return ops.MatMul.apply(other, self)
+
+    def __neg__(self) -> "Tensor":
+        return ops.Neg.apply(self)
+
+    def __pos__(self) -> "Tensor":
+        return self
+
+    # ---- comparisons: plain boolean tensors, no graph ------------------------
+    def __lt__(self, other: Any) -> "Tensor":
+        return Tensor._wrap(np.asarray(self.data < _data(other)))
+
+    def __le__(self, other: Any) -> "Tensor":
+        return Tensor._wrap(np.asarray(self.data <= _data(other)))
+
+    def __gt__(self, other: Any) -> "Tensor":
+        return Tensor._wrap(np.asarray(self.data > _data(other)))
+
+    def __ge__(self, other: Any) -> "Tensor":
+        return Tensor._wrap(np.asarray(self.data >= _data(other)))
+
+    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return Tensor._wrap(np.asarray(self.data == _data(other)))
+
+    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return Tensor._wrap(np.asarray(self.data != _data(other)))
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    # ---- indexing ---------------------------------------------------------------
+    def __getitem__(self, idx: Any) -> "Tensor":
+        if isinstance(idx, tuple):
+            idx = tuple(_data(i) for i in idx)
+        else:
+            idx = _data(idx)
+        if isinstance(idx, list):
+            idx = np.asarray(idx)
+        return ops.GetItem.apply(self, idx=idx)
+
+    # ---- reductions ---------------------------------------------------------------
+    def sum(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+        return ops.Sum.apply(self, axis=_axis(axis), keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+        return ops.Mean.apply(self, axis=_axis(axis), keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+        return ops.Max.apply(self, axis=_axis(axis), keepdims=keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+        return ops.Min.apply(self, axis=_axis(axis), keepdims=keepdims)
+
+    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> "Tensor":
+        """Variance: mean squared deviation, divided by n - ddof (numpy's default ddof=0)."""
+        axis = _axis(axis)
+        centered = self - self.mean(axis=axis, keepdims=True)
+        n = self.size if axis is None else int(np.prod([self.shape[a] for a in
+                                                        ((axis,) if isinstance(axis, int)
+                                                         else axis)]))
+        return (centered * centered).sum(axis=axis, keepdims=keepdims) / (n - ddof)
+
+    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+        return ops.LogSumExp.apply(self, axis=_axis(axis), keepdims=keepdims)
+
+    def softmax(self, axis: int = -1) -> "Tensor":
+        return ops.Softmax.apply(self, axis=axis)
+
+    def log_softmax(self, axis: int = -1) -> "Tensor":
+        return ops.LogSoftmax.apply(self, axis=axis)
+
+    # ---- elementwise functions ------------------------------------------------------
+    def exp(self) -> "Tensor":
+        return ops.Exp.apply(self)
+
+    def log(self) -> "Tensor":
+        return ops.Log.apply(self)
+
+    def sqrt(self) -> "Tensor":
+        return ops.Sqrt.apply(self)
+
+    def abs(self) -> "Tensor":
+        return ops.Abs.apply(self)
+
+    def tanh(self) -> "Tensor":
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self) -> "Tensor":
+        return ops.Sigmoid.apply(self)
+
+    def relu(self) -> "Tensor":
+        return ops.Relu.apply(self)
+
+    def clip(self, lo: Any = None, hi: Any = None) -> "Tensor":
+        if lo is None and hi is None:
+            raise ValueError("clip: give at least one of lo and hi.")
+        return ops.Clip.apply(self, lo=lo, hi=hi)
+
+    # ---- shape -----------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> "Tensor":
+        return ops.Reshape.apply(self, shape=_shape_arg(shape))
+
+    def transpose(self, *axes: Any) -> "Tensor":
+        axes = _shape_arg(axes)
+        if axes and len(axes) != self.ndim:
+            raise ValueError(
+                f"transpose: axes {axes} do not match a tensor of {self.ndim} dimensions "
+                f"(shape {self.shape}); give a permutation of all of them, or none."
+            )
+        return ops.Transpose.apply(self, axes=axes or None)
+
+    def swapaxes(self, axis1: int, axis2: int) -> "Tensor":
+        return ops.SwapAxes.apply(self, axis1=axis1, axis2=axis2)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        """Merge dims start_dim..end_dim into one (all of them by default)."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = start_dim % self.ndim, end_dim % self.ndim
+        shape = self.shape[:start] + (-1,) + self.shape[end + 1:]
+        return self.reshape(shape)
+
+    def squeeze(self, axis: Any = None) -> "Tensor":
+        """Drop axes of length 1 (all of them, or those given)."""
+        if axis is None:
+            shape = tuple(n for n in self.shape if n != 1)
+        else:
+            axes = {a % self.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
+            bad = [a for a in axes if self.shape[a] != 1]
+            if bad:
+                raise ValueError(
+                    f"squeeze: axis {bad[0]} of shape {self.shape} has length "
+                    f"{self.shape[bad[0]]}, not 1."
+                )
+            shape = tuple(n for i, n in enumerate(self.shape) if i not in axes)
+        return self.reshape(shape)
+
+    def unsqueeze(self, axis: int) -> "Tensor":
+        """Insert an axis of length 1 at ``axis``."""
+        return self.reshape(np.expand_dims(self.data, axis).shape)
+
+
+def _axis(axis: Any) -> Any:
+    if isinstance(axis, list):
+        return tuple(axis)
+    return axis
+
+
+Tensor._node_type = Tensor
+
+
+def _tensors(seq: Iterable[Any], what: str) -> list:
+    items = list(seq)
+    if not items:
+        raise ValueError(f"{what}: needs at least one tensor.")
+    if not any(isinstance(x, Tensor) for x in items):
+        items[0] = Tensor(items[0])
+    return items
+
+
+def concatenate(tensors: Iterable[Any], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (numpy.concatenate)."""
+    return ops.Concatenate.apply(*_tensors(tensors, "concatenate"), axis=axis)
+
+
+def stack(tensors: Iterable[Any], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis (numpy.stack)."""
+    return ops.Stack.apply(*_tensors(tensors, "stack"), axis=axis)
+
+
+def _promote(*xs: Any) -> list:
+    """Make sure at least one operand is a Tensor (the others stay constants)."""
+    if any(isinstance(x, Tensor) for x in xs):
+        return list(xs)
+    return [Tensor(xs[0])] + list(xs[1:])
+
+
+def where(cond: Any, a: Any, b: Any) -> Tensor:
+    """Elementwise ``a if cond else b``; cond is a bool Tensor or ndarray (no gradient)."""
+    cond = np.asarray(_data(cond))
+    a, b = _promote(a, b)
+    return ops.Where.apply(cond, a, b)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise max; ties share the gradient half and half."""
+    return ops.Maximum.apply(*_promote(a, b))
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise min; ties share the gradient half and half."""
+    return ops.Minimum.apply(*_promote(a, b))
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """numpy's matmul on Tensors, ndarrays or lists."""
+    return ops.MatMul.apply(*_promote(a, b))
