@@ -1,0 +1,310 @@
+"""Tests for nn.datasets: the bundled digits and the MNIST IDX reader."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nn.datasets import load_digits, load_mnist
+
+# ----------------------------------------------------------------------------- digits
+
+
+def test_digits_shape_dtype_range():
+    X, y = load_digits()
+    assert X.shape == (1797, 64)
+    assert y.shape == (1797,)
+    assert X.dtype == np.float32
+    assert y.dtype == np.int64
+    assert X.min() == 0.0
+    assert X.max() == 1.0
+    assert np.all((X >= 0) & (X <= 1))
+    # values are k/16 exactly
+    np.testing.assert_array_equal(X * 16, np.round(X * 16))
+
+
+def test_digits_class_counts():
+    _, y = load_digits()
+    assert set(np.unique(y).tolist()) == set(range(10))
+    counts = np.bincount(y, minlength=10)
+    assert counts.sum() == 1797
+    assert np.all((counts >= 174) & (counts <= 183)), counts
+
+
+def test_digits_deterministic_and_fresh():
+    X1, y1 = load_digits()
+    X2, y2 = load_digits()
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+    assert not np.shares_memory(X1, X2)
+    assert not np.shares_memory(y1, y2)
+    X1[:] = -1.0
+    y1[:] = -1
+    X3, y3 = load_digits()
+    np.testing.assert_array_equal(X3, X2)
+    np.testing.assert_array_equal(y3, y2)
+
+
+def test_digits_arrays_writeable():
+    X, y = load_digits()
+    assert X.flags.writeable and y.flags.writeable
+
+
+# ----------------------------------------------------------------------------- MNIST helpers
+
+NAMES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def idx_images(images: np.ndarray, magic: int = 2051) -> bytes:
+    n, rows, cols = images.shape
+    return struct.pack(">iiii", magic, n, rows, cols) + images.astype(np.uint8).tobytes()
+
+
+def idx_labels(labels: np.ndarray, magic: int = 2049) -> bytes:
+    return struct.pack(">ii", magic, len(labels)) + labels.astype(np.uint8).tobytes()
+
+
+def write(path: Path, payload: bytes, gz: bool) -> Path:
+    if gz:
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(payload))
+    else:
+        path.write_bytes(payload)
+    return path
+
+
+def make_split(
+    directory: Path,
+    split: str = "train",
+    n: int = 5,
+    rows: int = 4,
+    cols: int = 3,
+    gz: bool = False,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(n, rows, cols), dtype=np.uint8)
+    if images.size > 1:  # make sure both ends of the range occur
+        images.flat[0] = 255
+        images.flat[1] = 0
+    labels = rng.integers(0, 10, size=n, dtype=np.uint8)
+    img_name, lbl_name = NAMES[split]
+    write(directory / img_name, idx_images(images), gz)
+    write(directory / lbl_name, idx_labels(labels), gz)
+    return images, labels
+
+
+# ----------------------------------------------------------------------------- MNIST success
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_mnist_reads_tiny_files(tmp_path, split, gz):
+    images, labels = make_split(tmp_path, split, n=7, rows=4, cols=3, gz=gz)
+    X, y = load_mnist(tmp_path, split=split)
+    assert X.shape == (7, 12)
+    assert y.shape == (7,)
+    assert X.dtype == np.float32
+    assert y.dtype == np.int64
+    assert X.min() == 0.0 and X.max() == 1.0
+    np.testing.assert_allclose(X, images.reshape(7, 12) / np.float32(255), rtol=0, atol=1e-7)
+    np.testing.assert_array_equal(y, labels.astype(np.int64))
+
+
+def test_mnist_default_split_is_train_and_accepts_str(tmp_path):
+    train_images, train_labels = make_split(tmp_path, "train", n=3, seed=1)
+    make_split(tmp_path, "test", n=2, seed=2)
+    X, y = load_mnist(str(tmp_path))
+    assert X.shape[0] == 3
+    np.testing.assert_array_equal(y, train_labels)
+    X_test, _ = load_mnist(tmp_path, split="test")
+    assert X_test.shape[0] == 2
+
+
+def test_mnist_mixed_plain_and_gzip(tmp_path):
+    images = np.arange(2 * 2 * 2, dtype=np.uint8).reshape(2, 2, 2)
+    labels = np.array([3, 9], dtype=np.uint8)
+    write(tmp_path / "train-images-idx3-ubyte", idx_images(images), gz=True)
+    write(tmp_path / "train-labels-idx1-ubyte", idx_labels(labels), gz=False)
+    X, y = load_mnist(tmp_path)
+    np.testing.assert_allclose(X, images.reshape(2, 4) / 255.0, atol=1e-7)
+    np.testing.assert_array_equal(y, [3, 9])
+
+
+def test_mnist_dotted_spelling(tmp_path):
+    images = np.full((2, 3, 3), 51, dtype=np.uint8)
+    labels = np.array([1, 2], dtype=np.uint8)
+    write(tmp_path / "train-images.idx3-ubyte", idx_images(images), gz=False)
+    write(tmp_path / "train-labels.idx1-ubyte", idx_labels(labels), gz=True)
+    X, y = load_mnist(tmp_path)
+    np.testing.assert_allclose(X, np.full((2, 9), 0.2, dtype=np.float32), atol=1e-7)
+    np.testing.assert_array_equal(y, [1, 2])
+
+
+def test_mnist_empty_split(tmp_path):
+    make_split(tmp_path, "train", n=0, rows=28, cols=28)
+    X, y = load_mnist(tmp_path)
+    assert X.shape == (0, 784) and X.dtype == np.float32
+    assert y.shape == (0,) and y.dtype == np.int64
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(0, 6),
+    rows=st.integers(1, 5),
+    cols=st.integers(1, 5),
+    gz=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_mnist_roundtrip_property(tmp_path_factory, n, rows, cols, gz, seed):
+    directory = tmp_path_factory.mktemp("mnist")
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(n, rows, cols), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=n, dtype=np.uint8)
+    write(directory / NAMES["test"][0], idx_images(images), gz)
+    write(directory / NAMES["test"][1], idx_labels(labels), gz)
+    X, y = load_mnist(directory, split="test")
+    assert X.shape == (n, rows * cols)
+    assert X.dtype == np.float32 and y.dtype == np.int64
+    np.testing.assert_array_equal(
+        np.round(X * 255).astype(np.uint8), images.reshape(n, rows * cols)
+    )
+    np.testing.assert_array_equal(y, labels)
+
+
+# ----------------------------------------------------------------------------- MNIST errors
+
+
+def test_mnist_bad_split(tmp_path):
+    make_split(tmp_path, "train")
+    with pytest.raises(ValueError, match=r"split must be 'train' or 'test', got 'valid'"):
+        load_mnist(tmp_path, split="valid")
+
+
+def test_mnist_missing_directory(tmp_path):
+    missing = tmp_path / "nope"
+    with pytest.raises(FileNotFoundError, match=r"nope.*does not exist.*train-images-idx3-ubyte"):
+        load_mnist(missing)
+
+
+def test_mnist_directory_is_a_file(tmp_path):
+    f = tmp_path / "file"
+    f.write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="not a directory"):
+        load_mnist(f)
+
+
+def test_mnist_missing_files(tmp_path):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"'train-images-idx3-ubyte' not found.*train-labels-idx1-ubyte\[\.gz\].*put them",
+    ):
+        load_mnist(tmp_path)
+
+
+def test_mnist_missing_label_file_only(tmp_path):
+    make_split(tmp_path, "test")
+    (tmp_path / NAMES["test"][1]).unlink()
+    with pytest.raises(FileNotFoundError, match=r"'t10k-labels-idx1-ubyte' not found"):
+        load_mnist(tmp_path, split="test")
+
+
+def test_mnist_wrong_magic_images(tmp_path):
+    images = np.zeros((2, 2, 2), dtype=np.uint8)
+    labels = np.zeros(2, dtype=np.uint8)
+    write(tmp_path / NAMES["train"][0], idx_images(images, magic=2049), gz=False)
+    write(tmp_path / NAMES["train"][1], idx_labels(labels), gz=False)
+    with pytest.raises(
+        ValueError, match=r"train-images-idx3-ubyte.*magic number 2049.*expected 2051"
+    ):
+        load_mnist(tmp_path)
+
+
+def test_mnist_wrong_magic_labels_gz(tmp_path):
+    images = np.zeros((2, 2, 2), dtype=np.uint8)
+    labels = np.zeros(2, dtype=np.uint8)
+    write(tmp_path / NAMES["train"][0], idx_images(images), gz=True)
+    write(tmp_path / NAMES["train"][1], idx_labels(labels, magic=1234), gz=True)
+    with pytest.raises(
+        ValueError, match=r"train-labels-idx1-ubyte\.gz.*magic number 1234.*expected 2049"
+    ):
+        load_mnist(tmp_path)
+
+
+def test_mnist_swapped_files(tmp_path):
+    images = np.zeros((2, 2, 2), dtype=np.uint8)
+    labels = np.zeros(2, dtype=np.uint8)
+    # label data under the image name
+    write(tmp_path / NAMES["train"][0], idx_labels(labels), gz=False)
+    write(tmp_path / NAMES["train"][1], idx_images(images), gz=False)
+    with pytest.raises(ValueError, match=r"magic number 2049.*expected 2051"):
+        load_mnist(tmp_path)
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+def test_mnist_truncated_data(tmp_path, gz):
+    images = np.zeros((4, 3, 3), dtype=np.uint8)
+    labels = np.zeros(4, dtype=np.uint8)
+    write(tmp_path / NAMES["train"][0], idx_images(images)[:-5], gz)
+    write(tmp_path / NAMES["train"][1], idx_labels(labels), gz)
+    with pytest.raises(ValueError, match=r"truncated.*promises.*36 bytes.*found only 31"):
+        load_mnist(tmp_path)
+
+
+def test_mnist_truncated_header(tmp_path):
+    write(tmp_path / NAMES["train"][0], struct.pack(">ii", 2051, 3), gz=False)
+    write(tmp_path / NAMES["train"][1], idx_labels(np.zeros(3, np.uint8)), gz=False)
+    with pytest.raises(ValueError, match=r"truncated.*16-byte header.*found only 8"):
+        load_mnist(tmp_path)
+
+
+def test_mnist_truncated_labels(tmp_path):
+    images = np.zeros((4, 2, 2), dtype=np.uint8)
+    labels = np.zeros(4, dtype=np.uint8)
+    write(tmp_path / NAMES["test"][0], idx_images(images), gz=False)
+    write(tmp_path / NAMES["test"][1], idx_labels(labels)[:-1], gz=False)
+    with pytest.raises(
+        ValueError, match=r"t10k-labels-idx1-ubyte.*truncated.*4 bytes.*found only 3"
+    ):
+        load_mnist(tmp_path, split="test")
+
+
+def test_mnist_truncated_gzip_stream(tmp_path):
+    images = np.zeros((4, 2, 2), dtype=np.uint8)
+    labels = np.zeros(4, dtype=np.uint8)
+    blob = gzip.compress(idx_images(images))
+    (tmp_path / (NAMES["train"][0] + ".gz")).write_bytes(blob[: len(blob) // 2])
+    write(tmp_path / NAMES["train"][1], idx_labels(labels), gz=True)
+    with pytest.raises(ValueError, match=r"could not be decompressed.*truncated or corrupt"):
+        load_mnist(tmp_path)
+
+
+def test_mnist_count_mismatch(tmp_path):
+    images = np.zeros((5, 2, 2), dtype=np.uint8)
+    labels = np.zeros(4, dtype=np.uint8)
+    write(tmp_path / NAMES["train"][0], idx_images(images), gz=True)
+    write(tmp_path / NAMES["train"][1], idx_labels(labels), gz=False)
+    with pytest.raises(ValueError, match=r"count mismatch.*5 images.*4 labels"):
+        load_mnist(tmp_path)
+
+
+def test_mnist_empty_file(tmp_path):
+    (tmp_path / NAMES["train"][0]).write_bytes(b"")
+    write(tmp_path / NAMES["train"][1], idx_labels(np.zeros(1, np.uint8)), gz=False)
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte.*truncated.*found only 0 bytes"):
+        load_mnist(tmp_path)
+
+
+def test_public_api():
+    import nn.datasets
+
+    assert sorted(nn.datasets.__all__) == ["load_digits", "load_mnist"]
