@@ -1,0 +1,162 @@
+"""Layers: Linear, MLP, activations, Dropout, Flatten."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from autograd import Tensor, defaults, ops
+
+from .module import Module, Parameter
+
+
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+class Linear(Module):
+    """y = x @ W.T + b with W of shape (out_features, in_features), as PyTorch.
+
+    Initialised like PyTorch: W and b uniform in +-1/sqrt(in_features). One fused
+    graph node per call.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(
+                f"Linear: in_features and out_features must be >= 1, got "
+                f"({in_features}, {out_features})."
+            )
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        dtype = defaults.get_default_dtype() if dtype is None else np.dtype(dtype)
+        bound = 1.0 / math.sqrt(in_features)
+        rng = defaults.generator()
+        self.weight = Parameter(rng.uniform(-bound, bound, (out_features, in_features)),
+                                dtype=dtype)
+        self.bias = (Parameter(rng.uniform(-bound, bound, out_features), dtype=dtype)
+                     if bias else None)
+
+    def forward(self, x: Any) -> Tensor:
+        if not isinstance(x, Tensor):
+            x = Tensor(x)
+        if self.bias is None:
+            return ops.Linear.apply(x, self.weight)
+        return ops.Linear.apply(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Tanh(Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.Tanh.apply(_as_tensor(x))
+
+
+class ReLU(Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.Relu.apply(_as_tensor(x))
+
+
+class Sigmoid(Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.Sigmoid.apply(_as_tensor(x))
+
+
+class Identity(Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "tanh": ops.Tanh.apply,
+    "relu": ops.Relu.apply,
+    "sigmoid": ops.Sigmoid.apply,
+    "identity": lambda x: x,
+}
+
+
+def _activation(name: str | None, what: str) -> Callable[[Tensor], Tensor] | None:
+    if name is None:
+        return None
+    if name not in ACTIVATIONS:
+        raise ValueError(
+            f"MLP: unknown {what} {name!r}; choose one of {sorted(ACTIVATIONS)} (or None)."
+        )
+    return ACTIVATIONS[name]
+
+
+class MLP(Module):
+    """The multilayer perceptron: Linear layers with an activation between them.
+
+    ``MLP([64, 128, 10])`` is 64 -> 128 -> 10 with ``activation`` after every
+    hidden layer and ``output_activation`` (None: none) after the last. The
+    Linear layers are ``self.layers`` (parameters ``layers.0.weight``...): layer
+    l of the lecture is ``layers[l - 1]``.
+    """
+
+    def __init__(self, sizes: Sequence[int], activation: str = "tanh",
+                 output_activation: str | None = None) -> None:
+        super().__init__()
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 2:
+            raise ValueError(
+                f"MLP: sizes needs at least an input and an output size, got {sizes}."
+            )
+        self.sizes = sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self._act = _activation(activation, "activation")
+        self._out_act = _activation(output_activation, "output_activation")
+        self.layers = [Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+
+    def forward(self, x: Any) -> Tensor:
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < last:
+                x = self._act(x)
+            elif self._out_act is not None:
+                x = self._out_act(x)
+        return x
+
+    def extra_repr(self) -> str:
+        return (f"sizes={self.sizes}, activation={self.activation!r}, "
+                f"output_activation={self.output_activation!r}")
+
+
+class Dropout(Module):
+    """Inverted dropout: in training zero each element with probability p and scale the
+    rest by 1 / (1 - p); the identity in eval mode."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p}.")
+        self.p = float(p)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        x = _as_tensor(x)
+        keep = defaults.generator().random(x.shape) >= self.p
+        mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
+        return ops.Mul.apply(x, mask)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Flatten(Module):
+    """Flatten dims start_dim..end_dim (by default all but the batch dim)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _as_tensor(x).flatten(self.start_dim, self.end_dim)

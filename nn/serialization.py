@@ -1,0 +1,2 @@
+"""(being written)"""
+save = load = None
