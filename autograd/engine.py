@@ -17,6 +17,9 @@ no needless conversions, one dictionary of pending gradients.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
+import operator
 from typing import Any, Iterator
 
 import numpy as np
@@ -120,36 +123,52 @@ class Context:
     ``fn`` is the Function, ``inputs`` the forward inputs in order (Nodes, or the
     constants they were combined with), ``saved`` the arrays of
     ``save_for_backward`` and ``needs_input_grad`` one bool per input. Ops may set
-    other attributes (an axis, a shape) for their backward.
+    small attributes (an axis, a shape) for their backward; arrays belong in
+    ``saved``, which backward() releases.
     """
 
     __slots__ = ("fn", "inputs", "saved", "needs_input_grad", "__dict__")
-
-    def __init__(self) -> None:
-        self.saved = ()
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep arrays for backward; released after backward unless retain_graph=True."""
         self.saved = values
 
-    def release(self) -> None:
-        """Drop the saved buffers (the graph's structure stays, so it can still be drawn)."""
-        self.saved = _FREED
-        if self.__dict__:
-            self.__dict__.clear()
+
+_new = object.__new__
+_next_seq = itertools.count().__next__  # creation order: a node is always younger than its inputs
 
 
 class Node:
     """A value in the graph: Tensor (ndarray payload) and Scalar (float payload) derive from it.
 
-    ``_ctx`` is None for a leaf. Nodes hash by identity, so they work as dict keys
-    even though ``==`` is elementwise for tensors.
+    ``_ctx`` is None for a leaf. ``_seq`` numbers nodes in creation order, which
+    is a topological order of any graph. ``_g`` holds the gradient pending during
+    a backward pass. Nodes hash by identity, so they work as dict keys even
+    though ``==`` is elementwise for tensors.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_retains_grad")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_retains_grad", "_seq", "_g")
 
     __hash__ = object.__hash__
     _node_type: type  # the class an op's output gets (Parameter -> Tensor)
+    _data_type: type  # the payload's exact type (ndarray, float)
+    _grad_init: Any  # .grad of a new node (None for Tensor, 0.0 for Scalar)
+    _retain_default: bool  # whether non-leaves keep .grad (Scalar: yes)
+
+    @staticmethod
+    def _coerce(value: Any) -> Any:  # pragma: no cover - defined by subclasses
+        raise NotImplementedError
+
+    def _init_node(self, data: Any, requires_grad: bool, name: str | None) -> None:
+        """Fill the slots of a new leaf."""
+        self.data = data
+        self.grad = self._grad_init
+        self.requires_grad = requires_grad
+        self._ctx = None
+        self.name = name
+        self._retains_grad = self._retain_default
+        self._seq = _next_seq()
+        self._g = None
 
     # ---- graph structure --------------------------------------------------
     @property
@@ -223,38 +242,39 @@ class Function:
         node_type = None
         tracked = False
         raw = []
+        needs = []
         for x in inputs:
             if isinstance(x, Node):
                 raw.append(x.data)
-                if node_type is None:
-                    node_type = x._node_type
-                elif x._node_type is not node_type:
-                    raise TypeError(
-                        f"{cls.__name__}: cannot combine a {node_type.__name__} and a "
-                        f"{x._node_type.__name__} in one op; convert one of them first."
-                    )
+                needs.append(x.requires_grad)
                 if x.requires_grad:
                     tracked = True
+                if x._node_type is not node_type:
+                    if node_type is not None:
+                        _mixed(cls, node_type, x)
+                    node_type = x._node_type
             else:
                 raw.append(x)
+                needs.append(False)
         if node_type is None:
             raise TypeError(f"{cls.__name__}.apply needs at least one Tensor or Scalar input.")
-        ctx = Context()
+        ctx = _new(Context)
+        ctx.saved = ()
         out = cls.forward(ctx, *raw, **params)
         if _Mode.anomaly:
             _check_finite(cls, "forward", (out,), inputs)
-        node = node_type.__new__(node_type)
-        node.data = out if type(out) is node_type._data_type else node_type._coerce(out)
+        node = _new(node_type)
+        node.data = out if out.__class__ is node_type._data_type else node_type._coerce(out)
         node.grad = node_type._grad_init
         node.name = None
         node._retains_grad = node_type._retain_default
+        node._seq = _next_seq()
+        node._g = None
         if tracked and _Mode.grad_enabled:
             node.requires_grad = True
             ctx.fn = cls
             ctx.inputs = inputs
-            ctx.needs_input_grad = tuple(
-                isinstance(x, Node) and x.requires_grad for x in inputs
-            )
+            ctx.needs_input_grad = tuple(needs)
             node._ctx = ctx
         else:
             node.requires_grad = False
@@ -262,44 +282,51 @@ class Function:
         return node
 
 
+def _mixed(fn: type, a: type, b: Node) -> None:
+    raise TypeError(
+        f"{fn.__name__}: cannot combine a {a.__name__} and a {b._node_type.__name__} in one "
+        "op; convert one of them first."
+    )
+
+
 # --------------------------------------------------------------------------
 # the graph walk and the backward driver
 # --------------------------------------------------------------------------
 
+_by_seq = operator.attrgetter("_seq")
+
+
 def toposort(root: Node, grad_only: bool = True) -> list:
-    """Nodes ``root`` depends on, each after all of its parents (iterative DFS).
+    """Nodes ``root`` depends on, each after all of its parents (no recursion).
 
-    ``grad_only`` keeps only nodes gradients flow through (those that require
-    grad); with False every node is listed, as ``draw_graph`` wants.
+    Every node is younger than its inputs, so ordering the reachable nodes by
+    creation number is a topological order. ``grad_only`` keeps only nodes that
+    gradients flow through (those that require grad); with False every node is
+    listed, as ``draw_graph`` wants.
     """
-    order: list = []
-    visited = {id(root)}
-    stack = [(root, _inputs_of(root))]
-    push, pop, add = stack.append, stack.pop, visited.add
+    seen = {id(root)}
+    nodes = [root]
+    stack = [root]
     while stack:
-        node, it = stack[-1]
-        for parent in it:
-            if (
-                isinstance(parent, Node)
-                and id(parent) not in visited
-                and (parent.requires_grad or not grad_only)
-            ):
-                add(id(parent))
-                push((parent, _inputs_of(parent)))
-                break
-        else:
-            pop()
-            order.append(node)
-    return order
-
-
-def _inputs_of(node: Node) -> Iterator:
-    ctx = node._ctx
-    return iter(()) if ctx is None else iter(ctx.inputs)
+        ctx = stack.pop()._ctx
+        if ctx is None:
+            continue
+        for x in ctx.inputs:
+            if isinstance(x, Node) and id(x) not in seen and (x.requires_grad or not grad_only):
+                seen.add(id(x))
+                nodes.append(x)
+                stack.append(x)
+    nodes.sort(key=_by_seq)
+    return nodes
 
 
 def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | None) -> None:
-    """Backpropagate ``seed`` from ``root``.
+    """Backpropagate ``seed`` from ``root``, youngest node first.
+
+    The walk is ``toposort``'s order, taken lazily: a heap keyed by creation
+    number hands out the youngest node that has a pending gradient; all its
+    consumers are younger, so its gradient is complete by then. Each node waits
+    with its pending gradient in its ``_g`` slot and is visited once.
 
     With ``capture`` (a dict from id(node) to None) the gradients of those nodes
     are stored there and no ``.grad`` is touched; otherwise leaves and retained
@@ -310,43 +337,57 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
             f"backward: this {type(root).__name__} does not require grad and has no graph. "
             "Create the inputs with requires_grad=True, and do not compute it under no_grad()."
         )
-    order = toposort(root)
-    pending = {id(root): seed}
     assigned: set = set()  # ids of arrays handed to .grad in this pass (to avoid aliasing)
     anomaly = _Mode.anomaly
-    for node in reversed(order):
-        g = pending.pop(id(node), None)
-        if g is None:
-            continue
-        ctx = node._ctx
-        if capture is not None:
-            if id(node) in capture:
-                capture[id(node)] = g
-        elif ctx is None or node._retains_grad:
-            node._accumulate(g, assigned)
-        if ctx is None:
-            continue
-        if ctx.saved is _FREED:
-            raise RuntimeError(
-                f"backward through {ctx.fn.__name__} a second time: its saved buffers were "
-                "already freed by the first backward(). Pass retain_graph=True to the first "
-                "backward() if you need to backpropagate twice through the same graph."
-            )
-        grads = ctx.fn.backward(ctx, g)
-        if type(grads) is not tuple:
-            grads = (grads,)
-        if anomaly:
-            _check_finite(ctx.fn, "backward", grads, ctx.inputs)
-        if not retain_graph:
-            ctx.release()
-        for x, gx, needed in zip(ctx.inputs, grads, ctx.needs_input_grad):
-            if not needed or gx is None:
+    root._g = seed
+    heap = [(-root._seq, root)]
+    pop, push = heapq.heappop, heapq.heappush
+    try:
+        while heap:
+            node = pop(heap)[1]
+            g = node._g
+            node._g = None
+            ctx = node._ctx
+            if capture is not None:
+                if id(node) in capture:
+                    capture[id(node)] = g
+            elif ctx is None or node._retains_grad:
+                node._accumulate(g, assigned)
+            if ctx is None:
                 continue
-            gx = x._fix_grad(gx)
-            key = id(x)
-            prev = pending.get(key)
-            pending[key] = gx if prev is None else prev + gx
+            if ctx.saved is _FREED:
+                _raise_freed(ctx)
+            grads = ctx.fn.backward(ctx, g)
+            if grads.__class__ is not tuple:
+                grads = (grads,)
+            if anomaly:
+                _check_finite(ctx.fn, "backward", grads, ctx.inputs)
+            if not retain_graph:
+                ctx.saved = _FREED
+            for x, gx, needed in zip(ctx.inputs, grads, ctx.needs_input_grad):
+                if not needed or gx is None:
+                    continue
+                if gx.__class__ is not _ndarray or gx.shape != x.data.shape or \
+                        gx.dtype is not x.data.dtype:
+                    gx = x._fix_grad(gx)
+                prev = x._g
+                if prev is None:
+                    x._g = gx
+                    push(heap, (-x._seq, x))
+                else:
+                    x._g = prev + gx
+    except BaseException:
+        for _, node in heap:
+            node._g = None
+        raise
 
+
+def _raise_freed(ctx: Context) -> None:
+    raise RuntimeError(
+        f"backward through {ctx.fn.__name__} a second time: its saved buffers were "
+        "already freed by the first backward(). Pass retain_graph=True to the first "
+        "backward() if you need to backpropagate twice through the same graph."
+    )
 
 
 def grad_of(output: Node, inputs: list, grad_output: Any = None,

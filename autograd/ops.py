@@ -488,12 +488,13 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: Any = None) -> np.ndarray:
-        if x.shape[-1:] != w.shape[1:]:
+        try:
+            out = x @ w.T
+        except ValueError:
             raise ValueError(
-                f"linear: input of shape {x.shape} does not fit a weight of shape {w.shape}: "
-                f"the input's last dimension must be in_features = {w.shape[1]}."
-            )
-        out = x @ w.T
+                f"linear: input of shape {np.shape(x)} does not fit a weight of shape "
+                f"{w.shape}: the input's last dimension must be in_features = {w.shape[1]}."
+            ) from None
         if b is not None:
             out += b
         ctx.saved = (x, w)

@@ -33,11 +33,7 @@ class Scalar(Node):
                 f"Scalar holds one number; got {type(data).__name__}. "
                 "Use Tensor for arrays."
             ) from None
-        self.grad = 0.0
-        self.requires_grad = bool(requires_grad)
-        self._ctx = None
-        self.name = name
-        self._retains_grad = True
+        self._init_node(self.data, bool(requires_grad), name)
 
     # ---- gradient plumbing used by the engine -----------------------------
     def _seed(self, grad: Any) -> float:

@@ -76,23 +76,13 @@ class Tensor(Node):
         arr = _as_array(data, dtype)
         if requires_grad:
             _check_floating(arr, "Tensor(requires_grad=True)")
-        self.data = arr
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self._ctx = None
-        self.name = name
-        self._retains_grad = False
+        self._init_node(arr, bool(requires_grad), name)
 
     @classmethod
     def _wrap(cls, arr: np.ndarray, requires_grad: bool = False) -> "Tensor":
         """A leaf around ``arr`` without copying or checks (for the library's own hot paths)."""
         t = cls.__new__(cls)
-        t.data = arr
-        t.grad = None
-        t.requires_grad = requires_grad
-        t._ctx = None
-        t.name = None
-        t._retains_grad = False
+        t._init_node(arr, requires_grad, None)
         return t
 
     # ---- gradient plumbing used by the engine -----------------------------
@@ -104,7 +94,7 @@ class Tensor(Node):
                     "only one-element outputs get the implicit gradient 1. Reduce it first "
                     "(e.g. y.sum().backward()) or pass grad=np.ones(y.shape)."
                 )
-            return np.ones(self.data.shape, dtype=self.data.dtype)
+            return np.array(1, dtype=self.data.dtype).reshape(self.data.shape)
         g = np.array(_data(grad), dtype=self.data.dtype)  # a copy: never alias the caller's
         if g.shape != self.data.shape:
             raise RuntimeError(

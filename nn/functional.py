@@ -92,7 +92,7 @@ class CrossEntropy(Function):
         total = exp.sum(axis=1, keepdims=True)
         rows = np.arange(n)
         # -log p[y] = log(sum exp) - shifted[y]
-        loss = (np.log(total[:, 0]) - shifted[rows, ids]).mean()
+        loss = np.add.reduce(np.log(total[:, 0]) - shifted[rows, ids]) / n
         ctx.saved = (exp, total, ids)
         return np.asarray(loss, dtype=logits.dtype)
 
@@ -122,7 +122,7 @@ def _class_ids(target: Any, n: int, classes: int) -> np.ndarray:
             f"cross_entropy: targets must have shape ({n},) (one class id per row of the "
             f"logits), got {ids.shape}."
         )
-    if n and (ids.min() < 0 or ids.max() >= classes):
+    if n and (np.minimum.reduce(ids) < 0 or np.maximum.reduce(ids) >= classes):
         bad = ids[(ids < 0) | (ids >= classes)][0]
         raise ValueError(
             f"cross_entropy: class id {bad} is out of range for {classes} classes "
