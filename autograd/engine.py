@@ -398,6 +398,9 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
                 if gx.__class__ is not _ndarray or gx.shape != x.data.shape or \
                         gx.dtype is not x.data.dtype:
                     gx = x._fix_grad(gx)
+                if x._ctx is None and capture is None:
+                    x._accumulate(gx, assigned)  # a leaf: nothing to wait for
+                    continue
                 prev = x._g
                 if prev is None:
                     x._g = gx

@@ -111,14 +111,24 @@ class Tensor(Node):
         return g if g.dtype == d.dtype else g.astype(d.dtype)
 
     def _accumulate(self, g: np.ndarray, assigned: set) -> None:
-        if self.grad is None:
-            # Each .grad owns its memory: copy views and arrays already handed out.
-            if g.base is not None or id(g) in assigned or not g.flags.writeable:
+        """Add ``g`` into ``.grad``; ``assigned`` holds the ids of arrays given out in this pass.
+
+        Each ``.grad`` owns its memory: a view, or an array another ``.grad``
+        already holds, is copied. Within one pass a second contribution is added
+        out of place (the first may still be some pending node's gradient); across
+        passes the sum is in place.
+        """
+        grad = self.grad
+        if grad is None:
+            if g.base is not None or id(g) in assigned:
                 g = g.copy()
             assigned.add(id(g))
             self.grad = g
+        elif id(grad) in assigned:
+            self.grad = grad = grad + g
+            assigned.add(id(grad))
         else:
-            self.grad += g
+            grad += g
 
     def _zeros_grad(self) -> np.ndarray:
         return np.zeros_like(self.data)
