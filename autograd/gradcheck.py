@@ -124,11 +124,12 @@ def gradcheck(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol: floa
                                                        -np.inf)), err.shape)
             shape = np.shape(inputs[k].data)
             elem = np.unravel_index(j, shape) if shape else ()
-            where = f"output element {np.unravel_index(i, np.shape(out.data)) if out_size > 1 else ()}"
+            out_elem = np.unravel_index(i, np.shape(out.data)) if out_size > 1 else ()
+            where = f"output element {tuple(int(e) for e in out_elem)}"
             raise GradcheckError(
                 f"gradcheck failed for {_input_label(inputs[k], k)} of shape {shape}: at element "
                 f"{tuple(int(e) for e in elem)} ({where}) the analytic gradient is "
-                f"{a[i, j]!r} but the numerical one is {numeric[i, j]!r} "
+                f"{float(a[i, j])!r} but the numerical one is {float(numeric[i, j])!r} "
                 f"(atol={atol}, rtol={rtol}). Check that op's backward."
             )
     return True

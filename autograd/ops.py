@@ -505,12 +505,12 @@ class Linear(Function):
         x, w = ctx.saved
         need = ctx.needs_input_grad
         gx = g @ w if need[0] else None
-        if g.ndim > 2:
+        if g.ndim != 2:  # one sample (in,), or several batch dims: make it (n, features)
             g = g.reshape(-1, g.shape[-1])
             x = x.reshape(-1, x.shape[-1])
         gw = g.T @ x if need[1] else None
         if len(need) > 2 and need[2]:
-            return gx, gw, (g.sum(axis=0) if g.ndim == 2 else g)
+            return gx, gw, g.sum(axis=0)
         return gx, gw, None
 
 
@@ -546,7 +546,8 @@ class Transpose(Function):
     def backward(ctx: Context, g: np.ndarray) -> np.ndarray:
         if ctx.axes is None:
             return g.transpose()
-        return g.transpose(np.argsort(ctx.axes))
+        # normalise negative axes first: argsort((-1, 0, 1)) is not the inverse of (2, 0, 1)
+        return g.transpose(np.argsort([a % g.ndim for a in ctx.axes]))
 
 
 class SwapAxes(Function):

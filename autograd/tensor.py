@@ -364,9 +364,16 @@ class Tensor(Node):
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
         """Merge dims start_dim..end_dim into one (all of them by default)."""
+        for d in (start_dim, end_dim):
+            _check_dim(d, self.shape, "flatten")
         if self.ndim == 0:
             return self.reshape(1)
         start, end = start_dim % self.ndim, end_dim % self.ndim
+        if start > end:
+            raise ValueError(
+                f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a tensor of "
+                f"shape {self.shape}."
+            )
         shape = self.shape[:start] + (-1,) + self.shape[end + 1:]
         return self.reshape(shape)
 
@@ -375,7 +382,10 @@ class Tensor(Node):
         if axis is None:
             shape = tuple(n for n in self.shape if n != 1)
         else:
-            axes = {a % self.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
+            given = (axis,) if isinstance(axis, int) else tuple(axis)
+            for a in given:
+                _check_dim(a, self.shape, "squeeze")
+            axes = {a % self.ndim for a in given} if self.ndim else set()
             bad = [a for a in axes if self.shape[a] != 1]
             if bad:
                 raise ValueError(
@@ -388,6 +398,16 @@ class Tensor(Node):
     def unsqueeze(self, axis: int) -> "Tensor":
         """Insert an axis of length 1 at ``axis``."""
         return self.reshape(np.expand_dims(self.data, axis).shape)
+
+
+def _check_dim(dim: int, shape: tuple, what: str) -> None:
+    """Raise unless ``dim`` names an axis of ``shape`` (-1 and 0 for a 0-d tensor, as PyTorch)."""
+    n = max(len(shape), 1)
+    if not -n <= dim < n:
+        raise ValueError(
+            f"{what}: dimension {dim} is out of range for a tensor of shape {shape} "
+            f"(expected {-n} to {n - 1})."
+        )
 
 
 def _axis(axis: Any) -> Any:
