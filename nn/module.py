@@ -58,9 +58,16 @@ class Module:
             yield m
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        """(dotted name, Module) for this module and every submodule, each once (as PyTorch)."""
+        return self._named_modules(prefix, set())
+
+    def _named_modules(self, prefix: str, seen: set) -> Iterator[tuple[str, "Module"]]:
+        if id(self) in seen:  # a module reached twice (shared, or a reference back up)
+            return
+        seen.add(id(self))
         yield prefix, self
         for name, child in self.named_children():
-            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+            yield from child._named_modules(f"{prefix}.{name}" if prefix else name, seen)
 
     def modules(self) -> Iterator["Module"]:
         for _, m in self.named_modules():
@@ -69,10 +76,14 @@ class Module:
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """(dotted name, Parameter) pairs; a Parameter shared by two layers appears once."""
         seen: set = set()
+        seen_modules: set = set()
         stack = [(prefix, self)]
         out = []
         while stack:
             pre, module = stack.pop()
+            if id(module) in seen_modules:  # shared, or a reference back up: walk it once
+                continue
+            seen_modules.add(id(module))
             children = []
             for name, member in module._named_members():
                 full = f"{pre}.{name}" if pre else name
@@ -135,13 +146,16 @@ class Module:
                 + ". Check that the state comes from the same architecture"
                 + (", or pass strict=False to load the keys that match." if strict else ".")
             )
-        for k, p in params.items():
-            if k in state:
-                value = np.asarray(_values(state[k]))
-                if value.dtype.kind not in "fiub":
-                    raise TypeError(
-                        f"load_state_dict: {k} has dtype {value.dtype}; numbers expected."
-                    )
+        # check every value before assigning any: a failed load leaves the module unchanged
+        values = {k: np.asarray(_values(state[k])) for k in params if k in state}
+        for k, value in values.items():
+            if value.dtype.kind not in "fiub":
+                raise TypeError(f"load_state_dict: {k} has dtype {value.dtype}; numbers expected.")
+        for k, value in values.items():
+            p = params[k]
+            if p.data.flags.writeable:  # in place, as torch's copy_: p.data keeps its identity
+                np.copyto(p.data, value, casting="unsafe")
+            else:
                 p.data = value.astype(p.data.dtype, copy=True)
         return self
 
