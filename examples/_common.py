@@ -1,0 +1,192 @@
+"""Helpers shared by the examples: command line, tables, progress bars, pictures.
+
+Importing this module also makes ``autograd`` and ``nn`` importable when the
+examples run straight from a checkout that was never ``pip install``-ed: the
+repository root (the folder above ``examples/``) is put on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _ensure_packages() -> None:
+    """Put the repository root on sys.path unless this project's packages import already."""
+    try:
+        import autograd
+        import nn
+
+        ours = hasattr(autograd, "Scalar") and hasattr(nn, "MLP")
+    except ImportError:
+        ours = False
+    if ours or not (ROOT / "autograd" / "__init__.py").is_file():
+        return
+    # not installed (or another project's `autograd` is): use the checkout's packages
+    for name in list(sys.modules):
+        if name in ("autograd", "nn") or name.startswith(("autograd.", "nn.")):
+            del sys.modules[name]
+    sys.path.insert(0, str(ROOT))
+
+
+_ensure_packages()
+
+
+# ---------------------------------------------------------------------------
+# command line
+# ---------------------------------------------------------------------------
+
+def make_parser(doc: str | None, seed: int = 0) -> argparse.ArgumentParser:
+    """The options every example has: --quick, --seed, --out. ``doc`` is the module docstring."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true",
+                        help="a seconds-long run (fewer epochs / smaller problems), for CI")
+    parser.add_argument("--seed", type=int, default=seed,
+                        help=f"random seed for data splits, initialisation and shuffles "
+                             f"(default {seed})")
+    parser.add_argument("--out", type=Path, default=Path("out"),
+                        help="folder for the pictures (default: out/)")
+    return parser
+
+
+def out_dir(path: Path) -> Path:
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# ---------------------------------------------------------------------------
+# tables
+# ---------------------------------------------------------------------------
+
+def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A Markdown table with padded columns (readable in a terminal, pastable in a README)."""
+    cells = [[str(h) for h in headers]] + [[_cell(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for k, row in enumerate(cells):
+        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+        if k == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]],
+                title: str | None = None) -> None:
+    if title:
+        print(f"\n{title}\n")
+    print(format_table(headers, rows))
+    sys.stdout.flush()
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+# ---------------------------------------------------------------------------
+# progress: tqdm when installed, a plain line otherwise
+# ---------------------------------------------------------------------------
+
+class _PlainBar:
+    """The part of tqdm's interface the examples use; prints one line when closed."""
+
+    def __init__(self, desc: str) -> None:
+        self.desc, self.postfix = desc, ""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix(self, refresh: bool = True, **values: Any) -> None:
+        self.postfix = "  ".join(f"{k} {_cell(v)}" for k, v in values.items())
+
+    def close(self) -> None:
+        print(f"{self.desc}  {self.postfix}", file=sys.stderr, flush=True)
+
+
+def progress(total: int, desc: str, leave: bool = True) -> Any:
+    """A progress bar for one epoch of ``total`` steps.
+
+    ``bar.update()`` after each step, ``bar.set_postfix(loss=...)`` to show
+    numbers, ``bar.close()`` at the end of the epoch. Uses tqdm when it is
+    installed (``pip install tqdm``) and stderr is a terminal; otherwise prints
+    one plain line per epoch when the bar is closed. Bars go to stderr, tables
+    to stdout.
+    """
+    if not sys.stderr.isatty():  # a log file or CI: plain lines, no carriage returns
+        return _PlainBar(desc)
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _PlainBar(desc)
+    return tqdm(total=total, desc=desc, leave=leave, dynamic_ncols=True, file=sys.stderr)
+
+
+class Timer:
+    """``with Timer() as t: ...``; then ``t.seconds``."""
+
+    def __enter__(self) -> "Timer":
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+# ---------------------------------------------------------------------------
+# pictures
+# ---------------------------------------------------------------------------
+
+DPI = 90  # small PNGs, fine on screen and in the README
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the headless Agg backend (the examples only write files)."""
+    try:
+        import matplotlib
+    except ImportError:
+        sys.exit("This example draws pictures with matplotlib, which is not installed:\n"
+                 "    pip install -e \".[examples]\"   (or: pip install matplotlib)")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    """Write ``fig`` as a PNG at the examples' DPI, close it, and say where it went."""
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+
+    plt.close(fig)
+    print(f"wrote {path}")
+    return path
+
+
+def save_graph(graph: Any, path_stem: Path) -> Path:
+    """Render a graphviz Digraph to ``<stem>.svg`` when the ``dot`` program exists,
+    else write its DOT source to ``<stem>.dot`` (render it later: dot -Tsvg -O file.dot)."""
+    path_stem = Path(path_stem)
+    if shutil.which("dot"):
+        try:
+            rendered = graph.render(filename=path_stem.name, directory=str(path_stem.parent),
+                                    format="svg", cleanup=True)
+            print(f"wrote {rendered}")
+            return Path(rendered)
+        except Exception as exc:  # graphviz.ExecutableNotFound, CalledProcessError
+            print(f"(could not run dot: {exc}; writing the DOT source instead)")
+    path = path_stem.with_suffix(".dot")
+    path.write_text(graph.source)
+    print(f"wrote {path} (graphviz's `dot` program not found; render it with "
+          f"`dot -Tsvg {path.name} -o {path_stem.name}.svg`)")
+    return path

@@ -1,0 +1,159 @@
+"""The examples run as a user runs them: ``python examples/NAME.py --quick --out DIR``.
+
+Each runs in a subprocess (``sys.executable``, MPLBACKEND=Agg, a temporary
+working directory), must exit 0, print its table and write its pictures.
+mnist.py runs on tiny fake IDX files written here, and without its files
+(exit status 2 and a message naming the files). The full digits run, marked
+slow, must reach 97% test accuracy with the deep network.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+GRAPH = ("svg", "dot")   # draw_graph output: SVG when `dot` exists, DOT source otherwise
+
+# example -> (a header word of its table, the pictures it writes)
+CASES = {
+    "digits": ("test acc %", ["digits_learning_curves.png", "digits_confusion.png",
+                              "digits_misclassified.png", "digits_graph.*"]),
+    "linear_models": ("E_out %", ["linear_models.png"]),
+    "xor": ("h(x) network", ["xor.png", "xor_graph.*"]),
+    "universal_approximation": ("grid error %", ["universal_approximation.png"]),
+    "gradients": ("autograd (ms)", ["gradients.png"]),
+    "sgd": ("E_in end", ["sgd.png"]),
+}
+
+
+def run_example(name: str, *args: str, cwd: Path, timeout: float = 300):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), *args], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def check_pictures(out: Path, pictures: list) -> None:
+    for picture in pictures:
+        if picture.endswith(".*"):
+            found = [out / f"{picture[:-2]}.{ext}" for ext in GRAPH
+                     if (out / f"{picture[:-2]}.{ext}").is_file()]
+            assert found, f"{picture[:-2]}.svg or .dot not written to {out}"
+            path = found[0]
+        else:
+            path = out / picture
+            assert path.is_file(), f"{picture} not written to {out}"
+        assert path.stat().st_size > 100, f"{path} is (nearly) empty"
+
+
+def table_rows(stdout: str) -> list[list[str]]:
+    """The cells of every Markdown table row printed, separator rows left out."""
+    rows = []
+    for line in stdout.splitlines():
+        if line.startswith("|") and not set(line) <= set("|- "):
+            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return rows
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_example_quick(name, tmp_path):
+    header, pictures = CASES[name]
+    out = tmp_path / "pictures"
+    proc = run_example(name, "--quick", "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
+    assert header in proc.stdout, f"{name} printed no table with {header!r}:\n{proc.stdout}"
+    check_pictures(out, pictures)
+    assert not (tmp_path / "out").exists(), "--out was ignored: pictures went to out/"
+
+
+@pytest.mark.parametrize("name", [*CASES, "mnist"])
+def test_example_help(name, tmp_path):
+    proc = run_example(name, "--help", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for option in ("--quick", "--seed", "--out"):
+        assert option in proc.stdout
+    assert len(proc.stdout) > 400, "the help should explain the lecture part (module docstring)"
+
+
+# ---------------------------------------------------------------------------- mnist
+
+def _write_idx(path: Path, array: np.ndarray, magic: int, gz: bool) -> None:
+    data = struct.pack(">i", magic) + b"".join(struct.pack(">i", d) for d in array.shape)
+    data += array.astype(np.uint8).tobytes()
+    if gz:
+        with gzip.open(path.with_name(path.name + ".gz"), "wb") as f:
+            f.write(data)
+    else:
+        path.write_bytes(data)
+
+
+@pytest.fixture
+def fake_mnist(tmp_path) -> Path:
+    """Tiny MNIST-format files: 60 training and 20 test 28x28 images (train gzipped)."""
+    directory = tmp_path / "mnist"
+    directory.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n, gz in (("train", 60, True), ("t10k", 20, False)):
+        _write_idx(directory / f"{split}-images-idx3-ubyte",
+                   rng.integers(0, 256, (n, 28, 28)), 2051, gz)
+        _write_idx(directory / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n), 2049, gz)
+    return directory
+
+
+def test_mnist_on_fake_files(fake_mnist, tmp_path):
+    out = tmp_path / "pictures"
+    proc = run_example("mnist", "--quick", "--data", str(fake_mnist), "--out", str(out),
+                       cwd=tmp_path)
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
+    assert "test acc %" in proc.stdout
+    rows = {r[0]: r for r in table_rows(proc.stdout)}
+    assert rows["deep"][2] == "784-256-128-10"
+    check_pictures(out, ["mnist_learning_curves.png", "mnist_confusion.png",
+                         "mnist_misclassified.png"])
+
+
+def test_mnist_missing_files(tmp_path):
+    missing = tmp_path / "no-mnist-here"
+    proc = run_example("mnist", "--quick", "--data", str(missing), "--out",
+                       str(tmp_path / "pictures"), cwd=tmp_path)
+    assert proc.returncode == 2, f"{proc.stdout}\n{proc.stderr}"
+    message = proc.stderr
+    assert str(missing) in message
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        assert name in message
+    assert "--data" in message
+    assert "Traceback" not in message
+
+
+def test_mnist_corrupt_file(fake_mnist, tmp_path):
+    (fake_mnist / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x03junk")
+    proc = run_example("mnist", "--quick", "--data", str(fake_mnist), "--out",
+                       str(tmp_path / "pictures"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "t10k-labels-idx1-ubyte" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------------------- full digits run
+
+@pytest.mark.slow
+def test_digits_full_run_reaches_97_percent(tmp_path):
+    proc = run_example("digits", "--out", str(tmp_path / "pictures"), cwd=tmp_path,
+                       timeout=600)
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
+    rows = table_rows(proc.stdout)
+    header = rows[0]
+    col = header.index("test acc %")
+    by_model = {r[0]: r for r in rows[1:]}
+    deep, linear = float(by_model["deep"][col]), float(by_model["linear"][col])
+    assert deep >= 97.0, f"deep network test accuracy {deep}% < 97%:\n{proc.stdout}"
+    assert deep > linear, f"the deep network ({deep}%) should beat the linear model ({linear}%)"
+    assert re.search(r"\| deep\s+\|", proc.stdout)
