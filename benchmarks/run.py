@@ -1,0 +1,509 @@
+"""Run the benchmark suite: ours against hand-written numpy, PyTorch and micrograd.
+
+    python benchmarks/run.py                  # the full suite (a few minutes)
+    python benchmarks/run.py --quick          # CI smoke test (well under a minute)
+    python benchmarks/run.py --only W1,W3 --repeats 9
+    python benchmarks/run.py --profile 15     # and cProfile's top-15 of ours per workload
+
+Every (workload, peer) runs in its own process (``workloads.py``), with the
+thread counts pinned equal; the processes are interleaved, round by round, in
+a rotating order (ours numpy torch, numpy torch ours, ...) so that machine
+drift hits every peer alike. Printed: median, min and max per peer, the ratios
+ours/numpy and ours/torch, peak memory, a check that the peers computed the
+same numbers, and the targets of the speed issue, met or NOT met (reported,
+never asserted). Results also go to ``benchmarks/results.json`` (a full run) or
+``benchmarks/results-partial.json`` (``--quick`` / ``--only``), or ``--json PATH``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from workloads import PEERS, THREAD_VARS, UNITS, WORKLOADS  # noqa: E402
+
+TITLES = {
+    "W1": "digits MLP 64-128-64-10 tanh, SGD, batch 32 (seconds per epoch)",
+    "W2": "MNIST-size MLP 784-256-256-10 relu, SGD, batch 128 (seconds per epoch)",
+    "W3": "op overhead: 1000 elementwise ops on a (16,) tensor, fwd+bwd (us per op)",
+    "W4": "scalar engine: micrograd's MLP(2,[16,16,1]) on 100 moons, fwd+bwd (seconds)",
+    "W5": "deep chain: 100,000 elementwise ops on one element, fwd+bwd (seconds)",
+    "W6": "gradient cost: MLP 64-32-10 tanh, batch 16, float64 (us per gradient)",
+    "MEM": "memory: 30 epochs of W1 (ours) in one process (RSS growth, MB)",
+}
+W5_DEPTHS = (25_000, 50_000, 100_000)
+# --quick starts PyTorch (seconds of import per process) only where a target compares with it
+QUICK_TORCH = ("W3", "W5")
+CHECK_RTOL = 1e-3  # float32 peers agree to this (different tanh/exp kernels, summation orders)
+
+
+# ---------------------------------------------------------------------------
+# running one child
+# ---------------------------------------------------------------------------
+
+def child_env(threads: int) -> dict:
+    env = dict(os.environ)
+    for v in THREAD_VARS:
+        env[v] = str(threads)
+    env.setdefault("PYTHONHASHSEED", "0")
+    return env
+
+
+def run_child(workload: str, peer: str, repeats: int, args: argparse.Namespace,
+              extra: tuple = ()) -> dict:
+    cmd = [sys.executable, str(HERE / "workloads.py"), workload, peer,
+           "--repeats", str(repeats), "--threads", str(args.threads), *extra]
+    if args.quick:
+        cmd.append("--quick")
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(args.threads),
+                              timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        return {"workload": workload, "peer": peer, "error": f"timed out after {args.timeout}s"}
+    wall = time.perf_counter() - t0
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-8:]
+        return {"workload": workload, "peer": peer,
+                "error": f"exit {proc.returncode}: " + " | ".join(tail)}
+    try:
+        out = json.loads(lines[-1])
+    except json.JSONDecodeError:
+        return {"workload": workload, "peer": peer, "error": "no JSON: " + lines[-1][:200]}
+    out["wall_s"] = wall
+    if "--profile" in extra and proc.stderr:
+        out["profile"] = proc.stderr
+    return out
+
+
+def available(peer: str) -> str | None:
+    """None when the peer can run here, else why not."""
+    module = {"torch": "torch", "micrograd": "micrograd"}.get(peer)
+    if module and importlib.util.find_spec(module) is None:
+        return f"{module} not installed: {peer} skipped"
+    return None
+
+
+def split(total: int, parts: int) -> list[int]:
+    """total measurements over parts processes, as evenly as possible."""
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+# ---------------------------------------------------------------------------
+# statistics, checks, tables
+# ---------------------------------------------------------------------------
+
+def summarize(runs: list[dict]) -> dict:
+    ok = [r for r in runs if "error" not in r and "skipped" not in r]
+    if not ok:
+        why = next((r.get("error") or r.get("skipped") for r in runs), "not run")
+        return {"error" if any("error" in r for r in runs) else "skipped": why}
+    times = [t for r in ok for t in r["times"] if t is not None]
+    s = {"times": times, "processes": len(ok),
+         "peak_rss_mb": max(r.get("peak_rss_mb", 0) for r in ok),
+         "rss_start_mb": min(r.get("rss_start_mb") or 0 for r in ok),
+         "check": ok[0].get("check", {}), "extra": ok[-1].get("extra", {}),
+         "env": ok[0].get("env", {})}
+    if times:
+        s.update(median=statistics.median(times), min=min(times), max=max(times))
+    return s
+
+
+def ratio(a: dict, b: dict) -> float | None:
+    if a and b and "median" in a and "median" in b and b["median"]:
+        return a["median"] / b["median"]
+    return None
+
+
+def same_math(peers: dict) -> list[str]:
+    """Compare every check value (except last_*) of every peer with ours (or the first)."""
+    have = {p: s["check"] for p, s in peers.items() if "check" in s}
+    if len(have) < 2:
+        return []
+    ref_peer = "ours" if "ours" in have else next(iter(have))
+    ref = have[ref_peer]
+    notes = []
+    for key, value in ref.items():
+        if key.startswith("last") or value is None:
+            continue
+        vals = {p: c.get(key) for p, c in have.items()}
+        bad = [p for p, v in vals.items()
+               if v is None or abs(v - value) > CHECK_RTOL * max(abs(v), abs(value)) + 1e-30]
+        shown = "  ".join(f"{p} {v:.7g}" for p, v in vals.items())
+        notes.append(f"{key}: {shown}  " + ("agree" if not bad else
+                                            "DIFFER (" + ", ".join(bad) + ")"))
+    return notes
+
+
+def fmt(x: float | None, unit: str = "") -> str:
+    if x is None:
+        return "-"
+    if unit in ("us/op", "us/grad"):
+        return f"{x:.2f}"
+    if unit == "MB":
+        return f"{x:.2f}"
+    return f"{x:.4f}" if x < 10 else f"{x:.2f}"
+
+
+def print_workload(w: str, res: dict) -> None:
+    unit = UNITS[w]
+    print(f"\n{w}  {TITLES[w]}")
+    peers = res["peers"]
+    if w == "MEM":
+        s = peers.get("ours", {})
+        if "extra" in s:
+            rss = s["extra"]["rss_mb_per_epoch"]
+            k = s["extra"]["rss_after_epoch"]
+            print(f"  RSS after epoch {k}: {rss[k - 1]:.1f} MB, after epoch {len(rss)}: "
+                  f"{rss[-1]:.1f} MB, growth {s['median']:+.2f} MB "
+                  f"({s['extra']['seconds']:.1f} s for {len(rss)} epochs)")
+        else:
+            print(f"  ours: {s.get('error') or s.get('skipped')}")
+        return
+    print(f"  {'peer':<10} {'median':>10} {'min':>10} {'max':>10}  {'unit':<8} {'n':>3}"
+          f" {'peak RSS MB':>12}")
+    for p, s in peers.items():
+        if "median" not in s:
+            print(f"  {p:<10} {s.get('error') or s.get('skipped') or 'no result'}")
+            continue
+        print(f"  {p:<10} {fmt(s['median'], unit):>10} {fmt(s['min'], unit):>10} "
+              f"{fmt(s['max'], unit):>10}  {unit:<8} {len(s['times']):>3} "
+              f"{s['peak_rss_mb']:>12.1f}")
+    for name, r in res["ratios"].items():
+        if r is not None and name == "ours/micrograd":
+            print(f"  {name}: {r:.2f}x (ours {1 / r:.2f}x faster)")
+        else:
+            print(f"  {name}: {r:.2f}x" if r is not None else f"  {name}: -")
+    if w == "W5":
+        for p, s in peers.items():
+            e = s.get("extra", {})
+            if e.get("graph_mb") is not None:
+                print(f"  {p}: graph holds {e['graph_mb']:.1f} MB at depth {e['depth']:,} "
+                      f"({e['bytes_per_op']:.0f} bytes/op); freeing it took "
+                      f"{e['teardown_s']:.3f} s")
+        for d, m in sorted(res.get("ours_memory_by_depth", {}).items(), key=lambda x: int(x[0])):
+            if m.get("graph_mb") is not None:
+                print(f"  ours at depth {int(d):>7,}: {m['graph_mb']:7.1f} MB  "
+                      f"({m['bytes_per_op']:.0f} bytes/op)")
+            else:
+                print(f"  ours at depth {int(d):>7,}: {m.get('error', 'no result')}")
+    if w == "W6":
+        for p, s in peers.items():
+            e = s.get("extra", {})
+            if "numerical_us" in e and "median" in s:
+                num = statistics.median(e["numerical_us"])
+                print(f"  {p}: backprop {s['median']:.1f} us, central differences "
+                      f"{num / 1000:.1f} ms ({2 * e['weights']} forward passes): "
+                      f"{num / s['median']:.0f}x; max |backprop - numerical| = "
+                      f"{e['max_abs_diff_backprop_vs_numerical']:.1e}")
+    for note in res["same_math"]:
+        print(f"  same math? {note}")
+
+
+# ---------------------------------------------------------------------------
+# targets
+# ---------------------------------------------------------------------------
+
+def targets(results: dict) -> list[dict]:
+    rows = []
+
+    def add(w, goal, value, met, na=None):
+        rows.append({"workload": w, "target": goal, "measured": value,
+                     "met": None if na else bool(met), "note": na})
+
+    def med(w, p):
+        return results.get(w, {}).get("peers", {}).get(p, {}).get("median")
+
+    def why(w, *peers):
+        for p in peers:
+            s = results.get(w, {}).get("peers", {}).get(p, {})
+            if "median" not in s:
+                return f"{p}: {s.get('error') or s.get('skipped') or 'not run'}"
+        return None
+
+    if "W1" in results:
+        r = ratio(results["W1"]["peers"].get("ours"), results["W1"]["peers"].get("numpy"))
+        add("W1", "ours <= 1.25x numpy", f"{r:.2f}x" if r else "-", r is not None and r <= 1.25,
+            why("W1", "ours", "numpy"))
+    if "W2" in results:
+        r = ratio(results["W2"]["peers"].get("ours"), results["W2"]["peers"].get("numpy"))
+        add("W2", "ours <= 1.10x numpy", f"{r:.2f}x" if r else "-", r is not None and r <= 1.10,
+            why("W2", "ours", "numpy"))
+    if "W3" in results:
+        r = ratio(results["W3"]["peers"].get("ours"), results["W3"]["peers"].get("torch"))
+        add("W3", "ours' time per op <= 0.5x PyTorch's", f"{r:.2f}x" if r else "-",
+            r is not None and r <= 0.5, why("W3", "ours", "torch"))
+    if "W4" in results:
+        ours, mg = med("W4", "ours"), med("W4", "micrograd")
+        sp = mg / ours if ours and mg else None
+        add("W4", "ours >= 3x faster than micrograd", f"{sp:.2f}x faster" if sp else "-",
+            sp is not None and sp >= 3, why("W4", "ours", "micrograd"))
+    if "W5" in results:
+        res = results["W5"]
+        ours, torch = med("W5", "ours"), med("W5", "torch")
+        completes = ours is not None
+        by_depth = res.get("ours_memory_by_depth", {})
+        per_op = [m.get("bytes_per_op") for m in by_depth.values()]
+        linear = bool(per_op) and None not in per_op and max(per_op) <= 1.25 * min(per_op)
+        parts = [f"completes: {'yes' if completes else 'NO'}"]
+        if per_op and None not in per_op:
+            parts.append(f"bytes/op {min(per_op):.0f}..{max(per_op):.0f} over depths "
+                         f"{'/'.join(f'{int(d) // 1000}k' for d in sorted(by_depth, key=int))}"
+                         f" ({'linear' if linear else 'NOT linear'})")
+        if torch is not None and ours is not None:
+            parts.append(f"ours/torch {ours / torch:.2f}x")
+        goal = "completes, time <= PyTorch, memory linear in depth"
+        if not completes or not linear:
+            add("W5", goal, "; ".join(parts), False, None)
+        elif torch is None:  # the time half cannot be judged without PyTorch
+            add("W5", goal, "; ".join(parts), None, why("W5", "torch"))
+        else:
+            add("W5", goal, "; ".join(parts), ours <= torch, None)
+    if "W6" in results:
+        r = ratio(results["W6"]["peers"].get("ours"), results["W6"]["peers"].get("numpy"))
+        add("W6", "ours' backprop <= 2x numpy's", f"{r:.2f}x" if r else "-",
+            r is not None and r <= 2.0, why("W6", "ours", "numpy"))
+    if "MEM" in results:
+        g = med("MEM", "ours")
+        add("MEM", "RSS growth epoch 5 -> 30 < 5 MB", f"{g:+.2f} MB" if g is not None else "-",
+            g is not None and g < 5.0, why("MEM", "ours"))
+    return rows
+
+
+def print_targets(rows: list[dict]) -> str:
+    print("\nTargets (reported, not asserted)")
+    print(f"  {'':<4} {'target':<52} {'measured':<58} result")
+    for r in rows:
+        res = "met" if r["met"] else ("NOT met" if r["met"] is not None else "n/a")
+        note = f"  ({r['note']})" if r["note"] else ""
+        print(f"  {r['workload']:<4} {r['target']:<52} {r['measured']:<58} {res}{note}")
+    failed = [r["workload"] for r in rows if r["met"] is False]
+    na = [r["workload"] for r in rows if r["met"] is None]
+    if failed:
+        line = "targets not met: " + ", ".join(failed)
+        if na:
+            line += " (not evaluated: " + ", ".join(na) + ")"
+    elif na:
+        line = ("all targets met that could be evaluated (not evaluated: " + ", ".join(na)
+                + ")")
+    else:
+        line = "all targets met"
+    print(line)
+    return line
+
+
+# ---------------------------------------------------------------------------
+# environment
+# ---------------------------------------------------------------------------
+
+def machine() -> dict:
+    import numpy as np
+
+    info = {"python": platform.python_version(), "platform": platform.platform(),
+            "cpus": os.cpu_count(), "numpy": np.__version__}
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next((ln.split(":", 1)[1].strip() for ln in f
+                                if ln.startswith("model name")), None)
+    except OSError:
+        info["cpu"] = platform.processor() or None
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        info["numpy_blas"] = f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # older numpy: show_config has no mode
+        info["numpy_blas"] = "unknown (numpy.show_config(mode='dicts') unavailable)"
+    try:
+        info["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        pass
+    for mod in ("torch", "micrograd", "threadpoolctl"):
+        info[mod] = "installed" if importlib.util.find_spec(mod) else "not installed"
+    return info
+
+
+def print_header(meta: dict, args: argparse.Namespace, envs: dict) -> None:
+    print(f"machine: {meta.get('cpu')}, {meta['cpus']} CPUs; Python {meta['python']}, "
+          f"numpy {meta['numpy']} (BLAS: {meta['numpy_blas']})")
+    print(f"threads pinned to {args.threads} in every child "
+          f"({'/'.join(THREAD_VARS[:3])}={args.threads}, torch.set_num_threads({args.threads}))")
+    for peer, env in envs.items():
+        pools = env.get("threadpools")
+        if isinstance(pools, list):
+            pools = ", ".join(f"{p['internal_api']} {p['version']} ({p['num_threads']} thr)"
+                              for p in pools) or "none loaded"
+        line = f"  {peer:<9} threadpools: {pools}"
+        if "torch" in env:
+            line += (f"; torch {env['torch']} (BLAS {env.get('torch_blas')}, "
+                     f"{env['torch_threads']} thr)")
+        if "micrograd" in env:
+            line += f"; micrograd {env['micrograd']}"
+        print(line)
+    if "load_average_at_start" in meta:
+        print(f"load average (1/5/15 min) at start {meta['load_average_at_start']}, at end "
+              f"{meta.get('load_average_at_end')}: with more runnable processes than CPUs, "
+              "absolute times suffer; the interleaved ratios less so")
+    mode = "quick (CI smoke test: timings indicative only)" if args.quick else "full"
+    print(f"mode: {mode}; {args.repeats} measurements per peer in {args.rounds} interleaved "
+          f"round(s) of processes")
+
+
+# ---------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Benchmarks: ours vs numpy / PyTorch / micrograd.")
+    ap.add_argument("--quick", action="store_true",
+                    help="CI smoke test: one process per peer, single measurements")
+    ap.add_argument("--only", default="", help="comma-separated workloads, e.g. W1,W3,MEM")
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="timed measurements per peer (default 10; quick 1)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="interleaved processes per peer (default 5; quick 1)")
+    ap.add_argument("--threads", type=int, default=1, help="threads for BLAS/OpenMP/torch")
+    ap.add_argument("--json", default=None,
+                    help="where to write results (default: benchmarks/results.json for a full "
+                         "run of every workload, benchmarks/results-partial.json for --quick "
+                         "or --only, so a smoke test never overwrites the quoted results)")
+    ap.add_argument("--skip", default="", help="peers to leave out, e.g. torch,micrograd")
+    ap.add_argument("--timeout", type=int, default=600, help="seconds per child process")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="afterwards, print cProfile's top-N (tottime) of ours per workload")
+    args = ap.parse_args(argv)
+
+    selected = [w.strip().upper() for w in args.only.split(",") if w.strip()] or list(WORKLOADS)
+    unknown = [w for w in selected if w not in WORKLOADS]
+    if unknown:
+        ap.error(f"unknown workload(s) {unknown}; choose from {', '.join(WORKLOADS)}")
+    if args.json is None:
+        full = not args.quick and not args.only.strip()
+        args.json = str(HERE / ("results.json" if full else "results-partial.json"))
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 10
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 5
+    args.repeats = max(1, args.repeats)
+    args.rounds = max(1, min(args.rounds, args.repeats))
+
+    t_start = time.perf_counter()
+    meta = machine()
+    skipped_peers = {p: why for p in ("torch", "micrograd") if (why := available(p))}
+    for p in filter(None, (x.strip() for x in args.skip.split(","))):
+        if p == "ours":
+            ap.error("--skip: ours is what is being measured")
+        skipped_peers.setdefault(p, f"{p} skipped (--skip)")
+    for why in skipped_peers.values():
+        print(f"note: {why}")
+
+    results: dict = {}
+    envs: dict = {}
+    for w in selected:
+        left_out = dict(skipped_peers)
+        if args.quick and w not in QUICK_TORCH and "torch" not in left_out:
+            left_out["torch"] = ("left out by --quick (it runs torch only for W3 and W5, whose "
+                                 "targets compare with it)")
+        peers = [p for p in PEERS[w] if p not in left_out]
+        runs: dict = {p: [] for p in PEERS[w]}
+        for p in PEERS[w]:
+            if p in left_out:
+                runs[p].append({"skipped": left_out[p]})
+        per_round = split(args.repeats, args.rounds)
+        if w == "MEM":
+            per_round = [1]
+        for r, k in enumerate(per_round):
+            order = peers[r % len(peers):] + peers[:r % len(peers)]
+            shown = []
+            for p in order:
+                extra: tuple = ()
+                kk = k
+                if args.quick and w in ("W4", "W5"):
+                    kk = 0  # quick: the single (cold) step is the measurement
+                out = run_child(w, p, kk, args, extra)
+                runs[p].append(out)
+                if "env" in out and p not in envs:
+                    envs[p] = out["env"]
+                if "error" in out:
+                    shown.append(f"{p} ERROR")
+                    print(f"  ! {w} {p}: {out['error']}", file=sys.stderr)
+                elif "skipped" in out:
+                    shown.append(f"{p} skipped")
+                else:
+                    shown.append(f"{p} {fmt(statistics.median(out['times']), UNITS[w])}")
+            print(f"[{time.perf_counter() - t_start:6.1f}s] {w} round {r + 1}/{len(per_round)}: "
+                  + ", ".join(shown), file=sys.stderr, flush=True)
+        res = {"title": TITLES[w], "unit": UNITS[w],
+               "peers": {p: summarize(runs[p]) for p in PEERS[w]}}
+        ps = res["peers"]
+        if w == "W4":
+            res["ratios"] = {"ours/micrograd": ratio(ps.get("ours"), ps.get("micrograd"))}
+        elif w != "MEM":
+            res["ratios"] = {"ours/numpy": ratio(ps.get("ours"), ps.get("numpy")),
+                             "ours/torch": ratio(ps.get("ours"), ps.get("torch"))}
+        else:
+            res["ratios"] = {}
+        if w == "W5":
+            by_depth = {}
+            for d in W5_DEPTHS:
+                if d == 100_000 and "extra" in ps.get("ours", {}):
+                    e = ps["ours"]["extra"]
+                else:
+                    out = run_child("W5", "ours", 0, args, ("--depth", str(d)))
+                    e = out.get("extra", {"error": out.get("error", "no result")})
+                by_depth[str(d)] = {k: e.get(k) for k in ("graph_mb", "bytes_per_op", "error")
+                                    if k in e}
+            res["ours_memory_by_depth"] = by_depth
+        res["same_math"] = same_math({p: s for p, s in ps.items() if "check" in s})
+        res["runs"] = {p: [{k: v for k, v in out.items() if k not in ("env", "profile")}
+                           for out in runs[p]] for p in runs}
+        results[w] = res
+
+    try:
+        meta["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        pass
+    print()
+    print_header(meta, args, envs)
+    for w in selected:
+        print_workload(w, results[w])
+    rows = targets(results)
+    summary = print_targets(rows)
+    elapsed = time.perf_counter() - t_start
+    print(f"(suite took {elapsed:.0f} s)")
+
+    if args.profile:
+        for w in selected:
+            if w == "MEM":
+                continue
+            reps = 1 if w in ("W4", "W5") else 5
+            out = run_child(w, "ours", reps, args, ("--profile", str(args.profile)))
+            print(f"\ncProfile of ours, {w} (top {args.profile} by tottime):")
+            print(out.get("profile", out.get("error", "no profile")).strip())
+
+    payload = {"meta": dict(meta, threads=args.threads, quick=args.quick,
+                            repeats=args.repeats, rounds=args.rounds,
+                            date=time.strftime("%Y-%m-%d %H:%M:%S"), seconds=elapsed,
+                            envs=envs),
+               "workloads": {w: {k: v for k, v in res.items()} for w, res in results.items()},
+               "targets": rows, "summary": summary}
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(payload, indent=1, default=str) + "\n")
+        print(f"results written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
