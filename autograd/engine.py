@@ -368,11 +368,11 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
     assigned: set = set()  # ids of arrays handed to .grad in this pass (to avoid aliasing)
     anomaly = _Mode.anomaly
     root._g = seed
-    heap = [(-root._seq, root)]
+    heap = [(-root._seq, id(root), root)]
     pop, push = heapq.heappop, heapq.heappush
     try:
         while heap:
-            node = pop(heap)[1]
+            node = pop(heap)[2]
             g = node._g
             node._g = None
             ctx = node._ctx
@@ -395,8 +395,8 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
             for x, gx, needed in zip(ctx.inputs, grads, ctx.needs_input_grad):
                 if not needed or gx is None:
                     continue
-                if gx.__class__ is not _ndarray or gx.shape != x.data.shape or \
-                        gx.dtype is not x.data.dtype:
+                if gx.__class__ is not _ndarray or x._data_type is not _ndarray or \
+                        gx.shape != x.data.shape or gx.dtype is not x.data.dtype:
                     gx = x._fix_grad(gx)
                 if x._ctx is None and capture is None:
                     x._accumulate(gx, assigned)  # a leaf: nothing to wait for
@@ -404,11 +404,11 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
                 prev = x._g
                 if prev is None:
                     x._g = gx
-                    push(heap, (-x._seq, x))
+                    push(heap, (-x._seq, id(x), x))  # id: copies share _seq
                 else:
                     x._g = prev + gx
     except BaseException:
-        for _, node in heap:
+        for _, _, node in heap:
             node._g = None
         raise
 

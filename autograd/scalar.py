@@ -42,6 +42,9 @@ class Scalar(Node):
     def _accumulate(self, g: Any, assigned: set) -> None:
         self.grad += float(g)
 
+    def _fix_grad(self, g: Any) -> float:
+        return float(g)
+
     def _zeros_grad(self) -> float:
         return 0.0
 

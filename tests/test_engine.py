@@ -965,11 +965,6 @@ def test_deepcopied_leaves_backpropagate_independently():
     np.testing.assert_array_equal(w2.grad, [3.0, 3.0, 3.0])
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "engine.py _run_backward: the heap holds (-node._seq, node); copy.deepcopy keeps _seq, so "
-    "a copy and its original tie and heapq compares the Tensors themselves (elementwise '<', "
-    "then bool() of a multi-element array raises). Needs a tie-breaker in the heap entry "
-    "(or a fresh _seq on copy)."))
 def test_deepcopied_nodes_in_one_graph_through_the_heap():
     import copy
 
@@ -1001,10 +996,6 @@ def test_out_of_range_dims_raise_instead_of_wrapping_around():
     assert s.squeeze(0).shape == () and s.flatten().shape == (1,)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=(
-    "engine.py _run_backward: for a Scalar input, a backward returning a 0-d ndarray (e.g. "
-    "np.asarray(...) in a custom Function) reaches `gx.shape != x.data.shape` and Scalar.data "
-    "is a float: AttributeError. Check the node type (or call x._fix_grad) before x.data.shape."))
 def test_custom_function_on_scalars_may_return_a_0d_array():
     class Square(ag.Function):
         @staticmethod
