@@ -17,6 +17,7 @@ no needless conversions, one dictionary of pending gradients.
 from __future__ import annotations
 
 import contextlib
+import gc
 import heapq
 import itertools
 import operator
@@ -368,6 +369,10 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
     assigned: set = set()  # ids of arrays handed to .grad in this pass (to avoid aliasing)
     anomaly = _Mode.anomaly
     root._g = seed
+    # A backward pass makes no reference cycles, only short-lived tuples: pause the
+    # cyclic collector, which would otherwise walk the whole graph again and again.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     heap = [(-root._seq, id(root), root)]
     pop, push = heapq.heappop, heapq.heappush
     try:
@@ -411,6 +416,9 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
         for _, _, node in heap:
             node._g = None
         raise
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def _raise_freed(ctx: Context) -> None:

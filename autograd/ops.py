@@ -12,6 +12,7 @@ combinations of these primitives and need no backward of their own.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -166,7 +167,7 @@ class Abs(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
-        out = np.tanh(a)
+        out = math.tanh(a) if a.__class__ is float else np.tanh(a)  # float: see Relu
         ctx.saved = (out,)
         return out
 
@@ -196,7 +197,8 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
-        out = np.maximum(a, 0)
+        # A Python float (Scalar) skips numpy's dispatch, ten times dearer than the op.
+        out = (a if a > 0 else 0.0) if a.__class__ is float else np.maximum(a, 0)
         ctx.saved = (out,)
         return out
 
