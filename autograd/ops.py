@@ -485,35 +485,80 @@ class MatMul(Function):
         return ga, gb
 
 
+def _affine(x: np.ndarray, w: np.ndarray, b: Any) -> np.ndarray:
+    """x @ w.T + b, with an error that names both shapes."""
+    try:
+        out = x @ w.T
+    except ValueError:
+        raise ValueError(
+            f"linear: input of shape {np.shape(x)} does not fit a weight of shape "
+            f"{w.shape}: the input's last dimension must be in_features = {w.shape[1]}."
+        ) from None
+    if b is not None:
+        out += b
+    return out
+
+
+def _affine_backward(ctx: Context, g: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple:
+    """Gradients of x @ w.T + b for x, w and b, given g = dE/d(signal)."""
+    need = ctx.needs_input_grad
+    gx = g @ w if need[0] else None
+    if g.ndim != 2:  # one sample (in,), or several batch dims: make it (n, features)
+        g = g.reshape(-1, g.shape[-1])
+        x = x.reshape(-1, x.shape[-1])
+    gw = g.T @ x if need[1] else None
+    if len(need) > 2 and need[2]:
+        return gx, gw, g.sum(axis=0)
+    return gx, gw, None
+
+
 class Linear(Function):
-    """x @ W.T + b in one node (PyTorch's layout: W is (out, in)); fused for speed."""
+    """s = x @ W.T + b in one node (PyTorch's layout: W is (out, in)); fused for speed."""
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: Any = None) -> np.ndarray:
-        try:
-            out = x @ w.T
-        except ValueError:
-            raise ValueError(
-                f"linear: input of shape {np.shape(x)} does not fit a weight of shape "
-                f"{w.shape}: the input's last dimension must be in_features = {w.shape[1]}."
-            ) from None
-        if b is not None:
-            out += b
         ctx.saved = (x, w)
-        return out
+        return _affine(x, w, b)
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple:
         x, w = ctx.saved
-        need = ctx.needs_input_grad
-        gx = g @ w if need[0] else None
-        if g.ndim != 2:  # one sample (in,), or several batch dims: make it (n, features)
-            g = g.reshape(-1, g.shape[-1])
-            x = x.reshape(-1, x.shape[-1])
-        gw = g.T @ x if need[1] else None
-        if len(need) > 2 and need[2]:
-            return gx, gw, g.sum(axis=0)
-        return gx, gw, None
+        return _affine_backward(ctx, g, x, w)
+
+
+class LinearTanh(Function):
+    """x_out = tanh(x @ W.T + b): a hidden layer of the lecture's MLP as one node.
+
+    The backward first takes the signal's sensitivity, delta = g * (1 - x_out^2),
+    then proceeds as Linear's. One node instead of two is what small networks need.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: Any = None) -> np.ndarray:
+        out = np.tanh(_affine(x, w, b))
+        ctx.saved = (x, w, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple:
+        x, w, out = ctx.saved
+        return _affine_backward(ctx, g * (1 - out * out), x, w)
+
+
+class LinearRelu(Function):
+    """x_out = relu(x @ W.T + b) as one node; relu'(0) = 0 as in Relu."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: Any = None) -> np.ndarray:
+        out = _affine(x, w, b)
+        np.maximum(out, 0, out=out)
+        ctx.saved = (x, w, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple:
+        x, w, out = ctx.saved
+        return _affine_backward(ctx, g * (out > 0), x, w)
 
 
 # ==========================================================================

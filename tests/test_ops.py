@@ -511,6 +511,8 @@ OPS = [
     Op("rmatmul_arr", lambda b, c: c @ b, lambda b, c: c @ b, None, matmul_inputs(swap=True),
        nconst=1),
     Op("linear", lambda *a: ag.ops.Linear.apply(*a), np_linear, t_linear, linear_inputs),
+    Op("linear_tanh", lambda *a: ag.ops.LinearTanh.apply(*a),
+       lambda *a: np.tanh(np_linear(*a)), lambda *a: t_linear(*a).tanh(), linear_inputs),
     # shapes
     Op("reshape", lambda a, shape: a.reshape(*shape), lambda a, shape: a.reshape(shape),
        lambda a, shape: a.reshape(shape), unary(kw=reshape_kw)),
@@ -874,3 +876,25 @@ def test_scalar_gradcheck_and_numerical_grad_types():
 def test_scalar_and_tensor_cannot_mix():
     with pytest.raises(TypeError, match="Scalar"):
         ag.Scalar(1.0) + ag.Tensor(1.0)
+
+
+# ---- fused layer ops equal the ops they fuse, kinks included ------------------------------
+
+
+@pytest.mark.parametrize("fused, act", [("LinearTanh", "tanh"), ("LinearRelu", "relu")])
+@given(data=st.data())
+def test_fused_layer_ops_equal_linear_then_activation(fused, act, data):
+    (x, w, *b), _ = data.draw(linear_inputs())
+    if act == "relu" and data.draw(st.booleans()):
+        x, w = x * 0, w * 0  # every signal on relu's kink
+    rng = np.random.default_rng(0)
+    leaves = [ag.Tensor(v, requires_grad=True) for v in (x, w, *b)]
+    twins = [ag.Tensor(v, requires_grad=True) for v in (x, w, *b)]
+    out = getattr(ag.ops, fused).apply(*leaves)
+    ref = getattr(ag.ops.Linear.apply(*twins), act)()
+    np.testing.assert_allclose(out.data, ref.data, rtol=1e-12, atol=1e-15)
+    up = rng.standard_normal(out.shape)
+    (out * up).sum().backward()
+    (ref * up).sum().backward()
+    for a, r in zip(leaves, twins):
+        np.testing.assert_allclose(a.grad, r.grad, rtol=1e-12, atol=1e-15)
