@@ -11,7 +11,7 @@ _rng = np.random.default_rng()
 
 
 def set_default_dtype(dtype: Any) -> None:
-    """Set the dtype of tensors made from Python floats and of randn/zeros/... (float32 at start)."""
+    """Set the dtype of tensors made from Python floats and by randn/zeros/...; float32 at start."""
     global _default_dtype
     dt = np.dtype(dtype)
     if dt.kind != "f":
@@ -28,7 +28,7 @@ def get_default_dtype() -> np.dtype:
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the generator behind randn/rand, nn's initialisation, Dropout and DataLoader shuffles."""
+    """Seed the generator behind randn/rand, nn init, Dropout and DataLoader shuffles."""
     global _rng
     _rng = np.random.default_rng(seed)
 

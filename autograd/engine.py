@@ -393,11 +393,13 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
             grads = ctx.fn.backward(ctx, g)
             if grads.__class__ is not tuple:
                 grads = (grads,)
+            if len(grads) != len(ctx.inputs):
+                _raise_arity(ctx, grads)
             if anomaly:
                 _check_finite(ctx.fn, "backward", grads, ctx.inputs)
             if not retain_graph:
                 ctx.saved = _FREED
-            for x, gx, needed in zip(ctx.inputs, grads, ctx.needs_input_grad):
+            for x, gx, needed in zip(ctx.inputs, grads, ctx.needs_input_grad, strict=True):
                 if not needed or gx is None:
                     continue
                 if gx.__class__ is not _ndarray or x._data_type is not _ndarray or \
@@ -419,6 +421,14 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def _raise_arity(ctx: Context, grads: tuple) -> None:
+    raise RuntimeError(
+        f"{ctx.fn.__name__}.backward returned {len(grads)} gradient(s) for "
+        f"{len(ctx.inputs)} forward input(s); return one per input, None where an input "
+        "needs none."
+    )
 
 
 def _raise_freed(ctx: Context) -> None:

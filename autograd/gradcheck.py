@@ -112,7 +112,7 @@ def gradcheck(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol: floa
             grads = grad_of(out, [inputs[k] for k in wrt],
                             grad_output=seed if isinstance(out, Tensor) else None,
                             retain_graph=True)
-            for k, g in zip(wrt, grads):
+            for k, g in zip(wrt, grads, strict=True):
                 analytic[k][i] = np.asarray(g, dtype=np.float64).reshape(-1)
     for k in wrt:
         numeric = _numerical_jacobian(fn, inputs, k, eps)

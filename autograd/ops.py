@@ -507,9 +507,9 @@ def _affine_backward(ctx: Context, g: np.ndarray, x: np.ndarray, w: np.ndarray) 
         g = g.reshape(-1, g.shape[-1])
         x = x.reshape(-1, x.shape[-1])
     gw = g.T @ x if need[1] else None
-    if len(need) > 2 and need[2]:
-        return gx, gw, g.sum(axis=0)
-    return gx, gw, None
+    if len(need) == 2:  # no bias
+        return gx, gw
+    return gx, gw, (g.sum(axis=0) if need[2] else None)
 
 
 class Linear(Function):

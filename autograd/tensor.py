@@ -56,7 +56,7 @@ def _data(x: Any) -> Any:
 
 
 class Tensor(Node):
-    """An n-dimensional array in the graph: ``Tensor(data, requires_grad=False, dtype=None, name=None)``.
+    """An n-dimensional array in the graph: ``Tensor(data, requires_grad, dtype, name)``.
 
     ``dtype=None`` keeps a float ndarray's dtype (float64 stays float64); Python
     floats and float lists take the default dtype (float32); ints become int64.
@@ -202,7 +202,7 @@ class Tensor(Node):
 
     def astype(self, dtype: Any) -> "Tensor":
         """A copy in another dtype; the gradient flows back in the original dtype."""
-        return ops.Cast.apply(self, np.dtype(dtype))
+        return ops.Cast.apply(self, dtype=np.dtype(dtype))
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if requires_grad:

@@ -120,7 +120,7 @@ class MLP(Module):
         self.output_activation = output_activation
         self._act = _activation(activation, "activation")
         self._out_act = _activation(output_activation, "output_activation")
-        self.layers = [Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+        self.layers = [Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
 
     def forward(self, x: Any) -> Tensor:
         last = len(self.layers) - 1

@@ -1076,3 +1076,18 @@ def test_gradcheck_argument_errors_and_constant_inputs():
     assert g_k is None
     # a constant input of gradcheck is passed through untouched
     assert ag.gradcheck(lambda t, k: t * k, [leaf([1.0, 2.0]), np.array([2.0, 3.0])])
+
+
+def test_a_backward_returning_too_few_gradients_is_an_error():
+    class Half(ag.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a + b
+
+        @staticmethod
+        def backward(ctx, g):
+            return g  # one gradient for two inputs
+
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    with pytest.raises(RuntimeError, match=r"Half\.backward returned 1 gradient\(s\) for 2"):
+        Half.apply(a, b).sum().backward()

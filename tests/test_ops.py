@@ -896,5 +896,5 @@ def test_fused_layer_ops_equal_linear_then_activation(fused, act, data):
     up = rng.standard_normal(out.shape)
     (out * up).sum().backward()
     (ref * up).sum().backward()
-    for a, r in zip(leaves, twins):
+    for a, r in zip(leaves, twins, strict=True):
         np.testing.assert_allclose(a.grad, r.grad, rtol=1e-12, atol=1e-15)
