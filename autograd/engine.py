@@ -37,16 +37,14 @@ _ndarray = np.ndarray
 # gradient mode
 # --------------------------------------------------------------------------
 
-class _Mode:
-    """Process-wide switches read on every op: is a graph being built, is anomaly mode on."""
-
-    grad_enabled = True
-    anomaly = False
+# Process-wide switches read on every op (module globals: the cheapest lookup).
+_grad_enabled = True  # is a graph being built
+_anomaly = False  # does every op check its results for NaN/inf
 
 
 def is_grad_enabled() -> bool:
     """True when ops record a graph (the default); False inside ``no_grad()``."""
-    return _Mode.grad_enabled
+    return _grad_enabled
 
 
 class _GradMode(contextlib.ContextDecorator):
@@ -57,12 +55,14 @@ class _GradMode(contextlib.ContextDecorator):
         self._prev: list[bool] = []
 
     def __enter__(self) -> "_GradMode":
-        self._prev.append(_Mode.grad_enabled)
-        _Mode.grad_enabled = self.enabled
+        global _grad_enabled
+        self._prev.append(_grad_enabled)
+        _grad_enabled = self.enabled
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _Mode.grad_enabled = self._prev.pop()
+        global _grad_enabled
+        _grad_enabled = self._prev.pop()
 
 
 def no_grad() -> _GradMode:
@@ -82,12 +82,13 @@ class AnomalyError(RuntimeError):
 @contextlib.contextmanager
 def detect_anomaly() -> Iterator[None]:
     """Make the first op whose forward or backward produces NaN/inf raise ``AnomalyError``."""
-    prev = _Mode.anomaly
-    _Mode.anomaly = True
+    global _anomaly
+    prev = _anomaly
+    _anomaly = True
     try:
         yield
     finally:
-        _Mode.anomaly = prev
+        _anomaly = prev
 
 
 def _shape_of(value: Any) -> tuple:
@@ -289,7 +290,7 @@ class Function:
         ctx = _new(Context)
         ctx.saved = ()
         out = cls.forward(ctx, *raw, **params)
-        if _Mode.anomaly:
+        if _anomaly:
             _check_finite(cls, "forward", (out,), inputs)
 
         node = _new(node_type)
@@ -299,7 +300,7 @@ class Function:
         node._retains_grad = node_type._retain_default
         node._seq = _next_seq()
         node._g = None
-        if tracked and _Mode.grad_enabled:
+        if tracked and _grad_enabled:
             node.requires_grad = True
             ctx.fn = cls
             ctx.inputs = inputs
@@ -367,7 +368,7 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
             "Create the inputs with requires_grad=True, and do not compute it under no_grad()."
         )
     assigned: set = set()  # ids of arrays handed to .grad in this pass (to avoid aliasing)
-    anomaly = _Mode.anomaly
+    anomaly = _anomaly
     root._g = seed
     # A backward pass makes no reference cycles, only short-lived tuples: pause the
     # cyclic collector, which would otherwise walk the whole graph again and again.
