@@ -16,6 +16,19 @@ from .broadcast import unbroadcast
 from .engine import Node
 
 _ndarray = np.ndarray
+# The hot operators call these bound methods directly (no attribute lookups per op).
+_add = ops.Add.apply
+_sub = ops.Sub.apply
+_mul = ops.Mul.apply
+_div = ops.Div.apply
+_pow = ops.Pow.apply
+_matmul = ops.MatMul.apply
+_neg = ops.Neg.apply
+_exp = ops.Exp.apply
+_log = ops.Log.apply
+_tanh = ops.Tanh.apply
+_sigmoid = ops.Sigmoid.apply
+_relu = ops.Relu.apply
 
 
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
@@ -215,43 +228,43 @@ class Tensor(Node):
 
     # ---- arithmetic ---------------------------------------------------------
     def __add__(self, other: Any) -> "Tensor":
-        return ops.Add.apply(self, other)
+        return _add(self, other)
 
     def __radd__(self, other: Any) -> "Tensor":
-        return ops.Add.apply(other, self)
+        return _add(other, self)
 
     def __sub__(self, other: Any) -> "Tensor":
-        return ops.Sub.apply(self, other)
+        return _sub(self, other)
 
     def __rsub__(self, other: Any) -> "Tensor":
-        return ops.Sub.apply(other, self)
+        return _sub(other, self)
 
     def __mul__(self, other: Any) -> "Tensor":
-        return ops.Mul.apply(self, other)
+        return _mul(self, other)
 
     def __rmul__(self, other: Any) -> "Tensor":
-        return ops.Mul.apply(other, self)
+        return _mul(other, self)
 
     def __truediv__(self, other: Any) -> "Tensor":
-        return ops.Div.apply(self, other)
+        return _div(self, other)
 
     def __rtruediv__(self, other: Any) -> "Tensor":
-        return ops.Div.apply(other, self)
+        return _div(other, self)
 
     def __pow__(self, other: Any) -> "Tensor":
-        return ops.Pow.apply(self, other)
+        return _pow(self, other)
 
     def __rpow__(self, other: Any) -> "Tensor":
-        return ops.Pow.apply(other, self)
+        return _pow(other, self)
 
     def __matmul__(self, other: Any) -> "Tensor":
-        return ops.MatMul.apply(self, other)
+        return _matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> "Tensor":
-        return ops.MatMul.apply(other, self)
+        return _matmul(other, self)
 
     def __neg__(self) -> "Tensor":
-        return ops.Neg.apply(self)
+        return _neg(self)
 
     def __pos__(self) -> "Tensor":
         return self
@@ -321,10 +334,10 @@ class Tensor(Node):
 
     # ---- elementwise functions ------------------------------------------------------
     def exp(self) -> "Tensor":
-        return ops.Exp.apply(self)
+        return _exp(self)
 
     def log(self) -> "Tensor":
-        return ops.Log.apply(self)
+        return _log(self)
 
     def sqrt(self) -> "Tensor":
         return ops.Sqrt.apply(self)
@@ -333,13 +346,13 @@ class Tensor(Node):
         return ops.Abs.apply(self)
 
     def tanh(self) -> "Tensor":
-        return ops.Tanh.apply(self)
+        return _tanh(self)
 
     def sigmoid(self) -> "Tensor":
-        return ops.Sigmoid.apply(self)
+        return _sigmoid(self)
 
     def relu(self) -> "Tensor":
-        return ops.Relu.apply(self)
+        return _relu(self)
 
     def clip(self, lo: Any = None, hi: Any = None) -> "Tensor":
         if lo is None and hi is None:
@@ -464,4 +477,4 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def matmul(a: Any, b: Any) -> Tensor:
     """numpy's matmul on Tensors, ndarrays or lists."""
-    return ops.MatMul.apply(*_promote(a, b))
+    return _matmul(*_promote(a, b))
