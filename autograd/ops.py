@@ -177,12 +177,17 @@ class Tanh(Function):
         return g * (1 - y * y)
 
 
+def stable_sigmoid(a: Any) -> Any:
+    """1 / (1 + e^-a) as exp(-log(1 + e^-a)): no overflow and full precision for any a."""
+    return np.exp(-np.logaddexp(0, -a))
+
+
 class Sigmoid(Function):
-    """1 / (1 + e^-a), computed as exp(-log(1 + e^-a)): no overflow for any a."""
+    """The logistic function theta(a) = 1 / (1 + e^-a), computed by ``stable_sigmoid``."""
 
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
-        out = np.exp(-np.logaddexp(0, -a))
+        out = stable_sigmoid(a)
         ctx.saved = (out,)
         return out
 
@@ -227,34 +232,33 @@ class Clip(Function):
         return g * inside
 
 
-class Maximum(Function):
-    """Elementwise max; on a tie each side gets half the gradient (as PyTorch)."""
+class _Pairwise(Function):
+    """Elementwise max / min of two inputs; on a tie each side gets half the gradient
+    (as PyTorch)."""
 
-    @staticmethod
-    def forward(ctx: Context, a: Any, b: Any) -> Any:
+    pick: Any = None  # np.maximum or np.minimum
+    wins: Any = None  # np.greater or np.less: where the first input is the one picked
+
+    @classmethod
+    def forward(cls, ctx: Context, a: Any, b: Any) -> Any:
         ctx.saved = (a, b)
-        return np.maximum(a, b)
+        return cls.pick(a, b)
 
-    @staticmethod
-    def backward(ctx: Context, g: Any) -> tuple:
+    @classmethod
+    def backward(cls, ctx: Context, g: Any) -> tuple:
         a, b = ctx.saved
-        share = (a > b) + 0.5 * (a == b)
+        share = cls.wins(a, b) + 0.5 * (a == b)
         return g * share, g * (1 - share)
 
 
-class Minimum(Function):
-    """Elementwise min; on a tie each side gets half the gradient (as PyTorch)."""
+class Maximum(_Pairwise):
+    pick = staticmethod(np.maximum)
+    wins = staticmethod(np.greater)
 
-    @staticmethod
-    def forward(ctx: Context, a: Any, b: Any) -> Any:
-        ctx.saved = (a, b)
-        return np.minimum(a, b)
 
-    @staticmethod
-    def backward(ctx: Context, g: Any) -> tuple:
-        a, b = ctx.saved
-        share = (a < b) + 0.5 * (a == b)
-        return g * share, g * (1 - share)
+class Minimum(_Pairwise):
+    pick = staticmethod(np.minimum)
+    wins = staticmethod(np.less)
 
 
 class Where(Function):

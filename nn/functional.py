@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Context, Function, Tensor
+from autograd.ops import stable_sigmoid
 
 __all__ = [
     "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "logistic_loss",
@@ -147,10 +148,6 @@ def cross_entropy(logits: Tensor, target: Any) -> Tensor:
 
 # ---- binary losses ---------------------------------------------------------------
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return np.exp(-np.logaddexp(0, -x))
-
-
 class BCEWithLogits(Function):
     """mean(max(s, 0) - s y + log(1 + e^-|s|)): binary cross-entropy on logits, stable."""
 
@@ -165,7 +162,7 @@ class BCEWithLogits(Function):
         s, y = ctx.saved
         scale = g / max(np.size(s), 1)
         need_s, need_y = ctx.needs_input_grad
-        gs = (_sigmoid(s) - y) * scale if need_s else None
+        gs = (stable_sigmoid(s) - y) * scale if need_s else None
         gy = -s * scale if need_y else None
         return gs, gy
 
@@ -202,7 +199,7 @@ class LogisticLoss(Function):
     def backward(ctx: Context, g: np.ndarray) -> tuple:
         margin, y = ctx.saved
         # d/ds ln(1 + e^(-y s)) = -y * theta(-y s)
-        return -y * _sigmoid(margin) * (g / max(margin.size, 1)), None
+        return -y * stable_sigmoid(margin) * (g / max(margin.size, 1)), None
 
 
 def logistic_loss(scores: Tensor, y: Any) -> Tensor:

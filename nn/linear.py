@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
+from autograd.ops import stable_sigmoid
 
 from . import functional as F
 
@@ -254,7 +255,7 @@ class LinearRegression(_LinearModel):
 
 def _theta(s: np.ndarray) -> np.ndarray:
     """The logistic function theta(s) = e^s / (1 + e^s), without overflow for any s."""
-    return np.exp(-np.logaddexp(0.0, -s))
+    return stable_sigmoid(s)
 
 
 class LogisticRegression(_Classifier):
