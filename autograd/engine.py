@@ -243,73 +243,91 @@ class Function:
         """Run forward on the inputs' values and, in grad mode, record the node.
 
         Inputs that are not Nodes (numbers, ndarrays) are constants: passed to
-        forward as they are, and given no gradient.
+        forward as they are, and given no gradient. Keyword arguments go to
+        forward unchanged (an axis, a shape); they are not inputs.
         """
-        # Unwrap the inputs. One and two inputs are nearly every op: they take a
-        # path that builds no temporary lists (fewer allocations, less GC work).
+        return _apply(cls, inputs, params)
+
+
+_NO_PARAMS: dict = {}  # never modified
+
+
+def _apply(fn: type, inputs: tuple, params: dict) -> Any:
+    """``fn.apply``: unwrap the inputs, run ``fn.forward``, record the output node.
+
+    Tensor's operators call this directly with ``_NO_PARAMS``: packing ``*inputs``
+    and ``**params`` for every op costs as much as the rest of this function.
+    One and two inputs, nearly every op, take paths that build no lists.
+    """
+    ctx = _new(Context)
+    ctx.saved = ()
+    if len(inputs) == 2:
+        a, b = inputs
         node_type = None
-        if len(inputs) == 2:
-            a, b = inputs
-            ra = rb = False
-            if isinstance(a, Node):
-                node_type = a._node_type
-                ra = a.requires_grad
-                a = a.data
-            if isinstance(b, Node):
-                if b._node_type is not node_type and node_type is not None:
-                    _mixed(cls, node_type, b)
-                node_type = b._node_type
-                rb = b.requires_grad
-                b = b.data
-            raw = (a, b)
-            needs = (ra, rb)
-            tracked = ra or rb
-        elif len(inputs) == 1 and isinstance(inputs[0], Node):
-            a = inputs[0]
+        ra = rb = False
+        if isinstance(a, Node):
             node_type = a._node_type
-            tracked = a.requires_grad
-            raw = (a.data,)
-            needs = (tracked,)
-        else:
-            raw_list, needs_list = [], []
-            for x in inputs:
-                if isinstance(x, Node):
-                    if x._node_type is not node_type and node_type is not None:
-                        _mixed(cls, node_type, x)
-                    node_type = x._node_type
-                    raw_list.append(x.data)
-                    needs_list.append(x.requires_grad)
-                else:
-                    raw_list.append(x)
-                    needs_list.append(False)
-            raw, needs = tuple(raw_list), tuple(needs_list)
-            tracked = any(needs)
+            ra = a.requires_grad
+            a = a.data
+        if isinstance(b, Node):
+            if b._node_type is not node_type and node_type is not None:
+                _mixed(fn, node_type, b)
+            node_type = b._node_type
+            rb = b.requires_grad
+            b = b.data
+        needs = (ra, rb)
+        tracked = ra or rb
         if node_type is None:
-            raise TypeError(f"{cls.__name__}.apply needs at least one Tensor or Scalar input.")
+            _no_node(fn)
+        out = fn.forward(ctx, a, b, **params) if params else fn.forward(ctx, a, b)
+    elif len(inputs) == 1 and isinstance(inputs[0], Node):
+        a = inputs[0]
+        node_type = a._node_type
+        tracked = a.requires_grad
+        needs = (tracked,)
+        out = fn.forward(ctx, a.data, **params) if params else fn.forward(ctx, a.data)
+    else:
+        node_type = None
+        raw, need_list = [], []
+        for x in inputs:
+            if isinstance(x, Node):
+                if x._node_type is not node_type and node_type is not None:
+                    _mixed(fn, node_type, x)
+                node_type = x._node_type
+                raw.append(x.data)
+                need_list.append(x.requires_grad)
+            else:
+                raw.append(x)
+                need_list.append(False)
+        if node_type is None:
+            _no_node(fn)
+        needs = tuple(need_list)
+        tracked = True in need_list
+        out = fn.forward(ctx, *raw, **params)
+    if _anomaly:
+        _check_finite(fn, "forward", (out,), inputs)
 
-        ctx = _new(Context)
-        ctx.saved = ()
-        out = cls.forward(ctx, *raw, **params)
-        if _anomaly:
-            _check_finite(cls, "forward", (out,), inputs)
+    node = _new(node_type)
+    node.data = out if out.__class__ is node_type._data_type else node_type._coerce(out)
+    node.grad = node_type._grad_init
+    node.name = None
+    node._retains_grad = node_type._retain_default
+    node._seq = _next_seq()
+    node._g = None
+    if tracked and _grad_enabled:
+        node.requires_grad = True
+        ctx.fn = fn
+        ctx.inputs = inputs
+        ctx.needs_input_grad = needs
+        node._ctx = ctx
+    else:
+        node.requires_grad = False
+        node._ctx = None
+    return node
 
-        node = _new(node_type)
-        node.data = out if out.__class__ is node_type._data_type else node_type._coerce(out)
-        node.grad = node_type._grad_init
-        node.name = None
-        node._retains_grad = node_type._retain_default
-        node._seq = _next_seq()
-        node._g = None
-        if tracked and _grad_enabled:
-            node.requires_grad = True
-            ctx.fn = cls
-            ctx.inputs = inputs
-            ctx.needs_input_grad = needs
-            node._ctx = ctx
-        else:
-            node.requires_grad = False
-            node._ctx = None
-        return node
+
+def _no_node(fn: type) -> None:
+    raise TypeError(f"{fn.__name__}.apply needs at least one Tensor or Scalar input.")
 
 
 def _mixed(fn: type, a: type, b: Node) -> None:
@@ -353,10 +371,12 @@ def toposort(root: Node, grad_only: bool = True) -> list:
 def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | None) -> None:
     """Backpropagate ``seed`` from ``root``, youngest node first.
 
-    The walk is ``toposort``'s order, taken lazily: a heap keyed by creation
-    number hands out the youngest node that has a pending gradient; all its
-    consumers are younger, so its gradient is complete by then. Each node waits
-    with its pending gradient in its ``_g`` slot and is visited once.
+    The walk is ``toposort``'s order, taken lazily: the next node is always the
+    youngest one with a pending gradient; all its consumers are younger, so its
+    gradient is complete by then. Each node waits with its pending gradient in
+    its ``_g`` slot and is visited once. Pending nodes wait in a heap keyed by
+    creation number, except the youngest input of the node just visited, which
+    is held in hand: along a chain (most of any graph) the heap stays empty.
 
     With ``capture`` (a dict from id(node) to None) the gradients of those nodes
     are stored there and no ``.grad`` is touched; otherwise leaves and retained
@@ -374,11 +394,11 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
     # cyclic collector, which would otherwise walk the whole graph again and again.
     gc_was_enabled = gc.isenabled()
     gc.disable()
-    heap = [(-root._seq, id(root), root)]
+    heap: list = []  # (-seq, id, node) of pending nodes; id breaks ties (copies share _seq)
     pop, push = heapq.heappop, heapq.heappush
+    node, nxt = root, None
     try:
-        while heap:
-            node = pop(heap)[2]
+        while True:
             g = node._g
             node._g = None
             ctx = node._ctx
@@ -387,37 +407,55 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
                     capture[id(node)] = g
             elif ctx is None or node._retains_grad:
                 node._accumulate(g, assigned)
-            if ctx is None:
-                continue
-            if ctx.saved is _FREED:
-                _raise_freed(ctx)
-            grads = ctx.fn.backward(ctx, g)
-            if grads.__class__ is not tuple:
-                grads = (grads,)
-            if len(grads) != len(ctx.inputs):
-                _raise_arity(ctx, grads)
-            if anomaly:
-                _check_finite(ctx.fn, "backward", grads, ctx.inputs)
-            if not retain_graph:
-                ctx.saved = _FREED
-            for x, gx, needed in zip(ctx.inputs, grads, ctx.needs_input_grad, strict=True):
-                if not needed or gx is None:
-                    continue
-                if gx.__class__ is not _ndarray or x._data_type is not _ndarray or \
-                        gx.shape != x.data.shape or gx.dtype is not x.data.dtype:
-                    gx = x._fix_grad(gx)
-                if x._ctx is None and capture is None:
-                    x._accumulate(gx, assigned)  # a leaf: nothing to wait for
-                    continue
-                prev = x._g
-                if prev is None:
-                    x._g = gx
-                    push(heap, (-x._seq, id(x), x))  # id: copies share _seq
-                else:
-                    x._g = prev + gx
+            nxt = None  # the youngest input that became pending at this node
+            if ctx is not None:
+                if ctx.saved is _FREED:
+                    _raise_freed(ctx)
+                grads = ctx.fn.backward(ctx, g)
+                if grads.__class__ is not tuple:
+                    grads = (grads,)
+                inputs = ctx.inputs
+                if len(grads) != len(inputs):
+                    _raise_arity(ctx, grads)
+                if anomaly:
+                    _check_finite(ctx.fn, "backward", grads, inputs)
+                if not retain_graph:
+                    ctx.saved = _FREED
+                for x, gx, needed in zip(inputs, grads, ctx.needs_input_grad, strict=True):
+                    if not needed or gx is None:
+                        continue
+                    if gx.__class__ is not _ndarray or x._data_type is not _ndarray or \
+                            gx.shape != x.data.shape or gx.dtype is not x.data.dtype:
+                        gx = x._fix_grad(gx)
+                    if x._ctx is None and capture is None:
+                        x._accumulate(gx, assigned)  # a leaf: nothing to wait for
+                        continue
+                    prev = x._g
+                    if prev is not None:
+                        x._g = prev + gx
+                    else:
+                        x._g = gx
+                        if nxt is None:
+                            nxt = x
+                        elif x._seq > nxt._seq:
+                            push(heap, (-nxt._seq, id(nxt), nxt))
+                            nxt = x
+                        else:
+                            push(heap, (-x._seq, id(x), x))
+            # next: the held node unless the heap has a younger one
+            if nxt is not None and (not heap or nxt._seq > -heap[0][0]):
+                node = nxt
+            elif heap:
+                if nxt is not None:
+                    push(heap, (-nxt._seq, id(nxt), nxt))
+                node = pop(heap)[2]
+            else:
+                break
     except BaseException:
-        for _, _, node in heap:
-            node._g = None
+        for _, _, pending in heap:
+            pending._g = None
+        if nxt is not None:
+            nxt._g = None
         raise
     finally:
         if gc_was_enabled:

@@ -513,7 +513,7 @@ def _affine_backward(ctx: Context, g: np.ndarray, x: np.ndarray, w: np.ndarray) 
     gw = g.T @ x if need[1] else None
     if len(need) == 2:  # no bias
         return gx, gw
-    return gx, gw, (g.sum(axis=0) if need[2] else None)
+    return gx, gw, (np.add.reduce(g, axis=0) if need[2] else None)
 
 
 class Linear(Function):
@@ -539,14 +539,18 @@ class LinearTanh(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: Any = None) -> np.ndarray:
-        out = np.tanh(_affine(x, w, b))
+        out = _affine(x, w, b)
+        np.tanh(out, out=out)  # in place: the signal itself is not needed again
         ctx.saved = (x, w, out)
         return out
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple:
         x, w, out = ctx.saved
-        return _affine_backward(ctx, g * (1 - out * out), x, w)
+        delta = out * out  # delta = g * (1 - out^2), in one buffer
+        np.subtract(1, delta, out=delta)
+        delta *= g
+        return _affine_backward(ctx, delta, x, w)
 
 
 class LinearRelu(Function):

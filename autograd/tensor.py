@@ -13,22 +13,14 @@ import numpy as np
 
 from . import defaults, ops
 from .broadcast import unbroadcast
-from .engine import Node
+from .engine import _NO_PARAMS, Node, _apply
 
 _ndarray = np.ndarray
-# The hot operators call these bound methods directly (no attribute lookups per op).
-_add = ops.Add.apply
-_sub = ops.Sub.apply
-_mul = ops.Mul.apply
-_div = ops.Div.apply
-_pow = ops.Pow.apply
-_matmul = ops.MatMul.apply
-_neg = ops.Neg.apply
-_exp = ops.Exp.apply
-_log = ops.Log.apply
-_tanh = ops.Tanh.apply
-_sigmoid = ops.Sigmoid.apply
-_relu = ops.Relu.apply
+# The hot operators call the engine's ``_apply`` directly with these module-level
+# names: ``Op.apply(*inputs)`` would pack its arguments anew for every op.
+_Add, _Sub, _Mul, _Div, _Pow = ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Pow
+_MatMul, _Neg, _Exp, _Log = ops.MatMul, ops.Neg, ops.Exp, ops.Log
+_Tanh, _Sigmoid, _Relu = ops.Tanh, ops.Sigmoid, ops.Relu
 
 
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
@@ -228,43 +220,43 @@ class Tensor(Node):
 
     # ---- arithmetic ---------------------------------------------------------
     def __add__(self, other: Any) -> "Tensor":
-        return _add(self, other)
+        return _apply(_Add, (self, other), _NO_PARAMS)
 
     def __radd__(self, other: Any) -> "Tensor":
-        return _add(other, self)
+        return _apply(_Add, (other, self), _NO_PARAMS)
 
     def __sub__(self, other: Any) -> "Tensor":
-        return _sub(self, other)
+        return _apply(_Sub, (self, other), _NO_PARAMS)
 
     def __rsub__(self, other: Any) -> "Tensor":
-        return _sub(other, self)
+        return _apply(_Sub, (other, self), _NO_PARAMS)
 
     def __mul__(self, other: Any) -> "Tensor":
-        return _mul(self, other)
+        return _apply(_Mul, (self, other), _NO_PARAMS)
 
     def __rmul__(self, other: Any) -> "Tensor":
-        return _mul(other, self)
+        return _apply(_Mul, (other, self), _NO_PARAMS)
 
     def __truediv__(self, other: Any) -> "Tensor":
-        return _div(self, other)
+        return _apply(_Div, (self, other), _NO_PARAMS)
 
     def __rtruediv__(self, other: Any) -> "Tensor":
-        return _div(other, self)
+        return _apply(_Div, (other, self), _NO_PARAMS)
 
     def __pow__(self, other: Any) -> "Tensor":
-        return _pow(self, other)
+        return _apply(_Pow, (self, other), _NO_PARAMS)
 
     def __rpow__(self, other: Any) -> "Tensor":
-        return _pow(other, self)
+        return _apply(_Pow, (other, self), _NO_PARAMS)
 
     def __matmul__(self, other: Any) -> "Tensor":
-        return _matmul(self, other)
+        return _apply(_MatMul, (self, other), _NO_PARAMS)
 
     def __rmatmul__(self, other: Any) -> "Tensor":
-        return _matmul(other, self)
+        return _apply(_MatMul, (other, self), _NO_PARAMS)
 
     def __neg__(self) -> "Tensor":
-        return _neg(self)
+        return _apply(_Neg, (self,), _NO_PARAMS)
 
     def __pos__(self) -> "Tensor":
         return self
@@ -334,10 +326,10 @@ class Tensor(Node):
 
     # ---- elementwise functions ------------------------------------------------------
     def exp(self) -> "Tensor":
-        return _exp(self)
+        return _apply(_Exp, (self,), _NO_PARAMS)
 
     def log(self) -> "Tensor":
-        return _log(self)
+        return _apply(_Log, (self,), _NO_PARAMS)
 
     def sqrt(self) -> "Tensor":
         return ops.Sqrt.apply(self)
@@ -346,13 +338,13 @@ class Tensor(Node):
         return ops.Abs.apply(self)
 
     def tanh(self) -> "Tensor":
-        return _tanh(self)
+        return _apply(_Tanh, (self,), _NO_PARAMS)
 
     def sigmoid(self) -> "Tensor":
-        return _sigmoid(self)
+        return _apply(_Sigmoid, (self,), _NO_PARAMS)
 
     def relu(self) -> "Tensor":
-        return _relu(self)
+        return _apply(_Relu, (self,), _NO_PARAMS)
 
     def clip(self, lo: Any = None, hi: Any = None) -> "Tensor":
         if lo is None and hi is None:
@@ -477,4 +469,4 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def matmul(a: Any, b: Any) -> Tensor:
     """numpy's matmul on Tensors, ndarrays or lists."""
-    return _matmul(*_promote(a, b))
+    return ops.MatMul.apply(*_promote(a, b))

@@ -88,23 +88,25 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx: Context, logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
         n = logits.shape[0]
-        shifted = logits - logits.max(axis=1, keepdims=True)
+        shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
         exp = np.exp(shifted)
-        total = exp.sum(axis=1, keepdims=True)
+        total = np.add.reduce(exp, axis=1, keepdims=True)
         rows = np.arange(n)
         # -log p[y] = log(sum exp) - shifted[y]
         loss = np.add.reduce(np.log(total[:, 0]) - shifted[rows, ids]) / n
-        ctx.saved = (exp, total, ids)
+        ctx.saved = (exp, total, rows, ids)
         return np.asarray(loss, dtype=logits.dtype)
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple:
-        exp, total, ids = ctx.saved
-        n = exp.shape[0]
+        exp, total, rows, ids = ctx.saved
         grad = exp / total  # softmax
-        grad[np.arange(n), ids] -= 1
-        grad *= g / n
+        grad[rows, ids] -= 1
+        grad *= g / len(rows)
         return grad, None
+
+
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def _class_ids(target: Any, n: int, classes: int) -> np.ndarray:
@@ -123,7 +125,8 @@ def _class_ids(target: Any, n: int, classes: int) -> np.ndarray:
             f"cross_entropy: targets must have shape ({n},) (one class id per row of the "
             f"logits), got {ids.shape}."
         )
-    if n and (np.minimum.reduce(ids) < 0 or np.maximum.reduce(ids) >= classes):
+    # One reduction checks both ends: seen as unsigned, a negative id is huge.
+    if n and np.maximum.reduce(ids.view(_UNSIGNED[ids.dtype.itemsize])) >= classes:
         bad = ids[(ids < 0) | (ids >= classes)][0]
         raise ValueError(
             f"cross_entropy: class id {bad} is out of range for {classes} classes "
