@@ -421,11 +421,11 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
                     _check_finite(ctx.fn, "backward", grads, inputs)
                 if not retain_graph:
                     ctx.saved = _FREED
-                for x, gx, needed in zip(inputs, grads, ctx.needs_input_grad, strict=True):
+                for x, gx, needed in zip(inputs, grads, ctx.needs_input_grad):  # noqa: B905 (checked above)
                     if not needed or gx is None:
                         continue
-                    if gx.__class__ is not _ndarray or x._data_type is not _ndarray or \
-                            gx.shape != x.data.shape or gx.dtype is not x.data.dtype:
+                    if gx.__class__ is not _ndarray or (xd := x.data).__class__ is not _ndarray \
+                            or gx.shape != xd.shape or gx.dtype is not xd.dtype:
                         gx = x._fix_grad(gx)
                     if x._ctx is None and capture is None:
                         x._accumulate(gx, assigned)  # a leaf: nothing to wait for
