@@ -286,6 +286,31 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
         tracked = a.requires_grad
         needs = (tracked,)
         out = fn.forward(ctx, a.data, **params) if params else fn.forward(ctx, a.data)
+    elif len(inputs) == 3 and not params:  # x, W, b of the affine ops
+        a, b, c = inputs
+        node_type = None
+        ra = rb = rc = False
+        if isinstance(a, Node):
+            node_type = a._node_type
+            ra = a.requires_grad
+            a = a.data
+        if isinstance(b, Node):
+            if b._node_type is not node_type and node_type is not None:
+                _mixed(fn, node_type, b)
+            node_type = b._node_type
+            rb = b.requires_grad
+            b = b.data
+        if isinstance(c, Node):
+            if c._node_type is not node_type and node_type is not None:
+                _mixed(fn, node_type, c)
+            node_type = c._node_type
+            rc = c.requires_grad
+            c = c.data
+        needs = (ra, rb, rc)
+        tracked = ra or rb or rc
+        if node_type is None:
+            _no_node(fn)
+        out = fn.forward(ctx, a, b, c)
     else:
         node_type = None
         raw, need_list = [], []
