@@ -6,10 +6,13 @@
     python benchmarks/run.py --profile 15     # and cProfile's top-15 of ours per workload
 
 Every (workload, peer) runs in its own process (``workloads.py``), with the
-thread counts pinned equal; the processes are interleaved, round by round, in
-a rotating order (ours numpy torch, numpy torch ours, ...) so that machine
-drift hits every peer alike. Printed: median, min and max per peer, the ratios
-ours/numpy and ours/torch, peak memory, a check that the peers computed the
+thread counts pinned equal. The peers' processes of a workload start together
+and take turns: one measures while the others wait, in a rotating order (ours
+numpy torch, numpy torch ours, ...), so the i-th measurements of all peers are
+taken back to back and see the same machine. A ratio such as ours/numpy is the
+median over those pairs of ours_i / numpy_i, which cancels the drift of a shared
+machine that a ratio of two medians keeps (both are printed). Printed as well:
+median, min and max per peer, peak memory, a check that the peers computed the
 same numbers, and the targets of the speed issue, met or NOT met (reported,
 never asserted). Results also go to ``benchmarks/results.json`` (a full run) or
 ``benchmarks/results-partial.json`` (``--quick`` / ``--only``), or ``--json PATH``.
@@ -25,6 +28,8 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +48,9 @@ TITLES = {
     "MEM": "memory: 30 epochs of W1 (ours) in one process (RSS growth, MB)",
 }
 W5_DEPTHS = (25_000, 50_000, 100_000)
+# measurements per peer in a full run (quick: 1): many for the short ones, whose
+# pairs' ratios scatter most on a shared machine
+REPEATS = {"W1": 30, "W2": 12, "W3": 30, "W4": 9, "W5": 3, "W6": 30, "MEM": 1}
 # --quick starts PyTorch (seconds of import per process) only where a target compares with it
 QUICK_TORCH = ("W3", "W5")
 CHECK_RTOL = 1e-3  # float32 peers agree to this (different tanh/exp kernels, summation orders)
@@ -88,6 +96,86 @@ def run_child(workload: str, peer: str, repeats: int, args: argparse.Namespace,
     return out
 
 
+def run_group(workload: str, peers: list[str], repeats: int, args: argparse.Namespace,
+              first: int = 0) -> dict:
+    """One process per peer, all started together, measuring in turns.
+
+    Each child (``workloads.py --lockstep``) says ``ready`` before every timed
+    block and waits; the driver lets one peer measure at a time, in a rotating
+    order (turn t starts with peer ``first + t``), and waits for it to be ready
+    again before the next peer's turn. So the i-th measurements of all peers
+    are taken within a second of each other, on the same machine state: the
+    ratio of each such pair cancels the drift of a shared machine. Returns each
+    peer's final JSON (as ``run_child``).
+    """
+    procs, logs, state, out = {}, {}, {}, {}
+    for p in peers:
+        cmd = [sys.executable, str(HERE / "workloads.py"), workload, p, "--lockstep",
+               "--repeats", str(repeats), "--threads", str(args.threads)]
+        if args.quick:
+            cmd.append("--quick")
+        logs[p] = tempfile.TemporaryFile(mode="w+")
+        procs[p] = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=logs[p], text=True, env=child_env(args.threads))
+    deadline = time.monotonic() + args.timeout
+    watchdog = threading.Timer(args.timeout, lambda: [q.kill() for q in procs.values()])
+    watchdog.start()
+    lines: dict = {p: [] for p in peers}
+
+    def advance(p: str) -> None:
+        """Read p's output up to its next 'ready' (state 'ready') or its exit ('done')."""
+        for line in procs[p].stdout:
+            line = line.strip()
+            if line == "ready":
+                state[p] = "ready"
+                return
+            if line:
+                lines[p].append(line)
+        state[p] = "done"
+
+    try:
+        for p in peers:  # everyone set up and warmed up before the first turn
+            advance(p)
+        turn = 0
+        while any(v == "ready" for v in state.values()):
+            k = (first + turn) % len(peers)
+            for p in peers[k:] + peers[:k]:
+                if state[p] != "ready":
+                    continue
+                procs[p].stdin.write("go\n")
+                procs[p].stdin.flush()
+                advance(p)
+            turn += 1
+    finally:
+        watchdog.cancel()
+        for proc in procs.values():
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+            proc.wait()
+    timed_out = time.monotonic() > deadline
+    for p, proc in procs.items():
+        logs[p].seek(0)
+        err = logs[p].read()
+        logs[p].close()
+        result = None
+        for line in reversed(lines[p]):
+            if line.startswith("{"):
+                try:
+                    result = json.loads(line)
+                except json.JSONDecodeError:
+                    pass
+                break
+        if proc.returncode != 0 or result is None:
+            why = f"timed out after {args.timeout}s" if timed_out else \
+                f"exit {proc.returncode}: " + " | ".join(err.strip().splitlines()[-8:])
+            out[p] = {"workload": workload, "peer": p, "error": why}
+        else:
+            out[p] = result
+    return out
+
+
 def available(peer: str) -> str | None:
     """None when the peer can run here, else why not."""
     module = {"torch": "torch", "micrograd": "micrograd"}.get(peer)
@@ -122,9 +210,30 @@ def summarize(runs: list[dict]) -> dict:
 
 
 def ratio(a: dict, b: dict) -> float | None:
+    """The ratio of two peers' medians."""
     if a and b and "median" in a and "median" in b and b["median"]:
         return a["median"] / b["median"]
     return None
+
+
+def paired(groups: list[dict], a: str, b: str) -> dict | None:
+    """a's time over b's, pair by pair: the i-th measurements of a round were taken
+    back to back (``run_group``), so each pair saw the same machine. The median of
+    the pairs' ratios is the figure the targets use; the ratio of the two medians
+    is kept beside it."""
+    pairs = []
+    for g in groups:
+        ta, tb = g.get(a, {}).get("times") or [], g.get(b, {}).get("times") or []
+        pairs += [x / y for x, y in zip(ta, tb, strict=False) if x and y]
+    if not pairs:
+        return None
+    return {"median": statistics.median(pairs), "min": min(pairs), "max": max(pairs),
+            "pairs": len(pairs)}
+
+
+def paired_value(res: dict, name: str) -> float | None:
+    r = res.get("ratios", {}).get(name)
+    return None if r is None else r["median"]
 
 
 def same_math(peers: dict) -> list[str]:
@@ -182,10 +291,17 @@ def print_workload(w: str, res: dict) -> None:
               f"{fmt(s['max'], unit):>10}  {unit:<8} {len(s['times']):>3} "
               f"{s['peak_rss_mb']:>12.1f}")
     for name, r in res["ratios"].items():
-        if r is not None and name == "ours/micrograd":
-            print(f"  {name}: {r:.2f}x (ours {1 / r:.2f}x faster)")
-        else:
-            print(f"  {name}: {r:.2f}x" if r is not None else f"  {name}: -")
+        if r is None:
+            print(f"  {name}: -")
+            continue
+        a, b = name.split("/")
+        of_medians = ratio(peers.get(a), peers.get(b))
+        line = (f"  {name}: {r['median']:.2f}x  (median of {r['pairs']} back-to-back pairs, "
+                f"range {r['min']:.2f}-{r['max']:.2f}; ratio of the medians "
+                f"{of_medians:.2f}x)")
+        if name == "ours/micrograd":
+            line += f"; ours {1 / r['median']:.2f}x faster"
+        print(line)
     if w == "W5":
         for p, s in peers.items():
             e = s.get("extra", {})
@@ -234,20 +350,20 @@ def targets(results: dict) -> list[dict]:
         return None
 
     if "W1" in results:
-        r = ratio(results["W1"]["peers"].get("ours"), results["W1"]["peers"].get("numpy"))
+        r = paired_value(results["W1"], "ours/numpy")
         add("W1", "ours <= 1.25x numpy", f"{r:.2f}x" if r else "-", r is not None and r <= 1.25,
             why("W1", "ours", "numpy"))
     if "W2" in results:
-        r = ratio(results["W2"]["peers"].get("ours"), results["W2"]["peers"].get("numpy"))
+        r = paired_value(results["W2"], "ours/numpy")
         add("W2", "ours <= 1.10x numpy", f"{r:.2f}x" if r else "-", r is not None and r <= 1.10,
             why("W2", "ours", "numpy"))
     if "W3" in results:
-        r = ratio(results["W3"]["peers"].get("ours"), results["W3"]["peers"].get("torch"))
+        r = paired_value(results["W3"], "ours/torch")
         add("W3", "ours' time per op <= 0.5x PyTorch's", f"{r:.2f}x" if r else "-",
             r is not None and r <= 0.5, why("W3", "ours", "torch"))
     if "W4" in results:
-        ours, mg = med("W4", "ours"), med("W4", "micrograd")
-        sp = mg / ours if ours and mg else None
+        r = paired_value(results["W4"], "ours/micrograd")
+        sp = 1 / r if r else None
         add("W4", "ours >= 3x faster than micrograd", f"{sp:.2f}x faster" if sp else "-",
             sp is not None and sp >= 3, why("W4", "ours", "micrograd"))
     if "W5" in results:
@@ -262,17 +378,18 @@ def targets(results: dict) -> list[dict]:
             parts.append(f"bytes/op {min(per_op):.0f}..{max(per_op):.0f} over depths "
                          f"{'/'.join(f'{int(d) // 1000}k' for d in sorted(by_depth, key=int))}"
                          f" ({'linear' if linear else 'NOT linear'})")
-        if torch is not None and ours is not None:
-            parts.append(f"ours/torch {ours / torch:.2f}x")
+        r = paired_value(res, "ours/torch")
+        if r is not None:
+            parts.append(f"ours/torch {r:.2f}x")
         goal = "completes, time <= PyTorch, memory linear in depth"
         if not completes or not linear:
             add("W5", goal, "; ".join(parts), False, None)
         elif torch is None:  # the time half cannot be judged without PyTorch
             add("W5", goal, "; ".join(parts), None, why("W5", "torch"))
         else:
-            add("W5", goal, "; ".join(parts), ours <= torch, None)
+            add("W5", goal, "; ".join(parts), r is not None and r <= 1.0, None)
     if "W6" in results:
-        r = ratio(results["W6"]["peers"].get("ours"), results["W6"]["peers"].get("numpy"))
+        r = paired_value(results["W6"], "ours/numpy")
         add("W6", "ours' backprop <= 2x numpy's", f"{r:.2f}x" if r else "-",
             r is not None and r <= 2.0, why("W6", "ours", "numpy"))
     if "MEM" in results:
@@ -355,8 +472,10 @@ def print_header(meta: dict, args: argparse.Namespace, envs: dict) -> None:
               f"{meta.get('load_average_at_end')}: with more runnable processes than CPUs, "
               "absolute times suffer; the interleaved ratios less so")
     mode = "quick (CI smoke test: timings indicative only)" if args.quick else "full"
-    print(f"mode: {mode}; {args.repeats} measurements per peer in {args.rounds} interleaved "
-          f"round(s) of processes")
+    each = (f"{args.repeats} measurement(s) per peer" if args.repeats else
+            "1 measurement per peer" if args.quick else "measurements per peer: " + ", ".join(f"{w} {n}" for w, n in REPEATS.items()))
+    print(f"mode: {mode}; {each}, in {args.rounds} round(s) of processes; within a round "
+          "the peers' processes measure in turns, so the i-th measurements form a pair")
 
 
 # ---------------------------------------------------------------------------
@@ -369,9 +488,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="CI smoke test: one process per peer, single measurements")
     ap.add_argument("--only", default="", help="comma-separated workloads, e.g. W1,W3,MEM")
     ap.add_argument("--repeats", type=int, default=None,
-                    help="timed measurements per peer (default 10; quick 1)")
+                    help="timed measurements per peer (default per workload, see REPEATS; "
+                         "quick 1)")
     ap.add_argument("--rounds", type=int, default=None,
-                    help="interleaved processes per peer (default 5; quick 1)")
+                    help="rounds of processes, one process per peer each (default 3; quick 1)")
     ap.add_argument("--threads", type=int, default=1, help="threads for BLAS/OpenMP/torch")
     ap.add_argument("--json", default=None,
                     help="where to write results (default: benchmarks/results.json for a full "
@@ -390,12 +510,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json is None:
         full = not args.quick and not args.only.strip()
         args.json = str(HERE / ("results.json" if full else "results-partial.json"))
-    if args.repeats is None:
-        args.repeats = 1 if args.quick else 10
     if args.rounds is None:
-        args.rounds = 1 if args.quick else 5
-    args.repeats = max(1, args.repeats)
-    args.rounds = max(1, min(args.rounds, args.repeats))
+        args.rounds = 1 if args.quick else 3
+    args.rounds = max(1, args.rounds)
 
     t_start = time.perf_counter()
     meta = machine()
@@ -419,18 +536,21 @@ def main(argv: list[str] | None = None) -> int:
         for p in PEERS[w]:
             if p in left_out:
                 runs[p].append({"skipped": left_out[p]})
-        per_round = split(args.repeats, args.rounds)
+        repeats = max(1, args.repeats or (1 if args.quick else REPEATS[w]))
+        per_round = split(repeats, min(args.rounds, repeats))
         if w == "MEM":
             per_round = [1]
+        groups: list[dict] = []  # per round: {peer: output}, measured in turns
         for r, k in enumerate(per_round):
-            order = peers[r % len(peers):] + peers[:r % len(peers)]
+            if args.quick and w in ("W4", "W5"):
+                k = 1  # quick: one step after the warm-up
+            if w == "MEM":
+                group = {"ours": run_child(w, "ours", k, args)}
+            else:
+                group = run_group(w, peers, k, args, first=r)
+            groups.append(group)
             shown = []
-            for p in order:
-                extra: tuple = ()
-                kk = k
-                if args.quick and w in ("W4", "W5"):
-                    kk = 0  # quick: the single (cold) step is the measurement
-                out = run_child(w, p, kk, args, extra)
+            for p, out in group.items():
                 runs[p].append(out)
                 if "env" in out and p not in envs:
                     envs[p] = out["env"]
@@ -447,10 +567,10 @@ def main(argv: list[str] | None = None) -> int:
                "peers": {p: summarize(runs[p]) for p in PEERS[w]}}
         ps = res["peers"]
         if w == "W4":
-            res["ratios"] = {"ours/micrograd": ratio(ps.get("ours"), ps.get("micrograd"))}
+            res["ratios"] = {"ours/micrograd": paired(groups, "ours", "micrograd")}
         elif w != "MEM":
-            res["ratios"] = {"ours/numpy": ratio(ps.get("ours"), ps.get("numpy")),
-                             "ours/torch": ratio(ps.get("ours"), ps.get("torch"))}
+            res["ratios"] = {"ours/numpy": paired(groups, "ours", "numpy"),
+                             "ours/torch": paired(groups, "ours", "torch")}
         else:
             res["ratios"] = {}
         if w == "W5":

@@ -7,7 +7,8 @@ Run by ``benchmarks/run.py``, one process per (workload, peer, round):
 prints one line of JSON on stdout: the timings (``times``, in ``unit``), a
 ``check`` value that must agree across peers (same data, same initial
 weights, same math), and the process's memory. ``--profile 15`` prints the
-cProfile top-15 (by tottime) instead, to stderr.
+cProfile top-15 (by tottime) instead, to stderr. ``--lockstep`` makes every
+timed block wait for the driver's turn (see ``clock``).
 
 Peers:
   ours       this project's engine, written as a user would (autograd / nn)
@@ -206,12 +207,23 @@ def peak_rss_mb() -> float:
 
 
 PROFILER = None  # a cProfile.Profile under --profile: it records the timed parts only
+LOCKSTEP = False  # --lockstep: every timed block waits for the driver's go (see clock)
 
 
 class clock:
-    """``with clock() as c: ...`` then ``c.seconds``; profiles the block under --profile."""
+    """``with clock() as c: ...`` then ``c.seconds``; profiles the block under --profile.
+
+    Under ``--lockstep`` each timed block first says ``ready`` on stdout and waits
+    for a line on stdin, then reports ``time <seconds>``: the driver runs the
+    peers' processes side by side and lets one measure at a time, in turn, so
+    the i-th measurements of all peers are taken back to back.
+    """
 
     def __enter__(self) -> "clock":
+        if LOCKSTEP:
+            print("ready", flush=True)
+            if not sys.stdin.readline():
+                sys.exit("lockstep: the driver went away")
         if PROFILER is not None:
             PROFILER.enable()
         self._t0 = time.perf_counter()
@@ -221,6 +233,8 @@ class clock:
         self.seconds = time.perf_counter() - self._t0
         if PROFILER is not None:
             PROFILER.disable()
+        if LOCKSTEP:
+            print(f"time {self.seconds!r}", flush=True)
 
 
 def timed(fn, *args):
@@ -918,6 +932,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=30, help="MEM: epochs in one process")
     ap.add_argument("--profile", type=int, default=0, metavar="N",
                     help="print the cProfile top-N by tottime (to stderr) as well")
+    ap.add_argument("--lockstep", action="store_true",
+                    help="wait for a line on stdin before each timed block (run.py's turns)")
     args = ap.parse_args(argv)
     if args.peer not in PEERS[args.workload]:
         ap.error(f"{args.workload} has peers {PEERS[args.workload]}, not {args.peer!r}")
@@ -931,7 +947,8 @@ def main(argv: list[str] | None = None) -> int:
                   depth=args.depth, epochs=args.epochs)
     result = {"workload": args.workload, "peer": args.peer, "unit": UNITS[args.workload]}
     try:
-        global PROFILER
+        global PROFILER, LOCKSTEP
+        LOCKSTEP = args.lockstep
         if args.profile:
             import cProfile
 
