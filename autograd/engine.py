@@ -449,8 +449,12 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
                 for x, gx, needed in zip(inputs, grads, ctx.needs_input_grad):  # noqa: B905 (checked above)
                     if not needed or gx is None:
                         continue
-                    if gx.__class__ is not _ndarray or (xd := x.data).__class__ is not _ndarray \
-                            or gx.shape != xd.shape or gx.dtype is not xd.dtype:
+                    # un-broadcast, cast, or turn into a float where the gradient does not
+                    # already have the input's type, shape and dtype
+                    xd = x.data
+                    kind = gx.__class__
+                    if kind is not xd.__class__ or kind is _ndarray and (
+                            gx.shape != xd.shape or gx.dtype is not xd.dtype):
                         gx = x._fix_grad(gx)
                     if x._ctx is None and capture is None:
                         x._accumulate(gx, assigned)  # a leaf: nothing to wait for

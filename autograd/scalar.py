@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import ops
-from .engine import Node
+from .engine import _NO_PARAMS, Node, _apply
 
 
 class Scalar(Node):
@@ -67,53 +67,53 @@ class Scalar(Node):
 
     # ---- arithmetic ---------------------------------------------------------
     def __add__(self, other: Any) -> "Scalar":
-        return ops.Add.apply(self, other)
+        return _apply(ops.Add, (self, other), _NO_PARAMS)
 
     def __radd__(self, other: Any) -> "Scalar":
-        return ops.Add.apply(other, self)
+        return _apply(ops.Add, (other, self), _NO_PARAMS)
 
     def __sub__(self, other: Any) -> "Scalar":
-        return ops.Sub.apply(self, other)
+        return _apply(ops.Sub, (self, other), _NO_PARAMS)
 
     def __rsub__(self, other: Any) -> "Scalar":
-        return ops.Sub.apply(other, self)
+        return _apply(ops.Sub, (other, self), _NO_PARAMS)
 
     def __mul__(self, other: Any) -> "Scalar":
-        return ops.Mul.apply(self, other)
+        return _apply(ops.Mul, (self, other), _NO_PARAMS)
 
     def __rmul__(self, other: Any) -> "Scalar":
-        return ops.Mul.apply(other, self)
+        return _apply(ops.Mul, (other, self), _NO_PARAMS)
 
     def __truediv__(self, other: Any) -> "Scalar":
-        return ops.Div.apply(self, other)
+        return _apply(ops.Div, (self, other), _NO_PARAMS)
 
     def __rtruediv__(self, other: Any) -> "Scalar":
-        return ops.Div.apply(other, self)
+        return _apply(ops.Div, (other, self), _NO_PARAMS)
 
     def __pow__(self, other: Any) -> "Scalar":
-        return ops.Pow.apply(self, other)
+        return _apply(ops.Pow, (self, other), _NO_PARAMS)
 
     def __rpow__(self, other: Any) -> "Scalar":
-        return ops.Pow.apply(other, self)
+        return _apply(ops.Pow, (other, self), _NO_PARAMS)
 
     def __neg__(self) -> "Scalar":
-        return ops.Neg.apply(self)
+        return _apply(ops.Neg, (self,), _NO_PARAMS)
 
     # ---- functions ---------------------------------------------------------------
     def exp(self) -> "Scalar":
-        return ops.Exp.apply(self)
+        return _apply(ops.Exp, (self,), _NO_PARAMS)
 
     def log(self) -> "Scalar":
-        return ops.Log.apply(self)
+        return _apply(ops.Log, (self,), _NO_PARAMS)
 
     def tanh(self) -> "Scalar":
-        return ops.Tanh.apply(self)
+        return _apply(ops.Tanh, (self,), _NO_PARAMS)
 
     def sigmoid(self) -> "Scalar":
-        return ops.Sigmoid.apply(self)
+        return _apply(ops.Sigmoid, (self,), _NO_PARAMS)
 
     def relu(self) -> "Scalar":
-        return ops.Relu.apply(self)
+        return _apply(ops.Relu, (self,), _NO_PARAMS)
 
 
 Scalar._node_type = Scalar

@@ -472,8 +472,10 @@ def print_header(meta: dict, args: argparse.Namespace, envs: dict) -> None:
               f"{meta.get('load_average_at_end')}: with more runnable processes than CPUs, "
               "absolute times suffer; the interleaved ratios less so")
     mode = "quick (CI smoke test: timings indicative only)" if args.quick else "full"
-    each = (f"{args.repeats} measurement(s) per peer" if args.repeats else
-            "1 measurement per peer" if args.quick else "measurements per peer: " + ", ".join(f"{w} {n}" for w, n in REPEATS.items()))
+    if args.repeats or args.quick:
+        each = f"{args.repeats or 1} measurement(s) per peer"
+    else:
+        each = "measurements per peer: " + ", ".join(f"{w} {n}" for w, n in REPEATS.items())
     print(f"mode: {mode}; {each}, in {args.rounds} round(s) of processes; within a round "
           "the peers' processes measure in turns, so the i-th measurements form a pair")
 
