@@ -21,17 +21,6 @@ from .engine import Context, Function
 
 _ndarray = np.ndarray
 
-
-def _float_like(c: float, arr: np.ndarray) -> Any:
-    """A Python float beside a float array, as a 0-d array of the array's dtype.
-
-    numpy computes the same values either way (the float is cast to the
-    array's dtype first), but combines two arrays about twice as fast as an
-    array and a Python number: this pays in forward and again in backward.
-    """
-    return np.array(c, arr.dtype) if arr.dtype.kind == "f" else c
-
-
 _ONES: dict = {}  # dtype -> a 0-d one of that dtype
 
 
@@ -44,6 +33,7 @@ def _one_minus_square(y: Any) -> Any:
     if one is None:
         one = _ONES[d.dtype] = np.ones((), d.dtype)
     return np.subtract(one, d, out=d)
+
 
 # ==========================================================================
 # elementwise arithmetic
@@ -73,11 +63,6 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
-        if a.__class__ is _ndarray:  # x * 0.5: the constant is used again in backward
-            if b.__class__ is float:
-                b = _float_like(b, a)
-        elif b.__class__ is _ndarray and a.__class__ is float:
-            a = _float_like(a, b)
         ctx.saved = (a, b)
         return a * b
 
@@ -91,11 +76,6 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
-        if a.__class__ is _ndarray:  # as in Mul
-            if b.__class__ is float:
-                b = _float_like(b, a)
-        elif b.__class__ is _ndarray and a.__class__ is float:
-            a = _float_like(a, b)
         ctx.saved = (a, b)
         return a / b
 
