@@ -149,7 +149,7 @@ class Node:
     though ``==`` is elementwise for tensors.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_retains_grad", "_seq", "_g")
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "name", "_retains_grad", "_seq", "_g")
 
     __hash__ = object.__hash__
     _node_type: type  # the class an op's output gets (Parameter -> Tensor)
@@ -165,12 +165,32 @@ class Node:
         """Fill the slots of a new leaf."""
         self.data = data
         self.grad = self._grad_init
-        self.requires_grad = requires_grad
+        self._requires_grad = bool(requires_grad)
         self._ctx = None
         self.name = name
         self._retains_grad = self._retain_default
         self._seq = _next_seq()
         self._g = None
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether gradients flow into this value (settable on leaves)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        value = bool(value)
+        if self._ctx is not None and value != self._requires_grad:
+            raise RuntimeError(
+                f"requires_grad: only leaves can change it, and this {type(self).__name__} was "
+                f"made by {self.op}. Use .detach() for a copy outside the graph."
+            )
+        if value:
+            self._check_can_require_grad("requires_grad = True")
+        self._requires_grad = value
+
+    def _check_can_require_grad(self, what: str) -> None:
+        """Raise if this value's type cannot carry gradients (Tensor: only floating dtypes)."""
 
     # ---- graph structure --------------------------------------------------
     @property
@@ -250,6 +270,10 @@ class Function:
 
 
 _NO_PARAMS: dict = {}  # never modified
+# needs_input_grad of one- and two-input ops, shared (requires_grad is always a bool):
+# _NEEDS2[a][b] is (a, b) without a new tuple per op
+_NEEDS1 = ((False,), (True,))
+_NEEDS2 = (((False, False), (False, True)), ((True, False), (True, True)))
 
 
 def _apply(fn: type, inputs: tuple, params: dict) -> Any:
@@ -267,15 +291,15 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
         ra = rb = False
         if isinstance(a, Node):
             node_type = a._node_type
-            ra = a.requires_grad
+            ra = a._requires_grad
             a = a.data
         if isinstance(b, Node):
             if b._node_type is not node_type and node_type is not None:
                 _mixed(fn, node_type, b)
             node_type = b._node_type
-            rb = b.requires_grad
+            rb = b._requires_grad
             b = b.data
-        needs = (ra, rb)
+        needs = _NEEDS2[ra][rb]
         tracked = ra or rb
         if node_type is None:
             _no_node(fn)
@@ -283,8 +307,8 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
     elif len(inputs) == 1 and isinstance(inputs[0], Node):
         a = inputs[0]
         node_type = a._node_type
-        tracked = a.requires_grad
-        needs = (tracked,)
+        tracked = a._requires_grad
+        needs = _NEEDS1[tracked]
         out = fn.forward(ctx, a.data, **params) if params else fn.forward(ctx, a.data)
     elif len(inputs) == 3 and not params:  # x, W, b of the affine ops
         a, b, c = inputs
@@ -292,19 +316,19 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
         ra = rb = rc = False
         if isinstance(a, Node):
             node_type = a._node_type
-            ra = a.requires_grad
+            ra = a._requires_grad
             a = a.data
         if isinstance(b, Node):
             if b._node_type is not node_type and node_type is not None:
                 _mixed(fn, node_type, b)
             node_type = b._node_type
-            rb = b.requires_grad
+            rb = b._requires_grad
             b = b.data
         if isinstance(c, Node):
             if c._node_type is not node_type and node_type is not None:
                 _mixed(fn, node_type, c)
             node_type = c._node_type
-            rc = c.requires_grad
+            rc = c._requires_grad
             c = c.data
         needs = (ra, rb, rc)
         tracked = ra or rb or rc
@@ -320,7 +344,7 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
                     _mixed(fn, node_type, x)
                 node_type = x._node_type
                 raw.append(x.data)
-                need_list.append(x.requires_grad)
+                need_list.append(x._requires_grad)
             else:
                 raw.append(x)
                 need_list.append(False)
@@ -340,13 +364,13 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
     node._seq = _next_seq()
     node._g = None
     if tracked and _grad_enabled:
-        node.requires_grad = True
+        node._requires_grad = True
         ctx.fn = fn
         ctx.inputs = inputs
         ctx.needs_input_grad = needs
         node._ctx = ctx
     else:
-        node.requires_grad = False
+        node._requires_grad = False
         node._ctx = None
     return node
 

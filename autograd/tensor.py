@@ -231,10 +231,11 @@ class Tensor(Node):
         return ops.Cast.apply(self, dtype=np.dtype(dtype))
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad:
-            _check_floating(self.data, "requires_grad_()")
         self.requires_grad = requires_grad
         return self
+
+    def _check_can_require_grad(self, what: str) -> None:
+        _check_floating(self.data, what)
 
     def zero_grad(self) -> None:
         self.grad = None

@@ -415,10 +415,29 @@ def test_default_dtype_fixture_restored():
     lambda: ag.zeros(2, dtype=np.int64, requires_grad=True),
     lambda: ag.arange(3, requires_grad=True),
     lambda: Tensor([1, 2]).requires_grad_(),
+    lambda: setattr(Tensor([1, 2]), "requires_grad", True),
 ])
 def test_int_and_bool_tensors_cannot_require_grad(make):
     with pytest.raises(TypeError, match="floating"):
         make()
+
+
+def test_requires_grad_is_a_bool_settable_on_leaves_only():
+    a = Tensor([1.0, 2.0])
+    a.requires_grad = 1  # any truthy value, stored as a bool
+    assert a.requires_grad is True
+    y = a * 2.0
+    assert y.requires_grad is True and y.op == "Mul"
+    y.requires_grad = True  # unchanged: allowed
+    with pytest.raises(RuntimeError, match="only leaves can change it.*Mul.*detach"):
+        y.requires_grad = False
+    assert y.requires_grad  # and the graph is intact
+    y.sum().backward()
+    np.testing.assert_array_equal(a.grad, [2.0, 2.0])
+    a.requires_grad = np.False_
+    assert a.requires_grad is False and not (a * 2.0).requires_grad
+    s = ag.Scalar(1.0, requires_grad=np.True_)
+    assert s.requires_grad is True
 
 
 def test_tensor_construction_rules(default_dtype):
