@@ -7,7 +7,6 @@ un-broadcasts gradients.
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Iterable
 
 import numpy as np
@@ -24,12 +23,7 @@ _MatMul, _Neg, _Exp, _Log = ops.MatMul, ops.Neg, ops.Exp, ops.Log
 _Tanh, _Sigmoid, _Relu = ops.Tanh, ops.Sigmoid, ops.Relu
 
 
-@functools.lru_cache(maxsize=256)
-def _constant(value: float, dtype: np.dtype) -> np.ndarray:
-    """``value`` as a read-only 0-d array of ``dtype``, made once per (value, dtype)."""
-    arr = np.array(value, dtype)
-    arr.flags.writeable = False
-    return arr
+_FLOAT_CONSTANTS: dict = {}  # float dtype -> {Python float: read-only 0-d array}
 
 
 def _float_operand(value: float, tensor: "Tensor") -> Any:
@@ -37,11 +31,26 @@ def _float_operand(value: float, tensor: "Tensor") -> Any:
 
     numpy computes the same values either way (it casts the float to the
     array's dtype first) but combines two arrays in half the time of an array
-    and a Python number, here and again in backward. Zero stays a float: the
-    cache could not tell 0.0 from -0.0.
+    and a Python number, here and again in backward. The arrays are cached per
+    dtype (at most 256 values each). Zero stays a float: a dict cannot tell 0.0
+    from -0.0.
     """
     dtype = tensor.data.dtype
-    return _constant(value, dtype) if dtype.kind == "f" and value else value
+    cache = _FLOAT_CONSTANTS.get(dtype)
+    if cache is None:
+        if dtype.kind != "f":
+            return value
+        cache = _FLOAT_CONSTANTS[dtype] = {}
+    arr = cache.get(value)
+    if arr is None:
+        if not value:
+            return value
+        if len(cache) >= 256:
+            cache.clear()
+        arr = np.array(value, dtype)
+        arr.flags.writeable = False
+        cache[value] = arr
+    return arr
 
 
 def _as_array(data: Any, dtype: Any) -> np.ndarray:

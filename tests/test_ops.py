@@ -898,3 +898,30 @@ def test_fused_layer_ops_equal_linear_then_activation(fused, act, data):
     (ref * up).sum().backward()
     for a, r in zip(leaves, twins, strict=True):
         np.testing.assert_allclose(a.grad, r.grad, rtol=1e-12, atol=1e-15)
+
+
+# ---- Python floats in tensor arithmetic -------------------------------------------
+# Tensor turns a Python float into a cached 0-d array of its dtype (faster in numpy);
+# values, signs of zero, NaN and inf must be exactly numpy's with the Python float.
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("c", [0.1, -0.0, 0.0, 1e-45, 3.4e38, 1e300, float("nan"),
+                               float("inf"), -2.5])
+def test_python_float_operands_give_numpys_values(dtype, c):
+    data = np.array([1.5, -2.0, 0.0, 3.0], dtype=dtype)
+    x = ag.Tensor(data, requires_grad=True)
+    with np.errstate(all="ignore"):
+        cases = [(x * c, data * c), (c * x, c * data), (x + c, data + c), (c + x, c + data),
+                 (x - c, data - c), (c - x, c - data), (x / c, data / c), (c / x, c / data)]
+        for got, want in cases:
+            assert got.dtype == want.dtype == dtype
+            np.testing.assert_array_equal(got.data, want)
+            np.testing.assert_array_equal(np.signbit(got.data), np.signbit(want))
+        (x * c).sum().backward()
+        np.testing.assert_array_equal(x.grad, np.full(4, c, dtype=dtype))
+    assert x.grad.flags.writeable  # a cached constant never becomes a .grad
+
+
+def test_python_float_operands_with_int_tensors_follow_numpy():
+    x = ag.Tensor(np.array([1, 2], dtype=np.int64))
+    assert (x * 0.5).dtype == np.float64 and (x * 0.5).tolist() == [0.5, 1.0]
