@@ -48,8 +48,8 @@ TITLES = {
     "MEM": "memory: 30 epochs of W1 (ours) in one process (RSS growth, MB)",
 }
 W5_DEPTHS = (25_000, 50_000, 100_000)
-# measurements per peer in a full run (quick: 1): many for the short ones, whose
-# pairs' ratios scatter most on a shared machine
+# measurements per peer in a full run (--quick: a tenth, at least one): many for the
+# short ones, whose pairs' ratios scatter most on a shared machine
 REPEATS = {"W1": 45, "W2": 12, "W3": 45, "W4": 9, "W5": 3, "W6": 30, "MEM": 1}
 # --quick starts PyTorch (seconds of import per process) only where a target compares with it
 QUICK_TORCH = ("W3", "W5")
@@ -472,10 +472,11 @@ def print_header(meta: dict, args: argparse.Namespace, envs: dict) -> None:
               f"{meta.get('load_average_at_end')}: with more runnable processes than CPUs, "
               "absolute times suffer; the interleaved ratios less so")
     mode = "quick (CI smoke test: timings indicative only)" if args.quick else "full"
-    if args.repeats or args.quick:
-        each = f"{args.repeats or 1} measurement(s) per peer"
+    if args.repeats:
+        each = f"{args.repeats} measurement(s) per peer"
     else:
-        each = "measurements per peer: " + ", ".join(f"{w} {n}" for w, n in REPEATS.items())
+        each = "measurements per peer: " + ", ".join(
+            f"{w} {max(1, n // 10) if args.quick else n}" for w, n in REPEATS.items())
     print(f"mode: {mode}; {each}, in {args.rounds} round(s) of processes; within a round "
           "the peers' processes measure in turns, so the i-th measurements form a pair")
 
@@ -491,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated workloads, e.g. W1,W3,MEM")
     ap.add_argument("--repeats", type=int, default=None,
                     help="timed measurements per peer (default per workload, see REPEATS; "
-                         "quick 1)")
+                         "--quick a tenth)")
     ap.add_argument("--rounds", type=int, default=None,
                     help="rounds of processes, one process per peer each (default 3; quick 1)")
     ap.add_argument("--threads", type=int, default=1, help="threads for BLAS/OpenMP/torch")
@@ -538,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
         for p in PEERS[w]:
             if p in left_out:
                 runs[p].append({"skipped": left_out[p]})
-        repeats = max(1, args.repeats or (1 if args.quick else REPEATS[w]))
+        repeats = max(1, args.repeats or (REPEATS[w] // 10 if args.quick else REPEATS[w]))
         per_round = split(repeats, min(args.rounds, repeats))
         if w == "MEM":
             per_round = [1]
