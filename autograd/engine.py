@@ -223,7 +223,7 @@ class Node:
     # ---- gradients ---------------------------------------------------------
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Backpropagate from this node, accumulating into leaves' ``.grad``."""
-        _run_backward(self, self._seed(grad), retain_graph, capture=None)
+        _run_backward(self, self._seed(grad), retain_graph, None)
 
     def _seed(self, grad: Any) -> Any:  # pragma: no cover - defined by subclasses
         raise NotImplementedError
@@ -431,7 +431,7 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
     are stored there and no ``.grad`` is touched; otherwise leaves and retained
     nodes accumulate into ``.grad``.
     """
-    if not root.requires_grad:
+    if not root._requires_grad:
         raise RuntimeError(
             f"backward: this {type(root).__name__} does not require grad and has no graph. "
             "Create the inputs with requires_grad=True, and do not compute it under no_grad()."

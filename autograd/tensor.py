@@ -129,7 +129,8 @@ class Tensor(Node):
                     "only one-element outputs get the implicit gradient 1. Reduce it first "
                     "(e.g. y.sum().backward()) or pass grad=np.ones(y.shape)."
                 )
-            return np.array(1, dtype=self.data.dtype).reshape(self.data.shape)
+            one = np.array(1, dtype=self.data.dtype)
+            return one.reshape(self.data.shape) if self.data.ndim else one
         g = np.array(_data(grad), dtype=self.data.dtype)  # a copy: never alias the caller's
         if g.shape != self.data.shape:
             raise RuntimeError(
