@@ -50,7 +50,7 @@ TITLES = {
 W5_DEPTHS = (25_000, 50_000, 100_000)
 # measurements per peer in a full run (--quick: a tenth, at least one): many for the
 # short ones, whose pairs' ratios scatter most on a shared machine
-REPEATS = {"W1": 45, "W2": 12, "W3": 45, "W4": 9, "W5": 3, "W6": 30, "MEM": 1}
+REPEATS = {"W1": 45, "W2": 12, "W3": 45, "W4": 15, "W5": 3, "W6": 30, "MEM": 1}
 # --quick starts PyTorch (seconds of import per process) only where a target compares with it
 QUICK_TORCH = ("W3", "W5")
 CHECK_RTOL = 1e-3  # float32 peers agree to this (different tanh/exp kernels, summation orders)
