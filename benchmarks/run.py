@@ -470,7 +470,7 @@ def print_header(meta: dict, args: argparse.Namespace, envs: dict) -> None:
     if "load_average_at_start" in meta:
         print(f"load average (1/5/15 min) at start {meta['load_average_at_start']}, at end "
               f"{meta.get('load_average_at_end')}: with more runnable processes than CPUs, "
-              "absolute times suffer; the interleaved ratios less so")
+              "absolute times suffer; the paired ratios less so")
     mode = "quick (CI smoke test: timings indicative only)" if args.quick else "full"
     if args.repeats:
         each = f"{args.repeats} measurement(s) per peer"
