@@ -281,12 +281,14 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
 
     Tensor's operators call this directly with ``_NO_PARAMS``: packing ``*inputs``
     and ``**params`` for every op costs as much as the rest of this function.
-    One and two inputs, nearly every op, take paths that build no lists.
+    One, two and three inputs (nearly every op, the affine layers) take paths
+    that build no lists.
     """
     ctx = _new(Context)
     ctx.saved = ()
-    if len(inputs) == 2:
-        a, b = inputs
+    n = len(inputs)
+    if n == 2 or n == 3:  # a binary op, or x, W, b of the affine ops
+        a, b = inputs[0], inputs[1]
         node_type = None
         ra = rb = False
         if isinstance(a, Node):
@@ -299,42 +301,32 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
             node_type = b._node_type
             rb = b._requires_grad
             b = b.data
-        needs = _NEEDS2[ra][rb]
-        tracked = ra or rb
-        if node_type is None:
-            _no_node(fn)
-        out = fn.forward(ctx, a, b, **params) if params else fn.forward(ctx, a, b)
-    elif len(inputs) == 1 and isinstance(inputs[0], Node):
+        if n == 2:
+            needs = _NEEDS2[ra][rb]
+            tracked = ra or rb
+            if node_type is None:
+                _no_node(fn)
+            out = fn.forward(ctx, a, b, **params) if params else fn.forward(ctx, a, b)
+        else:
+            c = inputs[2]
+            rc = False
+            if isinstance(c, Node):
+                if c._node_type is not node_type and node_type is not None:
+                    _mixed(fn, node_type, c)
+                node_type = c._node_type
+                rc = c._requires_grad
+                c = c.data
+            needs = (ra, rb, rc)
+            tracked = ra or rb or rc
+            if node_type is None:
+                _no_node(fn)
+            out = fn.forward(ctx, a, b, c, **params) if params else fn.forward(ctx, a, b, c)
+    elif n == 1 and isinstance(inputs[0], Node):
         a = inputs[0]
         node_type = a._node_type
         tracked = a._requires_grad
         needs = _NEEDS1[tracked]
         out = fn.forward(ctx, a.data, **params) if params else fn.forward(ctx, a.data)
-    elif len(inputs) == 3 and not params:  # x, W, b of the affine ops
-        a, b, c = inputs
-        node_type = None
-        ra = rb = rc = False
-        if isinstance(a, Node):
-            node_type = a._node_type
-            ra = a._requires_grad
-            a = a.data
-        if isinstance(b, Node):
-            if b._node_type is not node_type and node_type is not None:
-                _mixed(fn, node_type, b)
-            node_type = b._node_type
-            rb = b._requires_grad
-            b = b.data
-        if isinstance(c, Node):
-            if c._node_type is not node_type and node_type is not None:
-                _mixed(fn, node_type, c)
-            node_type = c._node_type
-            rc = c._requires_grad
-            c = c.data
-        needs = (ra, rb, rc)
-        tracked = ra or rb or rc
-        if node_type is None:
-            _no_node(fn)
-        out = fn.forward(ctx, a, b, c)
     else:
         node_type = None
         raw, need_list = [], []
