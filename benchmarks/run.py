@@ -96,6 +96,21 @@ def run_child(workload: str, peer: str, repeats: int, args: argparse.Namespace,
     return out
 
 
+def shared_cpus(threads: int, rotate: int) -> str | None:
+    """The CPUs every peer of a round runs on, e.g. '1' ('' where affinity is unsupported).
+
+    On a shared machine one core can be much slower than another for seconds
+    at a time (a busy neighbour on its sibling); peers on different cores would
+    then differ by that, so a round's peers share the same ``threads`` CPUs.
+    Successive rounds rotate through the CPUs this process may use.
+    """
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    k = min(max(1, threads), len(cpus))
+    return ",".join(str(cpus[(rotate + i) % len(cpus)]) for i in range(k))
+
+
 def run_group(workload: str, peers: list[str], repeats: int, args: argparse.Namespace,
               first: int = 0) -> dict:
     """One process per peer, all started together, measuring in turns.
@@ -105,13 +120,17 @@ def run_group(workload: str, peers: list[str], repeats: int, args: argparse.Name
     order (turn t starts with peer ``first + t``), and waits for it to be ready
     again before the next peer's turn. So the i-th measurements of all peers
     are taken within a second of each other, on the same machine state: the
-    ratio of each such pair cancels the drift of a shared machine. Returns each
-    peer's final JSON (as ``run_child``).
+    ratio of each such pair cancels the drift of a shared machine. All of them
+    run on the same CPUs (``shared_cpus``). Returns each peer's final JSON (as
+    ``run_child``).
     """
     procs, logs, state, out = {}, {}, {}, {}
+    pin = shared_cpus(args.threads, first)
     for p in peers:
         cmd = [sys.executable, str(HERE / "workloads.py"), workload, p, "--lockstep",
                "--repeats", str(repeats), "--threads", str(args.threads)]
+        if pin:
+            cmd += ["--cpus", pin]
         if args.quick:
             cmd.append("--quick")
         logs[p] = tempfile.TemporaryFile(mode="w+")

@@ -54,10 +54,18 @@ def _threads_from_argv(argv: list[str]) -> int:
     return 1
 
 
+def _pin_from_argv(argv: list[str]) -> None:
+    """--cpus 0,1: run on those CPUs only (the driver puts a round's peers on the same ones)."""
+    for i, a in enumerate(argv):
+        if a == "--cpus" and i + 1 < len(argv) and hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {int(c) for c in argv[i + 1].split(",")})
+
+
 if __name__ == "__main__":
     _T = _threads_from_argv(sys.argv)
     for _v in THREAD_VARS:
         os.environ[_v] = str(_T)
+    _pin_from_argv(sys.argv)
 
 import numpy as np  # noqa: E402
 
@@ -934,6 +942,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="print the cProfile top-N by tottime (to stderr) as well")
     ap.add_argument("--lockstep", action="store_true",
                     help="wait for a line on stdin before each timed block (run.py's turns)")
+    ap.add_argument("--cpus", default=None,
+                    help="comma-separated CPUs to run on (Linux; applied before numpy loads)")
     args = ap.parse_args(argv)
     if args.peer not in PEERS[args.workload]:
         ap.error(f"{args.workload} has peers {PEERS[args.workload]}, not {args.peer!r}")
