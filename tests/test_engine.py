@@ -1110,3 +1110,30 @@ def test_a_backward_returning_too_few_gradients_is_an_error():
     a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
     with pytest.raises(RuntimeError, match=r"Half\.backward returned 1 gradient\(s\) for 2"):
         Half.apply(a, b).sum().backward()
+
+
+def test_a_held_input_waits_for_a_younger_pending_node():
+    # root = tanh(k) + 2k with k = 3x, built so that after visiting tanh(k) its input k
+    # (held in hand) is older than 2k, still waiting: 2k's contribution must reach k
+    # first, and k's backward must run once.
+    calls = []
+
+    class Triple(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 3 * x
+
+        @staticmethod
+        def backward(ctx, g):
+            calls.append(g.copy())
+            return 3 * g
+
+    x = leaf([0.5, -1.5])
+    k = Triple.apply(x)
+    m = k * 2.0  # younger than k, older than n
+    n = k.tanh()
+    (n + m).sum().backward()
+    assert len(calls) == 1
+    t = np.tanh(3 * x.data)
+    np.testing.assert_allclose(calls[0], (1 - t * t) + 2.0)
+    np.testing.assert_allclose(x.grad, 3 * (1 - t * t) + 6.0)
