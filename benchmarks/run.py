@@ -112,7 +112,7 @@ def shared_cpus(threads: int, rotate: int) -> str | None:
 
 
 def run_group(workload: str, peers: list[str], repeats: int, args: argparse.Namespace,
-              first: int = 0) -> dict:
+              first: int = 0, variants: dict | None = None) -> dict:
     """One process per peer, all started together, measuring in turns.
 
     Each child (``workloads.py --lockstep``) says ``ready`` before every timed
@@ -121,14 +121,16 @@ def run_group(workload: str, peers: list[str], repeats: int, args: argparse.Name
     again before the next peer's turn. So the i-th measurements of all peers
     are taken within a second of each other, on the same machine state: the
     ratio of each such pair cancels the drift of a shared machine. All of them
-    run on the same CPUs (``shared_cpus``). Returns each peer's final JSON (as
-    ``run_child``).
+    run on the same CPUs (``shared_cpus``). ``variants`` maps a label in
+    ``peers`` to (peer, extra arguments), e.g. ``{"base": ("ours", ("--root", dir))}``
+    (``compare.py``). Returns each label's final JSON (as ``run_child``).
     """
     procs, logs, state, out = {}, {}, {}, {}
     pin = shared_cpus(args.threads, first)
     for p in peers:
-        cmd = [sys.executable, str(HERE / "workloads.py"), workload, p, "--lockstep",
-               "--repeats", str(repeats), "--threads", str(args.threads)]
+        peer, extra = (variants or {}).get(p, (p, ()))
+        cmd = [sys.executable, str(HERE / "workloads.py"), workload, peer, "--lockstep",
+               "--repeats", str(repeats), "--threads", str(args.threads), *extra]
         if pin:
             cmd += ["--cpus", pin]
         if args.quick:

@@ -944,6 +944,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="wait for a line on stdin before each timed block (run.py's turns)")
     ap.add_argument("--cpus", default=None,
                     help="comma-separated CPUs to run on (Linux; applied before numpy loads)")
+    ap.add_argument("--root", default=None,
+                    help="import autograd and nn from this folder instead of this checkout "
+                         "(compare.py's other revision)")
     args = ap.parse_args(argv)
     if args.peer not in PEERS[args.workload]:
         ap.error(f"{args.workload} has peers {PEERS[args.workload]}, not {args.peer!r}")
@@ -953,6 +956,8 @@ def main(argv: list[str] | None = None) -> int:
         threadpool_limits(args.threads)
     except ImportError:
         pass
+    if args.root:
+        sys.path.insert(0, str(Path(args.root).resolve()))
     kwargs = dict(repeats=args.repeats, quick=args.quick, threads=args.threads,
                   depth=args.depth, epochs=args.epochs)
     result = {"workload": args.workload, "peer": args.peer, "unit": UNITS[args.workload]}
