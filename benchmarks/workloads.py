@@ -429,17 +429,18 @@ def run_mlp(workload: str, peer: str, repeats: int, quick: bool, threads: int, *
 # ===========================================================================
 # W3: per-op overhead. 1000 elementwise ops (x*C, x+D, tanh, ...) on a (16,)
 # float32 tensor, forward then backward; result in microseconds per op.
+# The chain's peers (forward(depth), backward(forward's result)) serve W5 too.
 # ===========================================================================
 
 def chain_ours(S: dict):
     import autograd as ag
 
     x = ag.Tensor(S["x0"], requires_grad=True)
-    n, C, D = S["n_ops"], CHAIN_C, CHAIN_D
+    C, D = CHAIN_C, CHAIN_D
 
-    def run():
+    def forward(depth):
         y = x
-        for i in range(n):
+        for i in range(depth):
             k = i % 3
             if k == 0:
                 y = y * C
@@ -447,21 +448,24 @@ def chain_ours(S: dict):
                 y = y + D
             else:
                 y = y.tanh()
+        return y
+
+    def backward(y):
         x.grad = None
         y.sum().backward()
         return x.grad
 
-    return run
+    return forward, backward
 
 
 def chain_numpy(S: dict):
     x0 = S["x0"]
-    n, C, D = S["n_ops"], CHAIN_C, CHAIN_D
+    C, D = CHAIN_C, CHAIN_D
 
-    def run():
+    def forward(depth):
         x = x0
         saved = []  # what backward needs: each tanh's output
-        for i in range(n):
+        for i in range(depth):
             k = i % 3
             if k == 0:
                 x = x * C
@@ -470,8 +474,12 @@ def chain_numpy(S: dict):
             else:
                 x = np.tanh(x)
                 saved.append(x)
+        return x, depth, saved
+
+    def backward(state):
+        x, depth, saved = state
         g = np.ones_like(x)
-        for i in reversed(range(n)):
+        for i in reversed(range(depth)):
             k = i % 3
             if k == 0:
                 g = g * C
@@ -481,17 +489,17 @@ def chain_numpy(S: dict):
             # k == 1 (x + D): the gradient passes unchanged
         return g
 
-    return run
+    return forward, backward
 
 
 def chain_torch(S: dict, threads: int):
     torch = torch_threads(threads)
     x = torch.tensor(S["x0"], requires_grad=True)
-    n, C, D = S["n_ops"], CHAIN_C, CHAIN_D
+    C, D = CHAIN_C, CHAIN_D
 
-    def run():
+    def forward(depth):
         y = x
-        for i in range(n):
+        for i in range(depth):
             k = i % 3
             if k == 0:
                 y = y * C
@@ -499,17 +507,25 @@ def chain_torch(S: dict, threads: int):
                 y = y + D
             else:
                 y = y.tanh()
+        return y
+
+    def backward(y):
         x.grad = None
         y.sum().backward()
         return x.grad.numpy()
 
-    return run
+    return forward, backward
 
 
 def run_w3(workload: str, peer: str, repeats: int, quick: bool, threads: int, **_) -> dict:
     S = shared("W3", quick)
-    run = {"ours": chain_ours, "numpy": chain_numpy,
-           "torch": lambda S: chain_torch(S, threads)}[peer](S)
+    forward, backward = {"ours": chain_ours, "numpy": chain_numpy,
+                         "torch": lambda S: chain_torch(S, threads)}[peer](S)
+    n = S["n_ops"]
+
+    def run():
+        return backward(forward(n))
+
     rss0 = rss_mb()
     grad = np.array(run(), dtype=np.float64)  # warm-up and check
     inner = S["inner"]
@@ -631,98 +647,15 @@ def run_w4(workload: str, peer: str, repeats: int, quick: bool, threads: int, **
 
 # ===========================================================================
 # W5: a deep chain. `depth` elementwise ops (x*C, x+D, tanh, ...) on one float32
-# element, forward then backward: seconds, and the memory the graph holds.
+# element, forward then backward: seconds, and the memory the graph holds. The
+# peers are W3's chain_* functions.
 # ===========================================================================
-
-def deep_ours(S: dict):
-    import autograd as ag
-
-    x = ag.Tensor(S["x0"], requires_grad=True)
-    C, D = CHAIN_C, CHAIN_D
-
-    def forward(depth):
-        y = x
-        for i in range(depth):
-            k = i % 3
-            if k == 0:
-                y = y * C
-            elif k == 1:
-                y = y + D
-            else:
-                y = y.tanh()
-        return y
-
-    def backward(y):
-        x.grad = None
-        y.sum().backward()
-        return x.grad
-
-    return forward, backward
-
-
-def deep_numpy(S: dict):
-    x0 = S["x0"]
-    C, D = CHAIN_C, CHAIN_D
-
-    def forward(depth):
-        x = x0
-        saved = []  # what backward needs: each tanh's output
-        for i in range(depth):
-            k = i % 3
-            if k == 0:
-                x = x * C
-            elif k == 1:
-                x = x + D
-            else:
-                x = np.tanh(x)
-                saved.append(x)
-        return depth, saved
-
-    def backward(state):
-        depth, saved = state
-        g = np.ones(1, dtype=np.float32)
-        for i in reversed(range(depth)):
-            k = i % 3
-            if k == 0:
-                g = g * C
-            elif k == 2:
-                y = saved.pop()
-                g = g * (1 - y * y)
-        return g
-
-    return forward, backward
-
-
-def deep_torch(S: dict, threads: int):
-    torch = torch_threads(threads)
-    x = torch.tensor(S["x0"], requires_grad=True)
-    C, D = CHAIN_C, CHAIN_D
-
-    def forward(depth):
-        y = x
-        for i in range(depth):
-            k = i % 3
-            if k == 0:
-                y = y * C
-            elif k == 1:
-                y = y + D
-            else:
-                y = y.tanh()
-        return y
-
-    def backward(y):
-        x.grad = None
-        y.sum().backward()
-        return x.grad.numpy()
-
-    return forward, backward
-
 
 def run_w5(workload: str, peer: str, repeats: int, quick: bool, threads: int,
            depth: int = 100_000, **_) -> dict:
     S = shared("W5", quick, depth=depth)
-    forward, backward = {"ours": deep_ours, "numpy": deep_numpy,
-                         "torch": lambda S: deep_torch(S, threads)}[peer](S)
+    forward, backward = {"ours": chain_ours, "numpy": chain_numpy,
+                         "torch": lambda S: chain_torch(S, threads)}[peer](S)
     # first pass, untimed: the memory the forward graph holds (fresh process, so the
     # RSS growth is the graph's), and the check value
     gc.collect()
