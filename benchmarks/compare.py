@@ -25,11 +25,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import fmt, run_group, split  # noqa: E402
+from run import REPEATS, fmt, run_group, split  # noqa: E402
 from workloads import PEERS, UNITS, WORKLOADS  # noqa: E402
 
 DEFAULT = ("W1", "W3", "W4")
-REPEATS = {"W1": 45, "W2": 12, "W3": 45, "W4": 15, "W5": 3, "W6": 30}
 
 
 def export(rev: str, into: Path) -> None:
@@ -47,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("rev", help="the git revision to compare against, e.g. HEAD~1 or main")
     ap.add_argument("--only", default=",".join(DEFAULT),
                     help=f"comma-separated workloads (default {','.join(DEFAULT)})")
-    ap.add_argument("--repeats", type=int, default=None, help="pairs per workload")
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="pairs per workload (default: run.py's full-run counts)")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of processes")
     ap.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads")
     ap.add_argument("--timeout", type=int, default=600, help="seconds per round")
