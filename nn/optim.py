@@ -35,6 +35,13 @@ def _non_negative(value: Any, name: str, owner: str) -> float:
     return value
 
 
+def _decayed(g: np.ndarray, w: np.ndarray, wd: float) -> np.ndarray:
+    """g + wd * w (L2 weight decay) in a fresh array: p.grad is never modified."""
+    d = w * wd
+    d += g
+    return d
+
+
 class Optimizer:
     """Base class: holds ``self.params`` (a list of Tensors) and the learning rate."""
 
@@ -124,9 +131,7 @@ class SGD(Optimizer):
                 continue
             w = p.data
             if wd:
-                d = w * wd  # a fresh array: p.grad is never modified
-                d += g
-                g = d
+                g = _decayed(g, w, wd)
             if mom:
                 buf = bufs[i]
                 if buf is None:
@@ -190,9 +195,7 @@ class Adam(Optimizer):
             st[0] = t = st[0] + 1
             m, v, tmp = st[1], st[2], st[3]
             if wd:
-                d = w * wd  # a fresh array: p.grad is never modified
-                d += g
-                g = d
+                g = _decayed(g, w, wd)
             # m.lerp_(g, 1 - b1): m + (1 - b1) * (g - m)
             np.subtract(g, m, out=tmp)
             tmp *= c1
