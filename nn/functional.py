@@ -33,6 +33,16 @@ def _values(x: Any) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
+def _same_shape(loss: str, left: str, left_shape: tuple, right: str, right_shape: tuple,
+                hint: str = "") -> None:
+    """Raise unless a loss's two arguments have one shape (no silent broadcasting)."""
+    if left_shape != right_shape:
+        raise ValueError(
+            f"{loss}: {left} shape {left_shape} but {right} shape {right_shape}; they must "
+            f"match{hint}."
+        )
+
+
 # ---- plain functions (the same ops the layers use) ---------------------------
 
 def tanh(x: Tensor) -> Tensor:
@@ -70,12 +80,8 @@ def mse_loss(pred: Tensor, target: Any) -> Tensor:
     """mean((pred - target)^2) over all elements."""
     pred = _tensor(pred, "mse_loss")
     tshape = np.shape(_values(target))
-    if tshape != pred.shape:
-        raise ValueError(
-            f"mse_loss: pred has shape {pred.shape} but target has shape {tshape}; they "
-            "must match (reshape one, e.g. target.reshape(-1, 1), to avoid silent "
-            "broadcasting)."
-        )
+    _same_shape("mse_loss", "pred has", pred.shape, "target has", tshape,
+                " (reshape one, e.g. target.reshape(-1, 1), to avoid silent broadcasting)")
     diff = pred - target
     return (diff * diff).mean()
 
@@ -177,11 +183,8 @@ def binary_cross_entropy_with_logits(logits: Tensor, targets: Any) -> Tensor:
     """Binary cross-entropy of logits against targets in [0, 1], mean over elements."""
     logits = _tensor(logits, "binary_cross_entropy_with_logits")
     y = _values(targets)
-    if y.shape != logits.shape:
-        raise ValueError(
-            f"binary_cross_entropy_with_logits: logits have shape {logits.shape} but targets "
-            f"have shape {y.shape}; they must match."
-        )
+    _same_shape("binary_cross_entropy_with_logits", "logits have", logits.shape,
+                "targets have", y.shape)
     if y.size and (y.min() < 0 or y.max() > 1):
         raise ValueError(
             "binary_cross_entropy_with_logits: targets must lie in [0, 1] (labels 0/1 or "
@@ -212,11 +215,7 @@ def logistic_loss(scores: Tensor, y: Any) -> Tensor:
     """mean of ln(1 + exp(-y * s)) with labels y in {-1, +1}."""
     scores = _tensor(scores, "logistic_loss")
     labels = _values(y)
-    if labels.shape != scores.shape:
-        raise ValueError(
-            f"logistic_loss: scores have shape {scores.shape} but labels have shape "
-            f"{labels.shape}; they must match."
-        )
+    _same_shape("logistic_loss", "scores have", scores.shape, "labels have", labels.shape)
     if labels.size and not np.all((labels == 1) | (labels == -1)):
         raise ValueError(
             "logistic_loss: labels must be -1 or +1 (found other values); map 0/1 labels "
