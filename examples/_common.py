@@ -57,6 +57,16 @@ def make_parser(doc: str | None, seed: int = 0) -> argparse.ArgumentParser:
     return parser
 
 
+def quick_default(args: argparse.Namespace, parser: argparse.ArgumentParser, name: str,
+                  quick_value: Any) -> Any:
+    """Option ``name``, or ``quick_value`` under --quick when the option was left at its default.
+
+    --quick shrinks the run, but a value the user gave explicitly always wins.
+    """
+    value = getattr(args, name)
+    return quick_value if args.quick and value == parser.get_default(name) else value
+
+
 def out_dir(path: Path) -> Path:
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,7 @@ from _common import (
     print_table,
     progress,
     pyplot,
+    quick_default,
     save_figure,
     save_graph,
 )
@@ -293,7 +294,7 @@ def main(argv=None) -> dict:
     add_training_options(parser, epochs=30, quick_epochs=3, hidden="256,128", batch_size=32,
                          lr=0.1)
     args = parser.parse_args(argv)
-    epochs = 3 if args.quick and args.epochs == parser.get_default("epochs") else args.epochs
+    epochs = quick_default(args, parser, "epochs", 3)
     out = out_dir(args.out)
 
     X, y = nn.datasets.load_digits()

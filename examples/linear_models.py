@@ -33,7 +33,15 @@ from __future__ import annotations
 
 import _common  # noqa: F401  (first: makes autograd and nn importable from a checkout)
 import numpy as np
-from _common import Timer, make_parser, out_dir, print_table, pyplot, save_figure
+from _common import (
+    Timer,
+    make_parser,
+    out_dir,
+    print_table,
+    pyplot,
+    quick_default,
+    save_figure,
+)
 
 import nn
 
@@ -135,8 +143,8 @@ def main(argv=None) -> list:
     parser.add_argument("--test-fraction", type=float, default=0.5,
                         help="fraction of the 1s and 5s held out (default 0.5)")
     args = parser.parse_args(argv)
-    max_iter = 1000 if args.quick and args.max_iter == 10000 else args.max_iter
-    epochs = 200 if args.quick and args.epochs == 1000 else args.epochs
+    max_iter = quick_default(args, parser, "max_iter", 1000)
+    epochs = quick_default(args, parser, "epochs", 200)
     out = out_dir(args.out)
 
     Xtr, ytr, Xte, yte = one_versus_five(args.test_fraction, args.seed)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import _common  # noqa: F401  (first: makes autograd and nn importable from a checkout)
 import numpy as np
-from _common import make_parser, out_dir
+from _common import make_parser, out_dir, quick_default
 from digits import add_training_options, compare
 
 import nn
@@ -73,7 +73,7 @@ def main(argv=None) -> dict:
     add_training_options(parser, epochs=10, quick_epochs=2, hidden="256,128", batch_size=64,
                          lr=0.05)
     args = parser.parse_args(argv)
-    epochs = 2 if args.quick and args.epochs == parser.get_default("epochs") else args.epochs
+    epochs = quick_default(args, parser, "epochs", 2)
     n_train = args.train_size or (2000 if args.quick else None)
     n_test = args.test_size or (500 if args.quick else None)
 

@@ -24,7 +24,16 @@ from __future__ import annotations
 
 import _common  # noqa: F401  (first: makes autograd and nn importable from a checkout)
 import numpy as np
-from _common import Timer, make_parser, out_dir, print_table, progress, pyplot, save_figure
+from _common import (
+    Timer,
+    make_parser,
+    out_dir,
+    print_table,
+    progress,
+    pyplot,
+    quick_default,
+    save_figure,
+)
 
 import autograd as ag
 import nn
@@ -103,7 +112,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-size", type=int, default=32,
                         help="the mini-batch size (default 32)")
     args = parser.parse_args(argv)
-    epochs = 2 if args.quick and args.epochs == 20 else args.epochs
+    epochs = quick_default(args, parser, "epochs", 2)
     out = out_dir(args.out)
 
     Xtr, ytr, Xte, yte = split(args.seed)

@@ -30,7 +30,15 @@ from __future__ import annotations
 
 import _common  # noqa: F401  (first: makes autograd and nn importable from a checkout)
 import numpy as np
-from _common import Timer, make_parser, out_dir, print_table, pyplot, save_figure
+from _common import (
+    Timer,
+    make_parser,
+    out_dir,
+    print_table,
+    pyplot,
+    quick_default,
+    save_figure,
+)
 
 import autograd as ag
 import nn
@@ -138,8 +146,8 @@ def main(argv=None) -> list:
                         help="learning rate eta of the tanh network (default 0.1, the "
                              "lecture's rule of thumb)")
     args = parser.parse_args(argv)
-    n_grid = 150 if args.quick and args.grid == 400 else args.grid
-    epochs = 8 if args.quick and args.epochs == 100 else args.epochs
+    n_grid = quick_default(args, parser, "grid", 150)
+    epochs = quick_default(args, parser, "epochs", 8)
     out = out_dir(args.out)
 
     G1, G2, X = grid(n_grid)

@@ -31,7 +31,16 @@ from __future__ import annotations
 
 import _common  # noqa: F401  (first: makes autograd and nn importable from a checkout)
 import numpy as np
-from _common import Timer, make_parser, out_dir, print_table, pyplot, save_figure, save_graph
+from _common import (
+    Timer,
+    make_parser,
+    out_dir,
+    print_table,
+    pyplot,
+    quick_default,
+    save_figure,
+    save_graph,
+)
 
 import autograd as ag
 import nn
@@ -168,7 +177,7 @@ def main(argv=None) -> dict:
                         help="learning rate eta (default 0.5: four points, large steps are "
                              "safe)")
     args = parser.parse_args(argv)
-    epochs = 300 if args.quick and args.epochs == 2000 else args.epochs
+    epochs = quick_default(args, parser, "epochs", 300)
     out = out_dir(args.out)
 
     # 1. the perceptrons of the slide, and XOR built from them
