@@ -15,7 +15,8 @@ from autograd import Context, Function, Tensor
 from autograd.ops import stable_sigmoid
 
 __all__ = [
-    "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "logistic_loss",
+    "mse_loss", "l1_loss", "cross_entropy", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "logistic_loss",
     "tanh", "relu", "sigmoid", "softmax", "log_softmax", "linear",
 ]
 
@@ -31,6 +32,15 @@ def _tensor(x: Any, what: str) -> Tensor:
 
 def _values(x: Any) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _floating(loss: str, what: str, x: Tensor) -> None:
+    """Raise unless ``x`` is floating: a loss of integer scores is a dtype mistake upstream."""
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{loss}: {what} must be floating point, got dtype {x.dtype}; convert them, "
+            f"e.g. x.astype(np.float32) (or x.float())."
+        )
 
 
 def _same_shape(loss: str, left: str, left_shape: tuple, right: str, right_shape: tuple,
@@ -86,10 +96,21 @@ def mse_loss(pred: Tensor, target: Any) -> Tensor:
     return (diff * diff).mean()
 
 
+def l1_loss(pred: Tensor, target: Any) -> Tensor:
+    """mean(|pred - target|) over all elements (the gradient at pred == target is 0)."""
+    pred = _tensor(pred, "l1_loss")
+    tshape = np.shape(_values(target))
+    _same_shape("l1_loss", "pred has", pred.shape, "target has", tshape,
+                " (reshape one, e.g. target.reshape(-1, 1), to avoid silent broadcasting)")
+    return (pred - target).abs().mean()
+
+
 # ---- softmax cross-entropy -------------------------------------------------------
 
 class CrossEntropy(Function):
     """mean_i -log softmax(logits_i)[y_i], fused: the gradient is (softmax - onehot) / n."""
+
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -152,6 +173,7 @@ def cross_entropy(logits: Tensor, target: Any) -> Tensor:
             f"cross_entropy: logits must have shape (n, classes), got {logits.shape}; "
             "for one sample use logits.reshape(1, -1)."
         )
+    _floating("cross_entropy", "logits", logits)
     n, classes = logits.shape
     if n == 0:
         raise ValueError("cross_entropy: the batch is empty (0 rows of logits).")
@@ -162,6 +184,8 @@ def cross_entropy(logits: Tensor, target: Any) -> Tensor:
 
 class BCEWithLogits(Function):
     """mean(max(s, 0) - s y + log(1 + e^-|s|)): binary cross-entropy on logits, stable."""
+
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, s: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -179,24 +203,94 @@ class BCEWithLogits(Function):
         return gs, gy
 
 
+def _targets01(loss: str, y: np.ndarray) -> None:
+    """Raise unless every target lies in [0, 1] (NaN included: it would poison the mean)."""
+    if y.dtype.kind not in "fiub":
+        raise TypeError(f"{loss}: targets must be numbers in [0, 1], got dtype {y.dtype}.")
+    if y.size and not (y.min() >= 0 and y.max() <= 1):  # False for NaN too
+        nan = int(np.count_nonzero(np.isnan(y))) if y.dtype.kind == "f" else 0
+        found = (f"{nan} NaN target(s)" if nan
+                 else f"values in [{y.min()}, {y.max()}]")
+        raise ValueError(
+            f"{loss}: targets must lie in [0, 1] (labels 0/1 or probabilities), got "
+            f"{found}."
+        )
+
+
 def binary_cross_entropy_with_logits(logits: Tensor, targets: Any) -> Tensor:
     """Binary cross-entropy of logits against targets in [0, 1], mean over elements."""
     logits = _tensor(logits, "binary_cross_entropy_with_logits")
+    _floating("binary_cross_entropy_with_logits", "logits", logits)
     y = _values(targets)
     _same_shape("binary_cross_entropy_with_logits", "logits have", logits.shape,
                 "targets have", y.shape)
-    if y.size and (y.min() < 0 or y.max() > 1):
-        raise ValueError(
-            "binary_cross_entropy_with_logits: targets must lie in [0, 1] (labels 0/1 or "
-            f"probabilities), got values in [{y.min()}, {y.max()}]."
-        )
+    _targets01("binary_cross_entropy_with_logits", y)
     if not isinstance(targets, Tensor):
         targets = y.astype(logits.dtype, copy=False)
     return BCEWithLogits.apply(logits, targets)
 
 
+class BinaryCrossEntropy(Function):
+    """mean(-(y log p + (1 - y) log(1 - p))), each log clamped at -100 as PyTorch does.
+
+    The clamp keeps the loss finite at p = 0 or 1; the gradient for p is
+    (p - y) / max(p (1 - p), 1e-12), PyTorch's formula, finite there too.
+    """
+
+    once_differentiable = True  # the backward is numpy-only
+
+    @staticmethod
+    def forward(ctx: Context, p: np.ndarray, y: np.ndarray) -> np.ndarray:
+        ctx.saved = (p, y)
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100.0)
+            log_q = np.maximum(np.log1p(-p), -100.0)
+        loss = -(y * log_p + (1 - y) * log_q)
+        return np.asarray(loss.mean(), dtype=np.result_type(p, y))
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple:
+        p, y = ctx.saved
+        scale = g / max(np.size(p), 1)
+        need_p, need_y = ctx.needs_input_grad
+        gp = gy = None
+        if need_p:
+            gp = (p - y) / np.maximum(p * (1 - p), 1e-12) * scale
+        if need_y:  # d/dy = log(1 - p) - log(p), unclamped as in PyTorch
+            with np.errstate(divide="ignore"):
+                gy = (np.log1p(-p) - np.log(p)) * scale
+        return gp, gy
+
+
+def binary_cross_entropy(probs: Tensor, targets: Any) -> Tensor:
+    """Binary cross-entropy of probabilities in [0, 1] against targets in [0, 1], mean.
+
+    For scores (logits) use ``binary_cross_entropy_with_logits``: it is exact
+    where sigmoid would round to 0 or 1.
+    """
+    probs = _tensor(probs, "binary_cross_entropy")
+    _floating("binary_cross_entropy", "probabilities", probs)
+    p = probs.data
+    if p.size and not (p.min() >= 0 and p.max() <= 1):  # False for NaN too
+        nan = int(np.count_nonzero(np.isnan(p)))
+        found = f"{nan} NaN value(s)" if nan else f"values in [{p.min()}, {p.max()}]"
+        raise ValueError(
+            f"binary_cross_entropy: the probabilities must lie in [0, 1], got {found}; for "
+            "scores use binary_cross_entropy_with_logits, or apply sigmoid first."
+        )
+    y = _values(targets)
+    _same_shape("binary_cross_entropy", "probabilities have", probs.shape,
+                "targets have", y.shape)
+    _targets01("binary_cross_entropy", y)
+    if not isinstance(targets, Tensor):
+        targets = y.astype(probs.dtype, copy=False)
+    return BinaryCrossEntropy.apply(probs, targets)
+
+
 class LogisticLoss(Function):
     """mean ln(1 + e^(-y s)): the lecture's logistic (cross-entropy) error, y in {-1, +1}."""
+
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, s: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -16,6 +16,41 @@ def _as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def layer_input(x: Any, dtype: np.dtype, layer: str) -> Tensor:
+    """``x`` as a Tensor of the layer's parameter dtype ``dtype``.
+
+    Raw data (ndarrays, lists, numbers) is converted to ``dtype``, so
+    ``nn.Linear(2, 1)(np.random.randn(4, 2))`` computes in float32 like its
+    weights. A Tensor must already have ``dtype``: mixing float64 inputs with
+    float32 weights would silently compute (and return) float64 while the
+    gradients are cast back to float32, so it raises instead, as PyTorch does.
+    """
+    if isinstance(x, Tensor):
+        if x.dtype != dtype:
+            raise TypeError(_dtype_message(layer, x.dtype, dtype))
+        return x
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(
+            f"{layer}: expected numbers, got an input of dtype {arr.dtype}; convert the data "
+            "to a numeric array first."
+        )
+    return Tensor(arr, dtype=dtype)
+
+
+def _dtype_message(layer: str, got: np.dtype, want: np.dtype) -> str:
+    casts = {np.dtype(np.float32): ".float()", np.dtype(np.float64): ".double()",
+             np.dtype(np.float16): ".half()"}
+    cast = casts.get(np.dtype(want), f".to(np.{want})")
+    fix = f"convert the input with x{cast} (or x.astype(np.{want}))"
+    if np.dtype(got).kind == "f":
+        fix += f", or the model with model.to(np.{got}) to compute in {got}"
+    return (
+        f"{layer}: expected the input and the layer's parameters to have the same dtype, but "
+        f"got an input of dtype {got} and parameters of dtype {want}; {fix}."
+    )
+
+
 class Linear(Module):
     """y = x @ W.T + b with W of shape (out_features, in_features), as PyTorch.
 
@@ -44,9 +79,13 @@ class Linear(Module):
         return self.apply_op(ops.Linear, x)
 
     def apply_op(self, op: type, x: Any) -> Tensor:
-        """Run an affine op (``ops.Linear`` or a fused one such as ``ops.LinearTanh``)."""
-        if not isinstance(x, Tensor):
-            x = Tensor(x)
+        """Run an affine op (``ops.Linear`` or a fused one such as ``ops.LinearTanh``).
+
+        Raw data takes the weights' dtype; a Tensor of another dtype raises.
+        """
+        if type(x) is not Tensor or x.dtype != self.weight.dtype:
+            x = layer_input(x, self.weight.dtype, f"Linear({self.in_features}, "
+                                                  f"{self.out_features})")
         if self.bias is None:
             return op.apply(x, self.weight)
         return op.apply(x, self.weight, self.bias)
@@ -123,6 +162,10 @@ class MLP(Module):
         self.layers = [Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
 
     def forward(self, x: Any) -> Tensor:
+        """Raw data takes the parameters' dtype; a Tensor of another dtype raises."""
+        dtype = self.layers[0].weight.dtype
+        if type(x) is not Tensor or x.dtype != dtype:  # one check per forward
+            x = layer_input(x, dtype, f"MLP({self.sizes})")
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             name = self.activation if i < last else self.output_activation
@@ -130,7 +173,7 @@ class MLP(Module):
             if fused is not None:  # tanh/relu layers: signal and output in one node
                 x = layer.apply_op(fused, x)
                 continue
-            x = layer(x)
+            x = layer.apply_op(ops.Linear, x)
             act = self._act if i < last else self._out_act
             if act is not None:
                 x = act(x)
@@ -139,6 +182,14 @@ class MLP(Module):
     def extra_repr(self) -> str:
         return (f"sizes={self.sizes}, activation={self.activation!r}, "
                 f"output_activation={self.output_activation!r}")
+
+    def __repr__(self) -> str:
+        # as PyTorch prints a module with settings and children: the settings on a line
+        # of their own, then one line per child
+        lines = [self.extra_repr()]
+        for name, child in self.named_children():
+            lines.append(f"({name}): " + repr(child).replace("\n", "\n  "))
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class Dropout(Module):

@@ -35,9 +35,9 @@ def logits_and_ids(draw):
 
 
 @st.composite
-def two_arrays(draw, second=VALUES):
+def two_arrays(draw, second=VALUES, first=VALUES):
     shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4))
-    a = draw(hnp.arrays(np.float64, shape, elements=VALUES))
+    a = draw(hnp.arrays(np.float64, shape, elements=first))
     b = draw(hnp.arrays(np.float64, shape, elements=second))
     return a, b
 
@@ -224,3 +224,126 @@ def test_functional_activations_and_linear():
     np.testing.assert_allclose(F.linear(Tensor(x), w).data, x @ w.data.T)
     with pytest.raises(TypeError, match="tanh: expected a Tensor or array, got object"):
         F.tanh(object())
+
+
+# ---- L1, binary cross-entropy on probabilities, dtype and NaN checks ----------------------
+
+# target = pred + a gap of at least 0.05 either way: finite differences never cross the kink
+GAPS = st.one_of(st.floats(-3.0, -0.05, width=64), st.floats(0.05, 3.0, width=64))
+
+
+@given(two_arrays(second=GAPS))
+def test_l1_loss_matches_numpy_and_gradchecks(ab):
+    a, gap = ab
+    b = a + gap
+    p, t = _leaf(a), _leaf(b)
+    out = F.l1_loss(p, t)
+    assert out.shape == ()
+    np.testing.assert_allclose(out.item(), np.mean(np.abs(a - b)), rtol=1e-12, atol=1e-15)
+    assert ag.gradcheck(F.l1_loss, [p, t])
+    assert nn.losses.L1Loss()(p, b).item() == pytest.approx(out.item(), rel=1e-12, abs=1e-15)
+
+
+def test_l1_loss_shape_mismatch_and_zero_gradient_at_ties():
+    with pytest.raises(ValueError, match=r"l1_loss: pred has shape \(3, 1\) but target has "
+                                         r"shape \(3,\)"):
+        F.l1_loss(_leaf(np.zeros((3, 1))), np.zeros(3))
+    p = _leaf([1.0, 2.0])
+    F.l1_loss(p, np.array([1.0, 0.0])).backward()
+    np.testing.assert_array_equal(p.grad, [0.0, 0.5])  # abs'(0) = 0, as PyTorch
+
+
+PROBS = st.floats(0.02, 0.98, width=64)
+TARGETS01 = st.floats(0.01, 0.99, width=64)  # off the range edges: the gradcheck moves them
+
+
+@given(two_arrays(first=PROBS, second=TARGETS01))
+def test_binary_cross_entropy_matches_numpy_and_gradchecks(pt):
+    p_np, t_np = pt
+    p, t = _leaf(p_np), _leaf(t_np)
+    out = F.binary_cross_entropy(p, t)
+    expected = np.mean(-(t_np * np.log(p_np) + (1 - t_np) * np.log(1 - p_np)))
+    np.testing.assert_allclose(out.item(), expected, rtol=1e-12, atol=1e-15)
+    assert ag.gradcheck(F.binary_cross_entropy, [p, t])
+    assert nn.losses.BCELoss()(p, t_np).item() == pytest.approx(out.item(), rel=1e-12)
+
+
+def test_binary_cross_entropy_clamps_the_log_at_minus_100():
+    p = _leaf([0.0, 1.0, 0.0])
+    loss = F.binary_cross_entropy(p, np.array([1.0, 0.0, 0.0]))
+    assert loss.item() == pytest.approx(200.0 / 3)
+    loss.backward()
+    assert np.all(np.isfinite(p.grad))
+
+
+def test_binary_cross_entropy_errors():
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: the probabilities must lie "
+                                         r"in \[0, 1\], got values in \[-0.5, 2.0\]"):
+        F.binary_cross_entropy(_leaf([-0.5, 2.0]), np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="1 NaN"):
+        F.binary_cross_entropy(_leaf([np.nan, 0.5]), np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"targets must lie in \[0, 1\]"):
+        F.binary_cross_entropy(_leaf([0.5, 0.5]), np.array([0.0, 2.0]))
+    with pytest.raises(ValueError, match=r"shape \(2,\) but targets have shape \(2, 1\)"):
+        F.binary_cross_entropy(_leaf([0.5, 0.5]), np.zeros((2, 1)))
+    with pytest.raises(TypeError, match="binary_cross_entropy: probabilities must be floating "
+                                        "point, got dtype int64"):
+        F.binary_cross_entropy(Tensor(np.array([0, 1])), np.array([0.0, 1.0]))
+
+
+def test_bce_with_logits_refuses_nan_targets():
+    with pytest.raises(ValueError, match=r"binary_cross_entropy_with_logits: targets must lie "
+                                         r"in \[0, 1\].*1 NaN"):
+        F.binary_cross_entropy_with_logits(_leaf([0.5, 0.5]), np.array([np.nan, 1.0]))
+    with pytest.raises(ValueError, match="NaN"):
+        nn.losses.BCEWithLogitsLoss()(_leaf([0.5]), Tensor(np.array([np.nan])))
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_])
+def test_cross_entropy_refuses_integer_logits_naming_the_dtype(dtype):
+    logits = Tensor(np.array([[1, 0], [0, 1]], dtype=dtype))
+    with pytest.raises(TypeError, match=f"cross_entropy: logits must be floating point, got "
+                                        f"dtype {np.dtype(dtype)}"):
+        F.cross_entropy(logits, np.array([0, 1]))
+
+
+# ---- against PyTorch (float64 values and gradients) -----------------------------------------
+
+def _torch_pair(torch, a, b):
+    return (torch.tensor(a, dtype=torch.float64, requires_grad=True),
+            torch.tensor(b, dtype=torch.float64, requires_grad=True))
+
+
+@pytest.mark.parametrize("name", ["l1", "bce", "bce_edges", "bce_logits"])
+def test_new_losses_match_torch(name):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((5, 3))
+    b = rng.random((5, 3))
+    if name == "l1":
+        ours, theirs = F.l1_loss, torch.nn.functional.l1_loss
+        module = nn.losses.L1Loss()
+    elif name == "bce":
+        a = rng.uniform(0.01, 0.99, (5, 3))
+        ours, theirs = F.binary_cross_entropy, torch.nn.functional.binary_cross_entropy
+        module = nn.losses.BCELoss()
+    elif name == "bce_edges":  # the clamp and the gradient's floor, at and near 0 and 1
+        a = np.array([[0.0, 1.0, 1e-13], [1 - 1e-13, 0.5, 1e-50]])
+        b = np.array([[0.0, 1.0, 1.0], [0.0, 0.3, 1.0]])
+        ours, theirs = F.binary_cross_entropy, torch.nn.functional.binary_cross_entropy
+        module = nn.losses.BCELoss()
+    else:
+        ours = F.binary_cross_entropy_with_logits
+        theirs = torch.nn.functional.binary_cross_entropy_with_logits
+        module = nn.losses.BCEWithLogitsLoss()
+    p, t = _leaf(a), _leaf(b)
+    tp, tt = _torch_pair(torch, a, b)
+    out, ref = ours(p, t), theirs(tp, tt)
+    np.testing.assert_allclose(out.item(), ref.item(), rtol=1e-12)
+    assert module(p, t).item() == pytest.approx(out.item(), rel=1e-12)
+    out.backward()
+    ref.backward()
+    # at the floor (p (1 - p) < 1e-12) PyTorch's rounding differs in the 9th digit
+    np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-8 if name == "bce_edges" else 1e-10)
+    with np.errstate(invalid="ignore"):  # the target gradient is infinite at p = 0 and 1
+        np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-10)
