@@ -1,19 +1,30 @@
-"""Saving and loading parameters as ``.npz`` (a zip of ``.npy`` files), never with pickle.
+"""Saving and loading parameters without pickle, as ``.npz`` or ``.safetensors``.
 
-``save`` writes atomically: the archive goes to a temporary file in the target's
+The file's suffix picks the format: ``.npz`` (a zip of ``.npy`` files, readable by
+``np.load``) or ``.safetensors`` (readable by PyTorch's ``safetensors.torch``;
+needs the optional ``safetensors`` package).
+
+``save`` writes atomically: the file goes to a temporary file in the target's
 directory, is flushed to disk, and only then renamed over the target, so a
-crash mid-write leaves the old file intact. ``load`` reads with pickling
-disabled and checks every member before reading it, so a malformed or hostile
-file gives a ValueError naming the file and the problem, never code execution.
+crash mid-write leaves the old file intact. A symlink is followed (the file it
+points to is replaced, the link stays), and the temporary files that crashed
+saves left behind are removed by the next save to the same target. Saving never
+touches process-wide state such as the umask.
+
+``load`` reads with pickling disabled and checks every member before reading it,
+so a malformed or hostile file (including a decompression bomb) gives a
+ValueError naming the file and the problem, never code execution and never a
+huge allocation.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import tempfile
+import re
+import secrets
 import zipfile
-from typing import Any, BinaryIO, Mapping
+from typing import Any, BinaryIO, Callable, Mapping
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -25,6 +36,11 @@ from .module import Module
 __all__ = ["save", "load"]
 
 _NUMERIC_KINDS = "biufc"
+_SUFFIXES = (".npz", ".safetensors")
+
+# Deflate emits at least 2 bits for a copy of at most 258 bytes, so one compressed byte
+# can never expand to more than 4 * 258 = 1032 bytes.
+DEFLATE_MAX_RATIO = 1032
 
 
 def _state_of(obj: Any) -> dict[str, np.ndarray]:
@@ -61,37 +77,99 @@ def _write_npz(f: BinaryIO, state: Mapping[str, np.ndarray]) -> None:
                 npy_format.write_array(member, np.asanyarray(arr), allow_pickle=False)
 
 
-def _new_file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def save(module_or_state_dict: Module | Mapping[str, Any], path: str | os.PathLike) -> None:
-    """Save a Module's ``state_dict()`` (or a state dict) to ``path`` as .npz, atomically.
+    """Save a Module's ``state_dict()`` (or a state dict) to ``path``, atomically.
 
-    ``path`` is used as given (no '.npz' is appended). Either the whole new file
-    is in place afterwards or, if anything fails, the previous file is untouched
-    and no temporary file is left behind.
+    The suffix of ``path`` picks the format: ``.npz`` or ``.safetensors``. Either the
+    whole new file is in place afterwards or, if anything fails, the previous file is
+    untouched and no temporary file is left behind.
     """
     state = _state_of(module_or_state_dict)
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
+
+    def write(f: BinaryIO) -> None:
+        _write_npz(f, state)
+
+    _atomic_write(path, write)
+
+
+# ---------------------------------------------------------------------------- atomic writes
+
+
+def _temporary_pattern(name: str) -> re.Pattern:
+    """Names of the temporary files that saves to ``name`` create: .NAME.PID.HEX.tmp"""
+    return re.compile(rf"\.{re.escape(name)}\.(\d+)\.[0-9a-f]+\.tmp")
+
+
+def _process_is_running(pid: int) -> bool:
+    """True unless the process ``pid`` is known to be gone (when unsure, True)."""
+    if pid <= 0 or pid == os.getpid():  # 0 would signal our own process group
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):  # e.g. PermissionError: it exists, owned by someone else
+        return True
+    return True
+
+
+def _remove_stale_temporaries(directory: str, name: str) -> None:
+    """Delete the temporaries that saves to ``name`` left when their process died.
+
+    A save in progress in another live process keeps its temporary. POSIX only: on
+    Windows os.kill(pid, 0) would terminate the process instead of probing it.
+    """
+    if os.name != "posix":
+        return
+    pattern = _temporary_pattern(name)
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.fullmatch(entry)
+        if match and not _process_is_running(int(match.group(1))):
+            try:
+                os.unlink(os.path.join(directory, entry))
+            except OSError:  # already gone (another save cleaned it) or not ours to remove
+                pass
+
+
+def _create_temporary(directory: str, name: str) -> tuple[int, str]:
+    """Open a new temporary file next to the target -> (fd, path).
+
+    Created with mode 0o666 so that the umask applies, as it does for open(): the
+    result gets the mode a plain open() would give it, without reading the umask.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"save: could not create a temporary file in {directory!r}.")
+
+
+def _atomic_write(path: str, write: Callable[[BinaryIO], None]) -> None:
+    """Write a file through ``write(f)`` to a temporary, fsync it, rename it over ``path``."""
+    target = os.path.realpath(path)  # like open(): a symlink's target is written, not the link
+    directory, name = os.path.split(target)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: directory {directory!r} (of {path!r}) does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=directory)
+    _remove_stale_temporaries(directory, name)
+    fd, tmp = _create_temporary(directory, name)
     try:
         with os.fdopen(fd, "wb") as f:
-            _write_npz(f, state)
+            try:  # an existing file keeps its mode, as it would when overwritten with open()
+                os.chmod(f.fileno(), os.stat(target).st_mode & 0o7777)
+            except (OSError, NotImplementedError):
+                pass
+            write(f)
             f.flush()
             os.fsync(f.fileno())
-        try:  # mkstemp makes the file 0600: give it the mode a plain open() would
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777 if os.path.exists(path)
-                     else _new_file_mode())
-        except OSError:
-            pass
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -115,6 +193,9 @@ def _fsync_directory(directory: str) -> None:
         os.close(dfd)
 
 
+# ---------------------------------------------------------------------------- loading .npz
+
+
 class _Bad(Exception):
     """A problem found in the file (turned into the ValueError that load raises)."""
 
@@ -130,48 +211,83 @@ def _read_header(fh: BinaryIO) -> tuple[tuple, np.dtype]:
     return shape, dtype
 
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+def _check_sizes(info: zipfile.ZipInfo, file_size: int) -> None:
+    """Refuse a member whose sizes no honest archive of ``file_size`` bytes could have.
+
+    Checked from the zip directory alone, before a byte is decompressed: the member
+    must be stored or deflated (what np.savez and np.savez_compressed write), its
+    compressed bytes must fit in the file, and it cannot expand more than the
+    compression method allows.
+    """
     name = info.filename
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        method = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}.get(
+            info.compress_type, f"method {info.compress_type}")
+        raise _Bad(f"{name!r} is compressed with {method}; only stored or deflated members "
+                   "(what np.savez and np.savez_compressed write) are read")
+    if info.compress_size > file_size:
+        raise _Bad(f"{name!r} claims {info.compress_size} compressed bytes but the whole file "
+                   f"has {file_size}")
+    if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+        raise _Bad(f"{name!r} is stored uncompressed but claims {info.file_size} bytes in "
+                   f"{info.compress_size}")
+    if info.file_size > DEFLATE_MAX_RATIO * info.compress_size:
+        raise _Bad(f"{name!r} claims to expand from {info.compress_size} to {info.file_size} "
+                   f"bytes, more than deflate's maximum ratio of {DEFLATE_MAX_RATIO}:1 "
+                   "(a decompression bomb or a corrupt archive)")
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, file_size: int) -> np.ndarray:
+    name = info.filename
+    _check_sizes(info, file_size)
     with zf.open(info) as fh:
         shape, dtype = _read_header(fh)
         if dtype.hasobject or dtype.kind not in _NUMERIC_KINDS or dtype.fields is not None:
             raise _Bad(f"{name!r} holds an array of dtype {dtype}; only plain numeric arrays "
                        "are accepted (object arrays would need pickle)")
-        nbytes = math.prod(shape) * dtype.itemsize
-        if nbytes > info.file_size:
-            raise _Bad(f"{name!r} declares {shape} {dtype} ({nbytes} bytes) but holds only "
-                       f"{info.file_size} bytes")
+        nbytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+        data_size = info.file_size - fh.tell()
+        if nbytes != data_size:
+            raise _Bad(f"{name!r} declares {shape} {dtype} ({nbytes} bytes) but holds "
+                       f"{data_size} bytes of data")
     with zf.open(info) as fh:
         return npy_format.read_array(fh, allow_pickle=False)
+
+
+def _load_npz(path: str) -> dict[str, np.ndarray]:
+    with open(path, "rb") as f:
+        if f.read(len(npy_format.MAGIC_PREFIX)) == npy_format.MAGIC_PREFIX:
+            raise _Bad("it is a single .npy array, not an .npz state dict (use np.load)")
+    if not zipfile.is_zipfile(path):
+        raise _Bad("not an .npz archive (not a zip file); save() writes .npz archives")
+    file_size = os.path.getsize(path)
+    state: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            name = info.filename
+            if not name.endswith(".npy") or info.is_dir():
+                raise _Bad(f"unexpected member {name!r} (an .npz holds only .npy files)")
+            key = name[:-4]
+            if key in state:
+                raise _Bad(f"the key {key!r} appears twice")
+            state[key] = _read_member(zf, info, file_size)
+    return state
 
 
 def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read a file written by ``save`` -> {name: ndarray}, ready for ``load_state_dict``.
 
-    Raises FileNotFoundError for a missing file and ValueError naming the file for
-    anything else wrong with it (not a zip, truncated, object arrays, other members).
+    The suffix picks the format (``.npz`` or ``.safetensors``). Raises
+    FileNotFoundError for a missing file and ValueError naming the file for anything
+    else wrong with it (truncated, object arrays, foreign members, decompression bombs).
     """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file {path!r}.")
     if os.path.isdir(path):
-        raise ValueError(f"load: {path!r} is a directory, not an .npz file.")
+        raise ValueError(f"load: {path!r} is a directory, not a saved state dict.")
     try:
-        with open(path, "rb") as f:
-            if f.read(len(npy_format.MAGIC_PREFIX)) == npy_format.MAGIC_PREFIX:
-                raise _Bad("it is a single .npy array, not an .npz state dict (use np.load)")
-        if not zipfile.is_zipfile(path):
-            raise _Bad("not an .npz archive (not a zip file); save() writes .npz archives")
-        state: dict[str, np.ndarray] = {}
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                name = info.filename
-                if not name.endswith(".npy") or info.is_dir():
-                    raise _Bad(f"unexpected member {name!r} (an .npz holds only .npy files)")
-                key = name[:-4]
-                if key in state:
-                    raise _Bad(f"the key {key!r} appears twice")
-                state[key] = _read_member(zf, info)
+        return _load_npz(path)
     except _Bad as exc:
         raise ValueError(f"load: cannot read {path!r}: {exc}.") from None
     except Exception as exc:  # truncated/corrupt archives fail in many ways (zipfile, zlib, numpy)
@@ -179,4 +295,3 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
             f"load: cannot read {path!r}: the file is corrupt or truncated "
             f"({type(exc).__name__}: {exc})."
         ) from exc
-    return state

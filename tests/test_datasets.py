@@ -308,3 +308,103 @@ def test_public_api():
     import nn.datasets
 
     assert sorted(nn.datasets.__all__) == ["load_digits", "load_mnist"]
+
+
+# ----------------------------------------------------------------------------- MNIST hostile files
+
+
+def _peak_bytes_while(fn) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def _labels_for(directory: Path, n: int) -> None:
+    write(directory / NAMES["train"][1], idx_labels(np.zeros(n, np.uint8)), gz=False)
+
+
+def test_mnist_refuses_headers_beyond_the_size_bound(tmp_path):
+    # a million 28x28 images (784 MB) announced by a gzip file of a few hundred bytes
+    header = struct.pack(">iiii", 2051, 10**6, 28, 28)
+    (tmp_path / (NAMES["train"][0] + ".gz")).write_bytes(gzip.compress(header + bytes(784)))
+    _labels_for(tmp_path, 10**6)
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte.gz.*claims \(1000000, 28, 28\) "
+                                         r"= 784000000 bytes of images data, more than the "
+                                         r"268435456 this reader accepts"):
+        load_mnist(tmp_path)
+
+
+def test_mnist_refuses_a_consistent_gzip_bomb_without_decompressing_it(tmp_path, monkeypatch):
+    from nn.datasets import mnist
+
+    # the same guard at a small scale: an honest 4 MiB of pixels against a 64 KiB bound
+    monkeypatch.setattr(mnist, "MAX_DATA_BYTES", 2**16)
+    write(tmp_path / NAMES["train"][0], idx_images(np.zeros((2**12, 32, 32), np.uint8)), gz=True)
+    _labels_for(tmp_path, 2**12)
+    assert (tmp_path / (NAMES["train"][0] + ".gz")).stat().st_size < 2**14
+
+    def attempt():
+        with pytest.raises(ValueError, match=r"train-images-idx3-ubyte.gz.*4194304 bytes of "
+                                             r"images data, more than the 65536"):
+            load_mnist(tmp_path)
+
+    assert _peak_bytes_while(attempt) < 2**20
+
+
+def test_mnist_refuses_a_header_its_gzip_file_cannot_hold(tmp_path):
+    # 60000 28x28 images need at least 45 KB of gzip; this file has a few dozen bytes
+    header = struct.pack(">iiii", 2051, 60000, 28, 28)
+    (tmp_path / (NAMES["train"][0] + ".gz")).write_bytes(gzip.compress(header + bytes(10)))
+    _labels_for(tmp_path, 60000)
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte.gz.*claims \(60000, 28, 28\) = "
+                                         r"47040000 bytes.*gzip file of \d+ bytes decompresses "
+                                         r"to at most 1032 times that"):
+        load_mnist(tmp_path)
+
+
+def test_mnist_decompresses_no_more_than_the_header_promises(tmp_path):
+    # two 2x2 images, followed by 16 MiB of zeros the header does not mention
+    payload = idx_images(np.ones((2, 2, 2), np.uint8)) + bytes(2**24)
+    (tmp_path / (NAMES["train"][0] + ".gz")).write_bytes(gzip.compress(payload))
+    _labels_for(tmp_path, 2)
+
+    def attempt():
+        with pytest.raises(ValueError, match=r"train-images-idx3-ubyte.gz.*holds more data than "
+                                             r"its header promises \(\(2, 2, 2\) = 8 bytes"):
+            load_mnist(tmp_path)
+
+    assert _peak_bytes_while(attempt) < 2**21
+
+
+def test_mnist_refuses_surplus_data_in_a_plain_file(tmp_path):
+    write(tmp_path / NAMES["train"][0], idx_images(np.ones((2, 2, 2), np.uint8)) + b"\0",
+          gz=False)
+    _labels_for(tmp_path, 2)
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte.*holds more data"):
+        load_mnist(tmp_path)
+
+
+def test_mnist_header_whose_size_overflows_int64(tmp_path):
+    # 2^21 * 2^21 * 2^22 = 2^64 wraps to 0 in int64 arithmetic
+    header = struct.pack(">iiii", 2051, 2**21, 2**21, 2**22)
+    write(tmp_path / NAMES["train"][0], header, gz=False)
+    _labels_for(tmp_path, 2)
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte.*claims \(2097152, 2097152, "
+                                         r"4194304\) = 18446744073709551616 bytes"):
+        load_mnist(tmp_path)
+
+
+@pytest.mark.parametrize("bad", [10, 255])
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+def test_mnist_refuses_labels_outside_0_to_9(tmp_path, bad, gz):
+    write(tmp_path / NAMES["test"][0], idx_images(np.zeros((4, 2, 2), np.uint8)), gz)
+    write(tmp_path / NAMES["test"][1], idx_labels(np.array([3, 9, bad, 0], np.uint8)), gz)
+    with pytest.raises(ValueError, match=rf"t10k-labels-idx1-ubyte.*holds label {bad} at index "
+                                         r"2; MNIST labels are the digits 0..9"):
+        load_mnist(tmp_path, split="test")

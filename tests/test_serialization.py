@@ -201,3 +201,175 @@ def test_load_reads_compressed_numpy_archives(tmp_path):
     path = tmp_path / "c.npz"
     np.savez_compressed(path, w=np.arange(6.0).reshape(2, 3))
     np.testing.assert_array_equal(nn.load(path)["w"], np.arange(6.0).reshape(2, 3))
+
+
+# ----------------------------------------------------------------------------- process state
+
+
+def _current_umask() -> int:
+    umask = os.umask(0)  # the test reads it once, before save runs; save itself never does
+    os.umask(umask)
+    return umask
+
+
+def test_save_never_touches_the_umask(tmp_path, monkeypatch):
+    umask = _current_umask()
+
+    def forbidden(mask):
+        raise AssertionError("save changed the process umask")
+
+    monkeypatch.setattr(os, "umask", forbidden)
+    path = tmp_path / "new.npz"
+    nn.save({"w": np.zeros(2)}, path)
+    # the mode a plain open() gives a new file
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    # an existing file keeps its mode
+    path.chmod(0o600)
+    nn.save({"w": np.ones(2)}, path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    np.testing.assert_array_equal(nn.load(path)["w"], np.ones(2))
+
+
+def test_save_follows_a_symlink(tmp_path):
+    run3 = tmp_path / "run3.npz"
+    nn.save({"w": np.zeros(2)}, run3)
+    latest = tmp_path / "latest.npz"
+    latest.symlink_to("run3.npz")  # relative, as `ln -s run3.npz latest.npz` makes it
+    nn.save({"w": np.ones(3)}, latest)
+    assert latest.is_symlink() and os.readlink(latest) == "run3.npz"
+    np.testing.assert_array_equal(nn.load(run3)["w"], np.ones(3))
+    # a link into another directory, whose target does not exist yet: the target is created
+    (tmp_path / "runs").mkdir()
+    best = tmp_path / "best.npz"
+    best.symlink_to(tmp_path / "runs" / "run4.npz")
+    nn.save({"w": np.full(2, 7.0)}, best)
+    assert best.is_symlink()
+    np.testing.assert_array_equal(nn.load(tmp_path / "runs" / "run4.npz")["w"], [7.0, 7.0])
+    assert _files(tmp_path) == ["best.npz", "latest.npz", "run3.npz", "runs"]
+    assert _files(tmp_path / "runs") == ["run4.npz"]
+
+
+_STALLED_SAVE = """
+import sys, time
+import numpy as np
+from nn import serialization
+
+real = serialization.npy_format.write_array
+
+def write_then_stall(fh, arr, *args, **kwargs):
+    real(fh, arr, *args, **kwargs)
+    print("writing", flush=True)
+    time.sleep(120)
+
+serialization.npy_format.write_array = write_then_stall
+serialization.save({"w": np.zeros(1000)}, sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs SIGKILL and POSIX process ids")
+def test_save_removes_temporaries_of_killed_saves_only(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "model.npz"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(nn.__file__)))
+    proc = subprocess.Popen([sys.executable, "-c", _STALLED_SAVE, str(path)], cwd=root,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "writing\n"  # it stalls in the middle of the archive
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    (stale,) = _files(tmp_path)
+    assert stale.startswith(".model.npz.") and f".{proc.pid}." in stale
+    # temporaries of saves still running: another live process, this process (another thread)
+    alive_elsewhere = f".model.npz.{os.getppid()}.0123abcd.tmp"
+    alive_here = f".model.npz.{os.getpid()}.4567cdef.tmp"
+    other_target = f".other.npz.{proc.pid}.89abcdef.tmp"
+    for name in (alive_elsewhere, alive_here, other_target):
+        (tmp_path / name).write_bytes(b"partial")
+    nn.save({"w": np.ones(2)}, path)
+    assert _files(tmp_path) == sorted([alive_elsewhere, alive_here, other_target, "model.npz"])
+    np.testing.assert_array_equal(nn.load(path)["w"], np.ones(2))
+
+
+# ----------------------------------------------------------------------------- zip bombs
+
+
+def _peak_bytes_while(fn) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def _npy_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, arr)
+    return buf.getvalue()
+
+
+def _expect_refusal(path, match: str) -> None:
+    def attempt():
+        with pytest.raises(ValueError, match=match):
+            nn.load(path)
+
+    assert _peak_bytes_while(attempt) < 2**20  # refused before decompressing or allocating
+
+
+def test_load_refuses_compression_methods_save_never_writes(tmp_path):
+    path = tmp_path / "bomb.npz"  # 8 MiB of zeros in a few hundred bytes
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_BZIP2) as zf:
+        zf.writestr("w.npy", _npy_bytes(np.zeros(2**20)))
+    assert path.stat().st_size < 1000
+    _expect_refusal(path, r"bomb.npz.*'w.npy' is compressed with bzip2; only stored or deflated")
+
+
+def _patch_uncompressed_size(path, size: int) -> None:
+    """Make the zip's central directory claim ``size`` uncompressed bytes for its member."""
+    data = bytearray(path.read_bytes())
+    at = data.rindex(b"PK\x01\x02")  # the central directory entry of the only member
+    data[at + 24:at + 28] = size.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
+def test_load_refuses_a_deflated_member_beyond_the_deflate_ratio(tmp_path):
+    # the .npy header and the zip directory agree on 1 GiB; the deflate stream holds a few bytes
+    n = 2**27
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (n,)})
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("w.npy", header.getvalue() + bytes(64))
+    _patch_uncompressed_size(path, len(header.getvalue()) + 8 * n)
+    _expect_refusal(path, r"bomb.npz.*'w.npy' claims to expand from \d+ to 1073741952 bytes, "
+                          r"more than deflate's maximum ratio of 1032:1")
+
+
+def test_load_refuses_a_header_that_disagrees_with_the_member_size(tmp_path):
+    path = tmp_path / "short.npz"
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (2,)})
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("w.npy", header.getvalue() + np.zeros(4).tobytes())
+    with pytest.raises(ValueError, match=r"short.npz.*'w.npy' declares \(2,\) float64 \(16 "
+                                         r"bytes\) but holds 32 bytes"):
+        nn.load(path)
+
+
+def test_load_reads_highly_compressed_honest_archives(tmp_path):
+    path = tmp_path / "zeros.npz"  # 2 MiB of zeros deflate about 1000:1, within the bound
+    np.savez_compressed(path, w=np.zeros(2**18), b=np.arange(3.0))
+    assert path.stat().st_size < 2**12
+    state = nn.load(path)
+    assert state["w"].shape == (2**18,) and not state["w"].any()
+    np.testing.assert_array_equal(state["b"], [0.0, 1.0, 2.0])

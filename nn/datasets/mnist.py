@@ -7,13 +7,24 @@ of http://yann.lecun.com/exdb/mnist/) and put them in one directory.
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 _IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions
 _LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension
+
+# Deflate (inside gzip) emits at least 2 bits per copy of at most 258 bytes: one compressed
+# byte never expands to more than 1032.
+GZIP_MAX_RATIO = 1032
+# The largest data part of one IDX file accepted (bytes, one per pixel or label): over five
+# times MNIST's 60000 x 28 x 28 training images, and 1 GiB once converted to float32.
+MAX_DATA_BYTES = 2**28
+_CHUNK = 2**20  # read and decompress at most this many bytes at a time
 
 _FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -44,50 +55,111 @@ def _find(directory: Path, name: str, split: str) -> Path:
     )
 
 
-def _read_bytes(path: Path) -> bytes:
+def _is_gzip(path: Path) -> bool:
     with open(path, "rb") as f:
-        head = f.read(2)
-    if head == b"\x1f\x8b":  # gzip magic, whatever the file is called
-        try:
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        except (OSError, EOFError) as exc:
-            raise ValueError(
-                f"{str(path)!r} looks gzipped but could not be decompressed ({exc}); "
-                "the file is probably truncated or corrupt: download it again."
-            ) from exc
-    return path.read_bytes()
+        return f.read(2) == b"\x1f\x8b"  # gzip magic, whatever the file is called
+
+
+def _gzip_error(path: Path, exc: Exception) -> ValueError:
+    return ValueError(
+        f"{str(path)!r} looks gzipped but could not be decompressed ({exc}); "
+        "the file is probably truncated or corrupt: download it again."
+    )
+
+
+def _read_into(f: BinaryIO, buf: np.ndarray) -> int:
+    """Fill the uint8 array ``buf`` from ``f`` in bounded chunks -> the number of bytes read.
+
+    ``buf`` comes from np.empty, whose pages cost memory only once written: a header
+    that promises more than the file holds costs no more than what the file holds.
+    """
+    view = memoryview(buf)
+    got = 0
+    while got < len(buf):
+        k = f.readinto(view[got:got + min(_CHUNK, len(buf) - got)])
+        if not k:
+            break
+        got += k
+    return got
 
 
 def _parse_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
-    data = _read_bytes(path)
+    """Read one IDX file of unsigned bytes, checking its header before reading its data."""
+    if _is_gzip(path):
+        try:
+            with gzip.open(path, "rb") as f:
+                return _parse_stream(f, path, magic, ndim, gzipped=True)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise _gzip_error(path, exc) from exc
+    with open(path, "rb") as f:
+        return _parse_stream(f, path, magic, ndim, gzipped=False)
+
+
+def _parse_stream(f: BinaryIO, path: Path, magic: int, ndim: int, gzipped: bool) -> np.ndarray:
     kind = "images" if magic == _IMAGES_MAGIC else "labels"
     header_len = 4 * (1 + ndim)
-    if len(data) >= 4:  # check the magic number first: it best explains a wrong file
-        found = int(np.frombuffer(data, dtype=">i4", count=1)[0])
+    header = f.read(header_len)
+    if len(header) >= 4:  # check the magic number first: it best explains a wrong file
+        found = int.from_bytes(header[:4], "big", signed=True)
         if found != magic:
             raise ValueError(
                 f"{str(path)!r} has magic number {found} (0x{found & 0xFFFFFFFF:08x}), expected "
                 f"{magic} (0x{magic:08x}) for an IDX {kind} file; check that this is the right "
                 "file (images vs labels) and that it is not corrupt."
             )
-    if len(data) < header_len:
+    if len(header) < header_len:
         raise ValueError(
             f"{str(path)!r} is truncated: an IDX {kind} file needs a {header_len}-byte header, "
-            f"found only {len(data)} bytes; download the file again."
+            f"found only {len(header)} bytes; download the file again."
         )
-    header = np.frombuffer(data, dtype=">i4", count=1 + ndim)
-    dims = tuple(int(d) for d in header[1:])
+    dims = tuple(int.from_bytes(header[i:i + 4], "big", signed=True)
+                 for i in range(4, header_len, 4))
     if any(d < 0 for d in dims):
         raise ValueError(f"{str(path)!r} has negative dimensions {dims} in its header.")
-    expected = int(np.prod(dims, dtype=np.int64))
-    available = len(data) - header_len
-    if available < expected:
+    expected = math.prod(dims)  # Python ints: a hostile header cannot overflow to 0
+    if expected > MAX_DATA_BYTES:
+        raise ValueError(
+            f"{str(path)!r} claims {dims} = {expected} bytes of {kind} data, more than the "
+            f"{MAX_DATA_BYTES} this reader accepts ({MAX_DATA_BYTES // 2**20} MiB, over five "
+            "times MNIST's training set); the header is corrupt or this is not an MNIST file."
+        )
+    file_size = os.path.getsize(path)
+    if not gzipped and header_len + expected > file_size:
         raise ValueError(
             f"{str(path)!r} is truncated: its header promises {dims} = {expected} bytes of "
-            f"{kind} data, found only {available}; download the file again."
+            f"{kind} data, found only {file_size - header_len}; download the file again."
         )
-    return np.frombuffer(data, dtype=np.uint8, count=expected, offset=header_len).reshape(dims)
+    if gzipped and header_len + expected > GZIP_MAX_RATIO * file_size:
+        raise ValueError(
+            f"{str(path)!r} claims {dims} = {expected} bytes of {kind} data, but a gzip file of "
+            f"{file_size} bytes decompresses to at most {GZIP_MAX_RATIO} times that; the "
+            "header is corrupt (or the file is a decompression bomb): download it again."
+        )
+    # never decompress more than the header promises, plus one byte to detect a surplus
+    data = np.empty(expected + 1, dtype=np.uint8)
+    got = _read_into(f, data)
+    if got < expected:
+        raise ValueError(
+            f"{str(path)!r} is truncated: its header promises {dims} = {expected} bytes of "
+            f"{kind} data, found only {got}; download the file again."
+        )
+    if got > expected:
+        raise ValueError(
+            f"{str(path)!r} holds more data than its header promises ({dims} = {expected} "
+            f"bytes of {kind}); the file is corrupt: download it again."
+        )
+    return data[:expected].reshape(dims)
+
+
+def _check_labels(labels: np.ndarray, path: Path) -> None:
+    bad = np.flatnonzero(labels > 9)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"{str(path)!r} holds label {int(labels[i])} at index {i}; MNIST labels are the "
+            f"digits 0..9 ({bad.size} labels out of range): this is not an MNIST label file "
+            "or it is corrupt."
+        )
 
 
 def load_mnist(
@@ -107,8 +179,10 @@ def load_mnist(
         [0, 1] (pixels / 255); ``y`` is int64 of shape (n,).
 
     Raises:
-        ValueError: bad split name, wrong magic number, truncated file, or
-            image/label count mismatch.
+        ValueError: bad split name, wrong magic number, truncated or oversized
+            file, a header claiming more than ``MAX_DATA_BYTES`` (or more than its
+            gzip file can hold), a label outside 0..9, or an image/label count
+            mismatch; the message names the file.
         FileNotFoundError: the directory or one of the files is missing.
     """
     if split not in _FILES:
@@ -125,6 +199,7 @@ def load_mnist(
     labels_path = _find(root, labels_name, split)
     images = _parse_idx(images_path, _IMAGES_MAGIC, ndim=3)
     labels = _parse_idx(labels_path, _LABELS_MAGIC, ndim=1)
+    _check_labels(labels, labels_path)
     if images.shape[0] != labels.shape[0]:
         raise ValueError(
             f"image/label count mismatch: {str(images_path)!r} holds {images.shape[0]} images "
@@ -132,6 +207,7 @@ def load_mnist(
             "from the same split."
         )
     n, rows, cols = images.shape
-    X = images.reshape(n, rows * cols).astype(np.float32) / np.float32(255.0)
+    X = images.reshape(n, rows * cols).astype(np.float32)
+    X /= np.float32(255.0)  # in place: one float32 copy, not two
     y = labels.astype(np.int64)
     return X, y
