@@ -6,7 +6,7 @@ Modules and layers (``Module``, ``Linear``, ``MLP``...), losses
 (``nn.linear``) and hand-written backpropagation (``nn.backprop``).
 """
 
-from . import backprop, data, datasets, functional, linear, optim
+from . import backprop, data, datasets, functional, init, linear, optim, utils
 from .layers import MLP, Dropout, Flatten, Identity, Linear, ReLU, Sigmoid, Tanh
 from .losses import CrossEntropyLoss, MSELoss
 from .module import Module, Parameter, Sequential
@@ -15,5 +15,5 @@ from .serialization import load, save
 __all__ = [
     "Module", "Parameter", "Sequential", "Linear", "MLP", "Tanh", "ReLU", "Sigmoid",
     "Identity", "Dropout", "Flatten", "MSELoss", "CrossEntropyLoss", "save", "load",
-    "optim", "data", "datasets", "linear", "backprop", "functional",
+    "optim", "data", "datasets", "linear", "backprop", "functional", "init", "utils",
 ]
