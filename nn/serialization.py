@@ -31,6 +31,7 @@ from numpy.lib import format as npy_format
 
 from autograd import Tensor
 
+from . import safetensors_io
 from .module import Module
 
 __all__ = ["save", "load"]
@@ -65,6 +66,18 @@ def _state_of(obj: Any) -> dict[str, np.ndarray]:
     return state
 
 
+def _format_of(path: str, caller: str) -> str:
+    """'.npz' or '.safetensors', from the file name; anything else is an error."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in _SUFFIXES:
+        found = f"its suffix {suffix!r}" if suffix else "its name, which has no suffix"
+        raise ValueError(
+            f"{caller}: cannot tell the format of {path!r} from {found}; name the file "
+            "'*.npz' (numpy archive) or '*.safetensors' (safetensors, readable by PyTorch)."
+        )
+    return suffix
+
+
 def _write_npz(f: BinaryIO, state: Mapping[str, np.ndarray]) -> None:
     """Write ``state`` as an uncompressed .npz (what np.savez writes) to the open file ``f``.
 
@@ -86,10 +99,11 @@ def save(module_or_state_dict: Module | Mapping[str, Any], path: str | os.PathLi
     """
     state = _state_of(module_or_state_dict)
     path = os.fspath(path)
-
-    def write(f: BinaryIO) -> None:
-        _write_npz(f, state)
-
+    if _format_of(path, "save") == ".safetensors":
+        write = safetensors_io.writer(state, path)  # checks the package before touching disk
+    else:
+        def write(f: BinaryIO) -> None:
+            _write_npz(f, state)
     _atomic_write(path, write)
 
 
@@ -286,6 +300,8 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise FileNotFoundError(f"load: no such file {path!r}.")
     if os.path.isdir(path):
         raise ValueError(f"load: {path!r} is a directory, not a saved state dict.")
+    if _format_of(path, "load") == ".safetensors":
+        return safetensors_io.read(path)
     try:
         return _load_npz(path)
     except _Bad as exc:

@@ -45,9 +45,9 @@ def test_round_trip_of_a_dict_with_awkward_keys(tmp_path):
         "t": Tensor(np.eye(2)),
         "flag": np.array([True, False]),
     }
-    path = str(tmp_path / "state")  # no '.npz': the path is used as given
+    path = str(tmp_path / "state.npz")
     nn.save(state, path)
-    assert _files(tmp_path) == ["state"]
+    assert _files(tmp_path) == ["state.npz"]
     back = nn.load(path)
     assert list(back) == list(state)
     np.testing.assert_array_equal(back["file"], [0, 1, 2])
@@ -75,6 +75,23 @@ def test_save_refuses_what_it_cannot_store(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         nn.save({"w": np.zeros(1)}, tmp_path / "missing" / "x.npz")
     assert _files(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["state", "model.pt", "model.npz.bak", "weights.json"])
+def test_the_suffix_picks_the_format_and_others_are_refused(tmp_path, name):
+    path = tmp_path / name
+    with pytest.raises(ValueError, match=rf"save: cannot tell the format of .*{name}.*'\*\.npz'"
+                                         r".*'\*\.safetensors'"):
+        nn.save({"w": np.zeros(2)}, path)
+    assert _files(tmp_path) == []
+    path.write_bytes(b"anything")
+    with pytest.raises(ValueError, match=rf"load: cannot tell the format of .*{name}.*'\*\.npz'"):
+        nn.load(path)
+
+
+def test_the_suffix_is_read_case_insensitively(tmp_path):
+    nn.save({"w": np.arange(3.0)}, tmp_path / "MODEL.NPZ")
+    np.testing.assert_array_equal(nn.load(tmp_path / "MODEL.NPZ")["w"], [0.0, 1.0, 2.0])
 
 
 def _crash_after_partial_write(monkeypatch):
@@ -140,13 +157,14 @@ def test_load_never_unpickles(tmp_path):
 
 
 def test_load_refuses_non_zip_and_npy_files(tmp_path):
-    text = tmp_path / "notes.txt"
+    text = tmp_path / "notes.npz"  # text under an .npz name
     text.write_text("hello")
-    with pytest.raises(ValueError, match=r"notes.txt.*not a zip file"):
+    with pytest.raises(ValueError, match=r"notes.npz.*not a zip file"):
         nn.load(text)
-    single = tmp_path / "one.npy"
-    np.save(single, np.zeros(3))
-    with pytest.raises(ValueError, match=r"one.npy.*single .npy array, not an .npz"):
+    single = tmp_path / "one.npz"  # a single .npy array under an .npz name
+    with open(single, "wb") as f:
+        np.save(f, np.zeros(3))
+    with pytest.raises(ValueError, match=r"one.npz.*single .npy array, not an .npz"):
         nn.load(single)
     empty = tmp_path / "empty.npz"
     empty.write_bytes(b"")
