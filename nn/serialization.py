@@ -12,9 +12,11 @@ saves left behind are removed by the next save to the same target. Saving never
 touches process-wide state such as the umask.
 
 ``load`` reads with pickling disabled and checks every member before reading it,
-so a malformed or hostile file (including a decompression bomb) gives a
-ValueError naming the file and the problem, never code execution and never a
-huge allocation.
+so a malformed or hostile file gives a ValueError naming the file and the
+problem, never code execution. Decompression bombs are refused from the zip
+directory alone: only stored or deflated members, which do not overlap and do
+not claim more than deflate's 1032:1 can produce, so a load never holds more
+than 1032 times the file's size.
 """
 
 from __future__ import annotations
@@ -277,6 +279,10 @@ def _load_npz(path: str) -> dict[str, np.ndarray]:
     file_size = os.path.getsize(path)
     state: dict[str, np.ndarray] = {}
     with zipfile.ZipFile(path) as zf:
+        compressed = sum(info.compress_size for info in zf.infolist())
+        if compressed > file_size:  # members that share their bytes: an overlapping zip bomb
+            raise _Bad(f"its members claim {compressed} compressed bytes in all but the file has "
+                       f"{file_size}; members overlap (a decompression bomb or a corrupt archive)")
         for info in zf.infolist():
             name = info.filename
             if not name.endswith(".npy") or info.is_dir():

@@ -372,6 +372,22 @@ def test_load_refuses_a_deflated_member_beyond_the_deflate_ratio(tmp_path):
                           r"more than deflate's maximum ratio of 1032:1")
 
 
+def test_load_refuses_members_that_overlap(tmp_path):
+    path = tmp_path / "overlap.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("a.npy", _npy_bytes(np.zeros(80)))
+        zf.writestr("b.npy", _npy_bytes(np.zeros(80)))
+    # the first member now claims its bytes run on over the second member's
+    data = bytearray(path.read_bytes())
+    at = data.index(b"PK\x01\x02")
+    size = int.from_bytes(data[at + 20:at + 24], "little") + 700
+    data[at + 20:at + 28] = size.to_bytes(4, "little") * 2  # compressed and uncompressed
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"overlap.npz.*members claim \d+ compressed bytes in "
+                                         r"all but the file has \d+; members overlap"):
+        nn.load(path)
+
+
 def test_load_refuses_a_header_that_disagrees_with_the_member_size(tmp_path):
     path = tmp_path / "short.npz"
     header = io.BytesIO()
