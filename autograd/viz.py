@@ -31,7 +31,7 @@ import numpy as np
 from . import engine as _engine
 from .engine import Node, toposort
 
-__all__ = ["draw_graph", "dot_available", "render_svgs", "INSTALL_HINT", "node_id"]
+__all__ = ["draw_graph", "dot_available", "render_svgs", "INSTALL_HINT", "node_id", "node_title"]
 
 THRESHOLD = 6  # values with at most this many elements print in full; larger ones as a summary
 MAX_NODES = 150  # values drawn before the rest of a graph is collapsed into one box
@@ -137,17 +137,30 @@ def render_svgs(sources: Iterable[str], timeout: float = 600.0) -> list[str]:
 # --------------------------------------------------------------------------
 
 
+def _array_text(arr: np.ndarray) -> str:
+    """Every element of ``arr`` with 4 significant digits, rows on their own lines."""
+    fmt = {"float_kind": lambda v: f"{v:.4g}"}
+    return np.array2string(arr, separator=", ", threshold=arr.size + 1, formatter=fmt)
+
+
 def _fmt(value: Any, threshold: int = THRESHOLD) -> str:
     """A number or an array: in full up to ``threshold`` elements, else min / mean / max."""
     arr = np.asarray(value)
     if arr.ndim == 0:
         return f"{arr.item():.4g}" if arr.dtype.kind in "fc" else str(arr.item())
     if arr.size <= threshold:
-        return np.array2string(arr, precision=4, separator=", ", threshold=threshold + 1)
+        return _array_text(arr)
     if arr.dtype.kind not in "fiub":
         return f"{arr.dtype} array"
     a = arr.astype(np.float64, copy=False)
     return f"min {a.min():.4g}, mean {a.mean():.4g}, max {a.max():.4g}"
+
+
+def node_title(node: Node, names: dict | None = None) -> str:
+    """What a value is called in pictures: its parameter name (``names``: {id: name}), its
+    ``.name``, the op that made it, or 'leaf' / 'input' for an unnamed leaf."""
+    return ((names or {}).get(id(node)) or node.name or node.op
+            or ("leaf" if node.requires_grad else "input"))
 
 
 def _header(node: Node, title: str, data: Any = None) -> list[str]:
@@ -365,9 +378,7 @@ class _Builder:
         vid = node_id(node)
         role = self._role(node)
         self.roles.add(role)
-        title = self.names.get(id(node)) or node.name or node.op or (
-            "leaf" if node.requires_grad else "input")
-        lines = _header(node, title)
+        lines = _header(node, node_title(node, self.names))
         if self.show_data:
             lines.append(f"data {_fmt(node.data, self.threshold)}")
         attrs = self._value_attrs(node, role, lines)
@@ -495,7 +506,7 @@ class _Builder:
         cells = "".join(f'<td bgcolor="{COLOURS[r]}">{names[r]}</td>' for r in entries)
         table = (f'<table border="0" cellborder="1" cellspacing="2" cellpadding="2">'
                  f'<tr><td border="0">legend</td>{cells}</tr></table>')
-        return [f"\tlegend [label=<{table}> shape=plain fontsize=8]\n"]
+        return [f"\tlegend [label=<{table}> shape=plain fontsize=8 fontname=Helvetica]\n"]
 
 
 def _nearest(root: Node, limit: int) -> set:

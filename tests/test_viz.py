@@ -85,9 +85,9 @@ def test_known_small_graph(small):
     (va,), (vb,), (vc,) = titles["a"], titles["b"], titles["c"]
     assert sorted(nodes[o][0][0] for o in ops) == ["Mul", "Mul", "Sum"]
     # value labels: name (or op), shape and dtype, data, grad (leaves keep theirs)
-    assert nodes[va][0] == ["a", "(2,) float64", "data [1., 2.]", "grad [6., 8.]"]
-    assert nodes[vb][0] == ["b", "(2,) float64", "data [3., 4.]", "grad [2., 4.]"]
-    assert nodes[vc][0] == ["c", "(2,) float64", "data [3., 8.]"]  # no grad on intermediates
+    assert nodes[va][0] == ["a", "(2,) float64", "data [1, 2]", "grad [6, 8]"]
+    assert nodes[vb][0] == ["b", "(2,) float64", "data [3, 4]", "grad [2, 4]"]
+    assert nodes[vc][0] == ["c", "(2,) float64", "data [3, 8]"]  # no grad on intermediates
     assert "lightblue" in nodes[va][1] and "white" in nodes[vc][1]
     assert "box" in nodes[va][1] and all("ellipse" in nodes[o][1] for o in ops)
     (vloss,) = [v for v in values if nodes[v][0][0] == "Sum"]
@@ -170,6 +170,12 @@ def test_show_data_and_show_grad_options(small):
     bare = lines(show_data=False, show_grad=False)
     assert not any(x.startswith(("data", "grad")) for x in bare)
     assert "(2,) float64" in bare  # shapes stay
+
+
+def test_numbers_keep_four_significant_digits():
+    a = Tensor(np.array([1.23456e-5, -2.5, 1234.5678]), requires_grad=True, name="a")
+    nodes, _ = parse(ag.draw_graph(a * 1).source)
+    assert nodes[by_title(nodes)["a"][0]][0][2] == "data [1.235e-05, -2.5, 1235]"
 
 
 def test_large_values_show_min_mean_max():
