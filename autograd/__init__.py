@@ -11,8 +11,10 @@ from .creation import arange, ones, ones_like, rand, randn, tensor, zeros, zeros
 from .defaults import get_default_dtype, manual_seed, set_default_dtype
 from .engine import (
     AnomalyError,
+    BackwardStep,
     Context,
     Function,
+    backward_steps,
     detect_anomaly,
     enable_grad,
     is_grad_enabled,
@@ -32,5 +34,5 @@ __all__ = [
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "grad", "numerical_grad", "gradcheck",
     "concatenate", "stack", "where", "maximum", "minimum", "matmul",
-    "draw_graph", "toposort", "unbroadcast", "ops",
+    "draw_graph", "toposort", "unbroadcast", "ops", "backward_steps", "BackwardStep",
 ]

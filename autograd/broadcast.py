@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
-def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+def unbroadcast(grad: Any, shape: tuple) -> Any:
     """Sum ``grad`` down to ``shape``, undoing the broadcasting the forward pass did.
 
     Leading axes that broadcasting added are summed away, then every axis where
-    the input had length 1 is summed with keepdims.
+    the input had length 1 is summed with keepdims. Works on ndarrays and, under
+    create_graph, on Tensors (``.sum`` and ``.reshape`` are ops there).
     """
-    grad = np.asarray(grad)
+    if not hasattr(grad, "ndim"):
+        grad = np.asarray(grad)
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
     if extra < 0:
         # A gradient with fewer dims than its input can only come from a
         # broadcastable value (e.g. a scalar): spread it to the input's shape.
-        return np.broadcast_to(grad, shape).copy()
+        if isinstance(grad, np.ndarray):
+            return np.broadcast_to(grad, shape).copy()
+        from .xp import GRAPH
+
+        return GRAPH.broadcast_to(grad, shape)
     axes = tuple(range(extra)) + tuple(
         i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1
     )

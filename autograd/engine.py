@@ -21,13 +21,17 @@ import gc
 import heapq
 import itertools
 import operator
-from typing import Any, Iterator
+import threading
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from .xp import GRAPH, NUMPY
+
 __all__ = [
     "Node", "Context", "Function", "toposort", "no_grad", "enable_grad",
-    "is_grad_enabled", "detect_anomaly", "AnomalyError",
+    "is_grad_enabled", "detect_anomaly", "AnomalyError", "backward_steps", "BackwardStep",
+    "RemovableHandle",
 ]
 
 _ndarray = np.ndarray
@@ -37,32 +41,60 @@ _ndarray = np.ndarray
 # gradient mode
 # --------------------------------------------------------------------------
 
-# Process-wide switches read on every op (module globals: the cheapest lookup).
-_grad_enabled = True  # is a graph being built
-_anomaly = False  # does every op check its results for NaN/inf
+# Grad mode is per thread, as in PyTorch: one thread's ``no_grad()`` never stops
+# another thread from recording its graph. Reading a ``threading.local`` on every op
+# costs more than a module global, so the hot path reads ``_threads_without_grad``
+# first: while no thread is inside ``no_grad()`` (nearly always) it is 0 and grad
+# mode is on everywhere; only otherwise is the calling thread's own flag read.
+# A thread counts itself in before its ops run and out after, so it always sees
+# its own entry.
+_anomaly = False  # process-wide, as in PyTorch: does every op check for NaN/inf
+_threads_without_grad = 0  # how many threads have grad mode off right now
+_mode_lock = threading.Lock()
+
+
+class _ThreadGradMode(threading.local):
+    enabled = True  # every new thread starts with grad mode on (as in PyTorch)
+
+
+_local = _ThreadGradMode()
 
 
 def is_grad_enabled() -> bool:
-    """True when ops record a graph (the default); False inside ``no_grad()``."""
-    return _grad_enabled
+    """True when ops record a graph in this thread (the default); False inside ``no_grad()``."""
+    return _local.enabled
+
+
+def _set_grad_enabled(enabled: bool) -> None:
+    """Set this thread's grad mode, keeping the count of threads without grad in step."""
+    global _threads_without_grad
+    local = _local
+    if local.enabled == enabled:
+        return
+    with _mode_lock:
+        _threads_without_grad += -1 if enabled else 1
+        local.enabled = enabled
 
 
 class _GradMode(contextlib.ContextDecorator):
-    """Context manager and decorator setting whether ops record a graph."""
+    """Context manager and decorator setting whether ops record a graph (in this thread).
+
+    One object may be entered by several threads at once (a decorated function
+    called from two threads): the previous modes are kept per thread.
+    """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self._prev: list[bool] = []
+        self._prev = threading.local()
 
     def __enter__(self) -> "_GradMode":
-        global _grad_enabled
-        self._prev.append(_grad_enabled)
-        _grad_enabled = self.enabled
+        stack = self._prev.__dict__.setdefault("stack", [])
+        stack.append(_local.enabled)
+        _set_grad_enabled(self.enabled)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        global _grad_enabled
-        _grad_enabled = self._prev.pop()
+        _set_grad_enabled(self._prev.stack.pop())
 
 
 def no_grad() -> _GradMode:
@@ -131,9 +163,33 @@ class Context:
 
     __slots__ = ("fn", "inputs", "saved", "needs_input_grad", "__dict__")
 
+    # The array namespace backward formulas use: numpy here; a backward recorded
+    # under create_graph sees a context whose ``xp`` is the engine's (``xp.py``).
+    xp = NUMPY
+
     def save_for_backward(self, *values: Any) -> None:
         """Keep arrays for backward; released after backward unless retain_graph=True."""
         self.saved = values
+
+
+class RemovableHandle:
+    """What ``register_hook`` (and the Module hooks) return: ``remove()`` unregisters it."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict, fn: Callable) -> None:
+        self._hooks = hooks
+        self.id = next(self._ids)
+        hooks[self.id] = fn
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
 
 
 _new = object.__new__
@@ -149,7 +205,8 @@ class Node:
     though ``==`` is elementwise for tensors.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "name", "_retains_grad", "_seq", "_g")
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "name", "_retains_grad", "_seq", "_g",
+                 "_hooks")
 
     __hash__ = object.__hash__
     _node_type: type  # the class an op's output gets (Parameter -> Tensor)
@@ -171,6 +228,7 @@ class Node:
         self._retains_grad = self._retain_default
         self._seq = _next_seq()
         self._g = None
+        self._hooks = None
 
     @property
     def requires_grad(self) -> bool:
@@ -225,6 +283,34 @@ class Node:
         """Backpropagate from this node, accumulating into leaves' ``.grad``."""
         _run_backward(self, self._seed(grad), retain_graph, None)
 
+    def register_hook(self, fn: Callable[[Any], Any]) -> "RemovableHandle":
+        """Call ``fn(grad)`` when this value's gradient is complete, before it accumulates
+        into ``.grad`` or flows on to the inputs. ``fn`` returns a replacement gradient
+        (same shape) or None to keep it. Hooks run in registration order; the handle's
+        ``remove()`` takes one away.
+        """
+        if not self._requires_grad:
+            raise RuntimeError(
+                f"register_hook on a {type(self).__name__} that does not require grad: no "
+                "gradient will ever reach it."
+            )
+        if not callable(fn):
+            raise TypeError(f"register_hook: expected a function, got {type(fn).__name__}.")
+        if self._hooks is None:
+            self._hooks = {}
+        return RemovableHandle(self._hooks, fn)
+
+    def _run_hooks(self, g: Any) -> Any:
+        for fn in list(self._hooks.values()):
+            new = fn(g)
+            if new is not None:
+                g = self._hooked_grad(new, g, fn)
+        return g
+
+    def _hooked_grad(self, new: Any, old: Any, fn: Any) -> Any:
+        """A hook's replacement gradient, checked and made the engine's own (Tensor overrides)."""
+        return new
+
     def _seed(self, grad: Any) -> Any:  # pragma: no cover - defined by subclasses
         raise NotImplementedError
 
@@ -249,6 +335,17 @@ class Function:
     engine un-broadcasts each gradient to its input's shape, so ``backward`` may
     return the broadcast shape.
     """
+
+    # True for the built-in ops, whose backward returns only arrays that nothing else
+    # holds (or views the engine copies anyway). A custom op's backward may return an
+    # array it saved, even an input's own data: the engine then copies what it
+    # returns, so that no ``.grad`` ever shares memory with anything it did not make.
+    # Built-in ops also use saved values other than their inputs and output only as
+    # plain values (a custom op that saves such a float array cannot be recorded).
+    builtin = False
+    # A backward written with numpy only (no ``ctx.xp``): create_graph=True through
+    # this op raises, naming it, instead of returning a wrong second derivative.
+    once_differentiable = False
 
     @staticmethod
     def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
@@ -349,13 +446,19 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
         _check_finite(fn, "forward", (out,), inputs)
 
     node = _new(node_type)
-    node.data = out if out.__class__ is node_type._data_type else node_type._coerce(out)
+    if out.__class__ is node_type._data_type:
+        node.data = out
+    else:  # e.g. numpy's 0-d results are scalars: the node holds an array
+        node.data = data = node_type._coerce(out)
+        if ctx.saved:  # a saved output must stay the node's own value (see _graph_saved)
+            ctx.saved = tuple(data if v is out else v for v in ctx.saved)
     node.grad = node_type._grad_init
     node.name = None
     node._retains_grad = node_type._retain_default
     node._seq = _next_seq()
     node._g = None
-    if tracked and _grad_enabled:
+    node._hooks = None
+    if tracked and (not _threads_without_grad or _local.enabled):
         node._requires_grad = True
         ctx.fn = fn
         ctx.inputs = inputs
@@ -409,7 +512,8 @@ def toposort(root: Node, grad_only: bool = True) -> list:
     return nodes
 
 
-def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | None) -> None:
+def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | None,
+                  graph: bool = False, record: list | None = None) -> None:
     """Backpropagate ``seed`` from ``root``, youngest node first.
 
     The walk is ``toposort``'s order, taken lazily: the next node is always the
@@ -421,7 +525,10 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
 
     With ``capture`` (a dict from id(node) to None) the gradients of those nodes
     are stored there and no ``.grad`` is touched; otherwise leaves and retained
-    nodes accumulate into ``.grad``.
+    nodes accumulate into ``.grad``. With ``graph`` (create_graph) gradients are
+    nodes and every backward is recorded (``_graph_backward``). With ``record``
+    (a list) each visit is appended as ``(node, gradient, ((input, contribution),
+    ...))``: ``backward_steps`` is this walk, observed.
     """
     if not root._requires_grad:
         raise RuntimeError(
@@ -433,15 +540,17 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
     root._g = seed
     # A backward pass makes no reference cycles, only short-lived tuples: pause the
     # cyclic collector, which would otherwise walk the whole graph again and again.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
+    _pause_gc()
     heap: list = []  # (-seq, id, node) of pending nodes; id breaks ties (copies share _seq)
     pop, push = heapq.heappop, heapq.heappush
     node, nxt = root, None
+    sent: list | None = None  # this visit's contributions, when recording
     try:
         while True:
             g = node._g
             node._g = None
+            if node._hooks is not None:
+                g = node._run_hooks(g)
             ctx = node._ctx
             if capture is not None:
                 if id(node) in capture:
@@ -449,12 +558,20 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
             elif ctx is None or node._retains_grad:
                 node._accumulate(g, assigned)
             nxt = None  # the youngest input that became pending at this node
+            if record is not None:
+                sent = []
+                record.append((node, g, sent))
             if ctx is not None:
                 if ctx.saved is _FREED:
                     _raise_freed(ctx)
-                grads = ctx.fn.backward(ctx, g)
-                if grads.__class__ is not tuple:
-                    grads = (grads,)
+                if graph:
+                    grads = _graph_backward(ctx, node, g)
+                else:
+                    grads = ctx.fn.backward(ctx, g)
+                    if grads.__class__ is not tuple:
+                        grads = (grads,)
+                    if not ctx.fn.builtin:
+                        grads = _private_copies(grads)
                 inputs = ctx.inputs
                 if len(grads) != len(inputs):
                     _raise_arity(ctx, grads)
@@ -472,7 +589,9 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
                     if kind is not xd.__class__ or kind is _ndarray and (
                             gx.shape != xd.shape or gx.dtype is not xd.dtype):
                         gx = x._fix_grad(gx)
-                    if x._ctx is None and capture is None:
+                    if sent is not None:
+                        sent.append((x, gx))
+                    if x._ctx is None and capture is None and x._hooks is None:
                         x._accumulate(gx, assigned)  # a leaf: nothing to wait for
                         continue
                     prev = x._g
@@ -503,8 +622,128 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
             nxt._g = None
         raise
     finally:
-        if gc_was_enabled:
-            gc.enable()
+        _resume_gc()
+
+
+# --------------------------------------------------------------------------
+# create_graph: the backward recorded as a graph of its own
+# --------------------------------------------------------------------------
+
+class _GraphContext:
+    """The context a backward sees under create_graph: ``xp`` is the engine's namespace and
+    ``saved`` holds graph nodes in place of the forward's inputs and output; everything
+    else (an axis, a shape) is read from the op's own context."""
+
+    xp = GRAPH
+
+    def __init__(self, ctx: Context, saved: tuple) -> None:
+        self._ctx = ctx
+        self.saved = saved
+        self.needs_input_grad = ctx.needs_input_grad
+        self.inputs = ctx.inputs
+        self.fn = ctx.fn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ctx, name)
+
+
+def _graph_saved(ctx: Context, node: Node) -> tuple:
+    """``ctx.saved`` with each input's and the output's value replaced by its node.
+
+    Ops save their inputs in their own positions, so a value is matched there
+    first (two inputs may share one array, e.g. ``x * x.detach()``), then against
+    the output, then against any input. Other values stay plain: built-in ops use
+    them only as values; a custom op that saved such a float array cannot be
+    recorded, and says so.
+    """
+    inputs = ctx.inputs
+    raw = [x.data if isinstance(x, Node) else x for x in inputs]
+    out = node.data
+    mapped = []
+    for i, v in enumerate(ctx.saved):
+        if i < len(raw) and v is raw[i]:
+            mapped.append(inputs[i])
+        elif v is out:
+            mapped.append(node)
+        else:
+            for x, r in zip(inputs, raw):  # noqa: B905 (same length)
+                if v is r:
+                    mapped.append(x)
+                    break
+            else:
+                if (not ctx.fn.builtin and isinstance(v, np.ndarray) and v.dtype.kind in "fc"):
+                    raise RuntimeError(
+                        f"create_graph through {ctx.fn.__name__}: its forward saved a value "
+                        f"of shape {v.shape} that is neither an input nor its output, so its "
+                        "backward cannot be differentiated again. Save inputs and the output "
+                        "and recompute the rest in backward with ctx.xp, or set "
+                        "once_differentiable = True."
+                    )
+                mapped.append(v)
+    return tuple(mapped)
+
+
+def _graph_backward(ctx: Context, node: Node, g: Node) -> tuple:
+    """Run ``ctx.fn.backward`` on graph nodes, so that what it computes is recorded."""
+    fn = ctx.fn
+    if fn.once_differentiable:
+        raise RuntimeError(
+            f"create_graph through {fn.__name__}: it is once_differentiable (its backward "
+            "works on numpy arrays only), so its gradient cannot be differentiated again. "
+            "Write its backward with operators and ctx.xp instead."
+        )
+    saved = _graph_saved(ctx, node)
+    grads = fn.backward(_GraphContext(ctx, saved), g)
+    if grads.__class__ is not tuple:
+        grads = (grads,)
+    tracked = g._requires_grad or any(isinstance(v, Node) and v._requires_grad for v in saved)
+    fixed = []
+    for gx in grads:
+        if gx is not None and not isinstance(gx, Node):
+            if tracked:
+                raise RuntimeError(
+                    f"create_graph through {fn.__name__}: its backward returned a "
+                    f"{type(gx).__name__}, not a graph node: it computed with numpy where "
+                    "it should use operators and ctx.xp. Rewrite it, or set "
+                    "once_differentiable = True."
+                )
+            gx = node._node_type._constant(gx)
+        fixed.append(gx)
+    return tuple(fixed)
+
+
+def _private_copies(grads: tuple) -> tuple:
+    """Copies of the arrays a custom op's backward returned (see Function.builtin)."""
+    return tuple(g.copy() if g.__class__ is _ndarray else g for g in grads)
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0  # backward passes running now, in any thread
+_gc_threshold: tuple = ()  # the collector's thresholds before the first of them began
+
+
+def _pause_gc() -> None:
+    """Stop automatic cyclic collection while any backward pass runs.
+
+    Threshold 0 stops it without touching ``gc.enable()``/``gc.disable()``, which
+    stay the user's: a ``gc.disable()`` made meanwhile, in any thread, survives.
+    """
+    global _gc_pauses, _gc_threshold
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_threshold = gc.get_threshold()
+            gc.set_threshold(0, *_gc_threshold[1:])
+        _gc_pauses += 1
+
+
+def _resume_gc() -> None:
+    """Undo ``_pause_gc`` when the last running backward pass ends (unless the user
+    changed the thresholds meanwhile)."""
+    global _gc_pauses
+    with _gc_lock:
+        _gc_pauses -= 1
+        if _gc_pauses == 0 and gc.get_threshold()[0] == 0:
+            gc.set_threshold(*_gc_threshold)
 
 
 def _raise_arity(ctx: Context, grads: tuple) -> None:
@@ -523,20 +762,83 @@ def _raise_freed(ctx: Context) -> None:
     )
 
 
-def grad_of(output: Node, inputs: list, grad_output: Any = None,
-            retain_graph: bool = False) -> list:
-    """Gradients of ``output`` with respect to ``inputs``, leaving every ``.grad`` untouched."""
-    capture = {id(x): None for x in inputs}
-    for x in inputs:
+def grad_of(output: Node, inputs: Node | Sequence[Node], grad_output: Any = None,
+            retain_graph: bool | None = None, create_graph: bool = False,
+            allow_unused: bool = False) -> list:
+    """Gradients of ``output`` with respect to ``inputs``, leaving every ``.grad`` untouched.
+
+    ``inputs``: one Tensor/Scalar or a sequence of them -> a list, one entry per input.
+    Without ``create_graph`` the entries are ndarrays (floats for Scalars). With it
+    they are Tensors (Scalars) recorded as a graph of their own, so they can be
+    differentiated again, to any order; ``retain_graph`` then defaults to True.
+    An input ``output`` does not depend on raises, unless ``allow_unused=True``
+    puts None in its place (as torch.autograd.grad).
+    """
+    if isinstance(output, (list, tuple)) and len(output) == 1:
+        output = output[0]
+    if not isinstance(output, Node):
+        raise TypeError(f"grad: output must be a Tensor or Scalar, got {type(output).__name__}.")
+    single = isinstance(inputs, Node)
+    inputs = [inputs] if single else list(inputs)
+    for i, x in enumerate(inputs):
         if not isinstance(x, Node) or not x.requires_grad:
             raise RuntimeError(
-                "grad: every input must be a Tensor that requires grad; got "
-                f"{type(x).__name__}{'' if not isinstance(x, Node) else ' without requires_grad'}."
+                f"grad: every input must be a Tensor or Scalar that requires grad; input {i} "
+                f"is a {type(x).__name__}"
+                f"{'' if not isinstance(x, Node) else ' without requires_grad'}."
             )
-    _run_backward(output, output._seed(grad_output), retain_graph, capture)
+    if retain_graph is None:
+        retain_graph = create_graph
+    capture = {id(x): None for x in inputs}
+    if create_graph:
+        seed = output._graph_seed(grad_output)
+    else:
+        seed = output._seed(grad_output)
+    _run_backward(output, seed, retain_graph, capture, graph=create_graph)
     result = []
-    for x in inputs:
+    for i, x in enumerate(inputs):
         g = capture[id(x)]
-        result.append(x._zeros_grad() if g is None else x._own_copy(g))
+        if g is None:
+            if not allow_unused:
+                what = repr(x.name) if x.name else f"of shape {getattr(x, 'shape', ())}"
+                raise RuntimeError(
+                    f"grad: input {i} ({what}) was not used to compute the output, so it has "
+                    "no gradient. Pass allow_unused=True to get None for it."
+                )
+            result.append(None)
+        elif create_graph:
+            result.append(g)
+        else:
+            result.append(x._own_copy(g))
     return result
 
+
+class BackwardStep:
+    """One node visited by the backward pass (see ``backward_steps``)."""
+
+    __slots__ = ("index", "node", "upstream", "contributions")
+
+    def __init__(self, index: int, node: Node, upstream: Any, contributions: tuple) -> None:
+        self.index = index
+        self.node = node
+        self.upstream = upstream  # the gradient the node received: the sum of its consumers'
+        self.contributions = contributions  # ((input, gradient sent to it), ...)
+
+    def __repr__(self) -> str:
+        label = self.node.name or self.node.op or "leaf"
+        return (f"BackwardStep({self.index}: {label}, sends to "
+                f"{len(self.contributions)} input(s))")
+
+
+def backward_steps(root: Node, grad: Any = None) -> list:
+    """The backward pass from ``root`` as data, in the order the engine runs it.
+
+    One ``BackwardStep`` per node visited (root first, leaves included): the node,
+    the upstream gradient it received, and for each input the contribution sent
+    to it (the chain rule, one product at a time; already reduced to the input's
+    shape). It is the engine's own walk, observed: it changes no ``.grad`` and
+    frees no buffer, so ``root.backward()`` still works afterwards.
+    """
+    record: list = []
+    _run_backward(root, root._seed(grad), True, {}, record=record)
+    return [BackwardStep(i, node, g, tuple(sent)) for i, (node, g, sent) in enumerate(record)]

@@ -25,7 +25,10 @@ def _as_float64_leaf(x: Any) -> Any:
     if isinstance(x, Scalar):
         return Scalar(x.data, name=x.name, requires_grad=False)
     if isinstance(x, Tensor):
-        return Tensor._wrap(np.array(x.data, dtype=np.float64))
+        # C order: the perturbation below writes through a flat view of this buffer, which
+        # reshape(-1) gives only for a C-contiguous array (a Fortran-ordered one, e.g.
+        # Tensor(x.T), would be copied and never perturbed)
+        return Tensor._wrap(np.array(x.data, dtype=np.float64, order="C"))
     return x
 
 
@@ -49,6 +52,7 @@ def _numerical_jacobian(fn: Callable, inputs: Sequence[Any], index: int,
             target.data = x0
             return ((plus - minus) / (2 * eps)).reshape(-1, 1)
         flat = target.data.reshape(-1)  # a view: writing it perturbs the leaf
+        assert np.shares_memory(flat, target.data), "numerical_grad must perturb the input"
         for i in range(flat.size):
             x0 = flat[i]
             flat[i] = x0 + eps

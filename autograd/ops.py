@@ -1,12 +1,23 @@
 """Every primitive op: one ``Function`` each, forward beside backward.
 
 Forwards take raw values (ndarrays for Tensor, floats for Scalar) and return
-one; backwards take the upstream gradient and return one gradient per forward
+one. Backwards take the upstream gradient and return one gradient per forward
 input, possibly in the broadcast shape: the engine un-broadcasts. Where an
 input needs no gradient (``ctx.needs_input_grad``) the backward may return
 None for it and skip the work.
 
-Composite operations (``var``, ``squeeze``...) live in ``tensor.py`` as
+Each backward is written once, for first and higher order alike: with
+operators, the methods ndarrays and Tensors share, and the functions of
+``xp = ctx.xp`` (see ``xp.py``). On the first-order path that is numpy on
+ndarrays; under ``create_graph=True`` the same lines run on Tensors and record
+a graph. A backward uses what the forward saved in ``ctx.saved`` (the inputs,
+in their positions, and the output: the engine hands their graph nodes to a
+higher-order backward); anything else an op keeps is a plain value, such as a
+mask, and is used only as one. Where a derivative is itself worth a fused
+numpy kernel (tanh's), that kernel is an op of its own (``TanhGrad``), so its
+derivative is defined once too.
+
+Composite operations (``squeeze``, ``flatten``...) live in ``tensor.py`` as
 combinations of these primitives and need no backward of their own.
 """
 
@@ -17,22 +28,22 @@ from typing import Any
 
 import numpy as np
 
+from .broadcast import unbroadcast
 from .engine import Context, Function
+from .xp import NumpyNamespace
 
 _ndarray = np.ndarray
+tanh_grad = NumpyNamespace.tanh_grad
 
-_ONES: dict = {}  # dtype -> a 0-d one of that dtype
 
-
-def _one_minus_square(y: Any) -> Any:
-    """1 - y*y (tanh' from tanh's output) in one new buffer, for floats and arrays."""
-    if y.__class__ is not _ndarray or not y.ndim:
-        return 1 - y * y
-    d = y * y
-    one = _ONES.get(d.dtype)
-    if one is None:
-        one = _ONES[d.dtype] = np.ones((), d.dtype)
-    return np.subtract(one, d, out=d)
+def _divide(a: Any, b: Any) -> Any:
+    """a / b, with IEEE results for Python floats too (1/0 = inf, 0/0 = nan), as numpy's
+    arrays and PyTorch give them; Python's own float division raises instead."""
+    try:
+        return a / b
+    except ZeroDivisionError:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.divide(np.float64(a), b))
 
 
 # ==========================================================================
@@ -77,14 +88,14 @@ class Div(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
         ctx.saved = (a, b)
-        return a / b
+        return _divide(a, b)
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> tuple:
         a, b = ctx.saved
         need_a, need_b = ctx.needs_input_grad
-        ga = g / b if need_a else None
-        gb = -g * a / (b * b) if need_b else None
+        ga = _divide(g, b) if need_a else None
+        gb = _divide(-g * a, b * b) if need_b else None
         return ga, gb
 
 
@@ -110,17 +121,18 @@ class Pow(Function):
     @staticmethod
     def backward(ctx: Context, g: Any) -> tuple:
         a, b, out = ctx.saved
+        xp = ctx.xp
         need_a, need_b = ctx.needs_input_grad
         ga = gb = None
         with np.errstate(divide="ignore", invalid="ignore"):
             if need_a:
                 # d/da a**b = b * a**(b-1); exactly zero where b == 0 (as PyTorch).
-                ga = g * np.where(np.equal(b, 0), 0, b * np.power(a, b - 1))
+                ga = g * xp.where(np.equal(xp.value(b), 0), 0, b * xp.power(a, b - 1))
             if need_b:
                 # d/db a**b = a**b * log(a); zero where a == 0 and b >= 0 (as PyTorch).
-                ga_log = np.where((np.equal(a, 0)) & (np.greater_equal(b, 0)), 0,
-                                  out * np.log(a))
-                gb = g * ga_log
+                a_value, b_value = xp.value(a), xp.value(b)
+                gb = g * xp.where(np.equal(a_value, 0) & np.greater_equal(b_value, 0), 0,
+                                  out * xp.log(a))
         return ga, gb
 
 
@@ -149,7 +161,7 @@ class Log(Function):
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> Any:
-        return g / ctx.saved[0]
+        return _divide(g, ctx.saved[0])
 
 
 class Sqrt(Function):
@@ -163,7 +175,7 @@ class Sqrt(Function):
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> Any:
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             return g / (2 * ctx.saved[0])
 
 
@@ -177,7 +189,7 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> Any:
-        return g * np.sign(ctx.saved[0])
+        return g * np.sign(ctx.xp.value(ctx.saved[0]))
 
 
 class Tanh(Function):
@@ -189,9 +201,29 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> Any:
-        d = _one_minus_square(ctx.saved[0])
-        d *= g
-        return d
+        return ctx.xp.tanh_grad(ctx.saved[0], g)
+
+
+class TanhGrad(Function):
+    """g * (1 - y^2): the backward of tanh (and of the fused tanh layer) as an op.
+
+    The first-order path runs its forward (one buffer, ``xp.tanh_grad``) directly;
+    under create_graph it is recorded, and its own backward gives the second
+    derivative: d/dy = -2 y g, d/dg = 1 - y^2.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, y: Any, g: Any) -> Any:
+        ctx.saved = (y, g)
+        return tanh_grad(y, g)
+
+    @staticmethod
+    def backward(ctx: Context, gg: Any) -> tuple:
+        y, g = ctx.saved
+        need_y, need_g = ctx.needs_input_grad
+        gy = -2 * y * g * gg if need_y else None
+        gg_out = ctx.xp.tanh_grad(y, gg) if need_g else None
+        return gy, gg_out
 
 
 def stable_sigmoid(a: Any) -> Any:
@@ -215,18 +247,19 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """max(a, 0); relu'(0) = 0, as PyTorch."""
+    """max(a, 0); relu'(0) = 0, as PyTorch; relu(nan) = nan."""
 
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
         # A Python float (Scalar) skips numpy's dispatch, ten times dearer than the op.
-        out = (a if a > 0 else 0.0) if a.__class__ is float else np.maximum(a, 0)
+        # ``not a <= 0`` keeps NaN, as np.maximum does.
+        out = (a if not a <= 0 else 0.0) if a.__class__ is float else np.maximum(a, 0)
         ctx.saved = (out,)
         return out
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> Any:
-        return g * (ctx.saved[0] > 0)
+        return g * (ctx.xp.value(ctx.saved[0]) > 0)
 
 
 class Clip(Function):
@@ -240,7 +273,7 @@ class Clip(Function):
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> Any:
-        (a,) = ctx.saved
+        a = ctx.xp.value(ctx.saved[0])
         inside = np.ones(np.shape(a), dtype=bool)
         if ctx.lo is not None:
             inside &= a >= ctx.lo
@@ -263,7 +296,8 @@ class _Pairwise(Function):
 
     @classmethod
     def backward(cls, ctx: Context, g: Any) -> tuple:
-        a, b = ctx.saved
+        value = ctx.xp.value
+        a, b = (value(x) for x in ctx.saved)
         share = cls.wins(a, b) + 0.5 * (a == b)
         return g * share, g * (1 - share)
 
@@ -295,9 +329,10 @@ class Where(Function):
     @staticmethod
     def backward(ctx: Context, g: Any) -> tuple:
         (cond,) = ctx.saved
+        xp = ctx.xp
         _, need_a, need_b = ctx.needs_input_grad
-        ga = np.where(cond, g, 0) if need_a else None
-        gb = np.where(cond, 0, g) if need_b else None
+        ga = xp.where(cond, g, 0) if need_a else None
+        gb = xp.where(cond, 0, g) if need_b else None
         return None, ga, gb
 
 
@@ -318,18 +353,38 @@ class Cast(Function):
 # ==========================================================================
 
 
-def _expand(g: np.ndarray, shape: tuple, axis: Any, keepdims: bool) -> np.ndarray:
-    """Give a reduced gradient its reduced axes back, then broadcast it to ``shape``."""
-    if axis is not None and not keepdims:
-        g = np.expand_dims(g, axis)
-    return np.broadcast_to(g, shape)
+def _axes(axis: Any, ndim: int) -> tuple:
+    """``axis`` (None, an int or a tuple) as a tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else axis
+    return tuple(a % ndim if ndim else a for a in axes)
+
+
+def _kept_shape(shape: tuple, axis: Any) -> tuple:
+    """The shape of a reduction over ``axis`` with keepdims=True."""
+    axes = _axes(axis, len(shape))
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _keepdims(g: Any, shape: tuple, axis: Any, keepdims: bool) -> Any:
+    """A reduced gradient (or value) with its reduced axes back, as length 1."""
+    if keepdims or not shape:
+        return g
+    return g.reshape(_kept_shape(shape, axis))
 
 
 def _count(shape: tuple, axis: Any) -> int:
-    if axis is None:
-        return int(np.prod(shape, dtype=np.int64))
-    axes = (axis,) if isinstance(axis, int) else axis
-    return int(np.prod([shape[i] for i in axes], dtype=np.int64))
+    return math.prod(shape[i] for i in _axes(axis, len(shape)))
+
+
+def _check_reducible(name: str, shape: tuple, axis: Any) -> None:
+    """max/min have no value over an empty axis (PyTorch and numpy raise too)."""
+    if any(shape[i] == 0 for i in _axes(axis, len(shape))):
+        raise ValueError(
+            f"{name}: cannot reduce over an axis of length 0 (shape {shape}, axis {axis}); "
+            "an empty reduction has no maximum or minimum."
+        )
 
 
 class Sum(Function):
@@ -339,8 +394,8 @@ class Sum(Function):
         return a.sum(axis=axis, keepdims=keepdims)
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> np.ndarray:
-        return _expand(g, ctx.shape, ctx.axis, ctx.keepdims)
+    def backward(ctx: Context, g: Any) -> Any:
+        return ctx.xp.broadcast_to(_keepdims(g, ctx.shape, ctx.axis, ctx.keepdims), ctx.shape)
 
 
 class Mean(Function):
@@ -351,8 +406,41 @@ class Mean(Function):
         return a.mean(axis=axis, keepdims=keepdims)
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> np.ndarray:
-        return _expand(g * ctx.scale, ctx.shape, ctx.axis, ctx.keepdims)
+    def backward(ctx: Context, g: Any) -> Any:
+        g = _keepdims(g, ctx.shape, ctx.axis, ctx.keepdims) * ctx.scale
+        return ctx.xp.broadcast_to(g, ctx.shape)
+
+
+class Var(Function):
+    """Variance: the mean squared deviation, divided by n - ddof (numpy's ddof=0 default).
+
+    With n - ddof <= 0 the value is inf (nan where all values are equal), and so is
+    the gradient, as PyTorch gives them.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, axis: Any = None, keepdims: bool = False,
+                ddof: int = 0) -> Any:
+        ctx.saved = (a,)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        ctx.dof = _count(a.shape, axis) - ddof
+        centered = a - a.mean(axis=axis, keepdims=True)
+        squares = (centered * centered).sum(axis=axis, keepdims=keepdims)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return squares / a.dtype.type(max(ctx.dof, 0))
+
+    @staticmethod
+    def backward(ctx: Context, g: Any) -> Any:
+        (a,) = ctx.saved
+        g = _keepdims(g, a.shape, ctx.axis, ctx.keepdims)
+        if ctx.dof <= 0 and ctx.axis is None:
+            # PyTorch's choice for a full reduction: inf, or nan where x equals the mean
+            value = ctx.xp.value(a)
+            return g * np.where(value == value.mean(), np.nan, np.inf).astype(value.dtype)
+        centered = a - a.mean(axis=ctx.axis, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf * 0 where dof <= 0
+            scale = np.divide(2.0, max(ctx.dof, 0)).astype(a.dtype)
+            return g * centered * scale
 
 
 class _Extremum(Function):
@@ -363,22 +451,19 @@ class _Extremum(Function):
     @classmethod
     def forward(cls, ctx: Context, a: np.ndarray, axis: Any = None,
                 keepdims: bool = False) -> Any:
-        if a.size == 0:
-            raise ValueError(f"{cls.__name__.lower()}: cannot reduce an empty tensor {a.shape}.")
-        kept = cls.reduce(a, axis=axis, keepdims=True)
-        ctx.save_for_backward(a, kept)
+        _check_reducible(cls.__name__.lower(), a.shape, axis)
+        out = cls.reduce(a, axis=axis, keepdims=keepdims)
+        ctx.saved = (a, out)
         ctx.axis, ctx.keepdims = axis, keepdims
-        return kept if keepdims else (kept.reshape(()) if axis is None
-                                      else np.squeeze(kept, axis=axis))
+        return out
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> np.ndarray:
-        a, kept = ctx.saved
-        mask = a == kept
-        count = mask.sum(axis=ctx.axis, keepdims=True)
-        if ctx.axis is not None and not ctx.keepdims:
-            g = np.expand_dims(g, ctx.axis)
-        return mask * (g / count).astype(a.dtype, copy=False)
+    def backward(ctx: Context, g: Any) -> Any:
+        value = ctx.xp.value
+        a, out = (value(x) for x in ctx.saved)
+        mask = a == _keepdims(out, a.shape, ctx.axis, ctx.keepdims)
+        share = (mask / mask.sum(axis=ctx.axis, keepdims=True)).astype(a.dtype, copy=False)
+        return _keepdims(g, a.shape, ctx.axis, ctx.keepdims) * share
 
 
 class Max(_Extremum):
@@ -390,25 +475,30 @@ class Min(_Extremum):
 
 
 class LogSumExp(Function):
-    """log(sum(exp(a))) with the max subtracted first: finite for logits of any size."""
+    """log(sum(exp(a))) with the max subtracted first: finite for logits of any size;
+    -inf over an empty axis (as PyTorch)."""
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> Any:
-        m = np.max(a, axis=axis, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        kept = np.log(np.exp(a - m).sum(axis=axis, keepdims=True)) + m
-        ctx.save_for_backward(a, kept)
+        if a.size:
+            m = np.max(a, axis=axis, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0)
+        else:
+            m = np.zeros(_kept_shape(a.shape, axis), a.dtype)
+        with np.errstate(divide="ignore"):
+            kept = np.log(np.exp(a - m).sum(axis=axis, keepdims=True)) + m
+        out = kept if keepdims else (kept.reshape(()) if axis is None
+                                     else np.squeeze(kept, axis=axis))
+        ctx.saved = (a, out)
         ctx.axis, ctx.keepdims = axis, keepdims
-        if keepdims:
-            return kept
-        return kept.reshape(()) if axis is None else np.squeeze(kept, axis=axis)
+        return out
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> np.ndarray:
-        a, kept = ctx.saved
-        if ctx.axis is not None and not ctx.keepdims:
-            g = np.expand_dims(g, ctx.axis)
-        return g * np.exp(a - kept)
+    def backward(ctx: Context, g: Any) -> Any:
+        a, out = ctx.saved
+        shape, axis, keepdims = a.shape, ctx.axis, ctx.keepdims
+        return _keepdims(g, shape, axis, keepdims) * ctx.xp.exp(
+            a - _keepdims(out, shape, axis, keepdims))
 
 
 class Softmax(Function):
@@ -416,14 +506,17 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, axis: int = -1) -> np.ndarray:
-        e = np.exp(a - a.max(axis=axis, keepdims=True))
-        out = e / e.sum(axis=axis, keepdims=True)
+        if a.size:
+            e = np.exp(a - a.max(axis=axis, keepdims=True))
+            out = e / e.sum(axis=axis, keepdims=True)
+        else:
+            out = np.empty_like(a)
         ctx.saved = (out,)
         ctx.axis = axis
         return out
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> np.ndarray:
+    def backward(ctx: Context, g: Any) -> Any:
         (y,) = ctx.saved
         gy = g * y
         return gy - y * gy.sum(axis=ctx.axis, keepdims=True)
@@ -434,16 +527,19 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, axis: int = -1) -> np.ndarray:
-        shifted = a - a.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        if a.size:
+            shifted = a - a.max(axis=axis, keepdims=True)
+            out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        else:
+            out = np.empty_like(a)
         ctx.saved = (out,)
         ctx.axis = axis
         return out
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> np.ndarray:
+    def backward(ctx: Context, g: Any) -> Any:
         (out,) = ctx.saved
-        return g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True)
+        return g - ctx.xp.exp(out) * g.sum(axis=ctx.axis, keepdims=True)
 
 
 # ==========================================================================
@@ -451,8 +547,8 @@ class LogSoftmax(Function):
 # ==========================================================================
 
 
-def _swap(x: np.ndarray) -> np.ndarray:
-    return np.swapaxes(x, -1, -2)
+def _swap(x: Any) -> Any:
+    return x.swapaxes(-1, -2)
 
 
 class MatMul(Function):
@@ -481,7 +577,7 @@ class MatMul(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple:
+    def backward(ctx: Context, g: Any) -> tuple:
         a, b = ctx.saved
         need_a, need_b = ctx.needs_input_grad
         ga = gb = None
@@ -520,7 +616,7 @@ def _affine(x: np.ndarray, w: np.ndarray, b: Any) -> np.ndarray:
     return out
 
 
-def _affine_backward(ctx: Context, g: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple:
+def _affine_backward(ctx: Context, g: Any, x: Any, w: Any) -> tuple:
     """Gradients of x @ w.T + b for x, w and b, given g = dE/d(signal)."""
     need = ctx.needs_input_grad
     gx = g @ w if need[0] else None
@@ -530,7 +626,7 @@ def _affine_backward(ctx: Context, g: np.ndarray, x: np.ndarray, w: np.ndarray) 
     gw = g.T @ x if need[1] else None
     if len(need) == 2:  # no bias
         return gx, gw
-    return gx, gw, (np.add.reduce(g, axis=0) if need[2] else None)
+    return gx, gw, (ctx.xp.sum(g, axis=0) if need[2] else None)
 
 
 class Linear(Function):
@@ -542,7 +638,7 @@ class Linear(Function):
         return _affine(x, w, b)
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple:
+    def backward(ctx: Context, g: Any) -> tuple:
         x, w = ctx.saved
         return _affine_backward(ctx, g, x, w)
 
@@ -562,11 +658,9 @@ class LinearTanh(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple:
+    def backward(ctx: Context, g: Any) -> tuple:
         x, w, out = ctx.saved
-        delta = _one_minus_square(out)  # delta = g * (1 - out^2)
-        delta *= g
-        return _affine_backward(ctx, delta, x, w)
+        return _affine_backward(ctx, ctx.xp.tanh_grad(out, g), x, w)
 
 
 class LinearRelu(Function):
@@ -580,9 +674,9 @@ class LinearRelu(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple:
+    def backward(ctx: Context, g: Any) -> tuple:
         x, w, out = ctx.saved
-        return _affine_backward(ctx, g * (out > 0), x, w)
+        return _affine_backward(ctx, g * (ctx.xp.value(out) > 0), x, w)
 
 
 # ==========================================================================
@@ -603,7 +697,7 @@ class Reshape(Function):
             ) from None
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> np.ndarray:
+    def backward(ctx: Context, g: Any) -> Any:
         return g.reshape(ctx.shape)
 
 
@@ -614,11 +708,11 @@ class Transpose(Function):
         return a.transpose(axes)
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> np.ndarray:
+    def backward(ctx: Context, g: Any) -> Any:
         if ctx.axes is None:
             return g.transpose()
         # normalise negative axes first: argsort((-1, 0, 1)) is not the inverse of (2, 0, 1)
-        return g.transpose(np.argsort([a % g.ndim for a in ctx.axes]))
+        return g.transpose(tuple(np.argsort([a % g.ndim for a in ctx.axes])))
 
 
 class SwapAxes(Function):
@@ -628,8 +722,21 @@ class SwapAxes(Function):
         return np.swapaxes(a, axis1, axis2)
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> np.ndarray:
-        return np.swapaxes(g, *ctx.axes)
+    def backward(ctx: Context, g: Any) -> Any:
+        return g.swapaxes(*ctx.axes)
+
+
+class BroadcastTo(Function):
+    """``a`` broadcast to ``shape`` (a read-only view); the gradient sums back."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Any, shape: tuple) -> np.ndarray:
+        ctx.shape = np.shape(a)
+        return np.broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx: Context, g: Any) -> tuple:
+        return unbroadcast(g, ctx.shape), None
 
 
 def _is_basic_index(idx: Any) -> bool:
@@ -644,22 +751,45 @@ def _is_basic_index(idx: Any) -> bool:
     return True
 
 
+def scatter_add(g: np.ndarray, shape: tuple, idx: Any) -> np.ndarray:
+    """Zeros of ``shape`` with ``g`` added at ``idx``; repeated indices accumulate."""
+    out = np.zeros(shape, dtype=g.dtype)
+    if _is_basic_index(idx):
+        out[idx] = g
+    else:
+        np.add.at(out, idx, g)
+    return out
+
+
 class GetItem(Function):
     """a[idx]; the gradient scatter-adds, so repeated integer indices accumulate."""
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, idx: Any) -> np.ndarray:
-        ctx.shape, ctx.dtype, ctx.idx = a.shape, a.dtype, idx
+        ctx.shape, ctx.idx = a.shape, idx
         return a[idx]
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> np.ndarray:
-        out = np.zeros(ctx.shape, dtype=ctx.dtype)
-        if _is_basic_index(ctx.idx):
-            out[ctx.idx] = g
-        else:
-            np.add.at(out, ctx.idx, g)
-        return out
+    def backward(ctx: Context, g: Any) -> Any:
+        return ctx.xp.apply(ScatterAdd, g, shape=ctx.shape, idx=ctx.idx)
+
+
+class ScatterAdd(Function):
+    """GetItem's backward as an op: g added into zeros at ``idx``; its gradient is gg[idx]."""
+
+    @staticmethod
+    def forward(ctx: Context, g: np.ndarray, shape: tuple, idx: Any) -> np.ndarray:
+        ctx.idx = idx
+        return scatter_add(np.asarray(g), shape, idx)
+
+    @staticmethod
+    def backward(ctx: Context, gg: Any) -> Any:
+        return gg[ctx.idx]
+
+
+def _along(axis: int, index: Any) -> tuple:
+    """An index that takes ``index`` (an int or a slice) along ``axis`` and all of the rest."""
+    return (slice(None),) * axis + (index,)
 
 
 class Concatenate(Function):
@@ -672,13 +802,14 @@ class Concatenate(Function):
                 f"concatenate: shapes {[a.shape for a in arrays]} do not fit along axis "
                 f"{axis}: all dimensions but that one must match ({exc})."
             ) from None
-        ctx.axis = axis
-        ctx.splits = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        ctx.axis = axis % out.ndim
+        ctx.bounds = np.cumsum([0] + [a.shape[axis] for a in arrays]).tolist()
         return out
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple:
-        return tuple(np.split(g, ctx.splits, axis=ctx.axis))
+    def backward(ctx: Context, g: Any) -> tuple:
+        b = ctx.bounds
+        return tuple(g[_along(ctx.axis, slice(b[i], b[i + 1]))] for i in range(len(b) - 1))
 
 
 class Stack(Function):
@@ -690,9 +821,17 @@ class Stack(Function):
             raise ValueError(
                 f"stack: all inputs must have the same shape, got {[a.shape for a in arrays]}."
             ) from None
-        ctx.axis = axis
+        ctx.axis = axis % out.ndim
         return out
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple:
-        return tuple(np.moveaxis(g, ctx.axis, 0))
+    def backward(ctx: Context, g: Any) -> tuple:
+        return tuple(g[_along(ctx.axis, i)] for i in range(g.shape[ctx.axis]))
+
+
+# The built-in ops: each backward returns gradients that nothing else holds (no copies
+# needed), and uses saved values other than its inputs and output only as plain values.
+for _op in list(globals().values()):
+    if isinstance(_op, type) and issubclass(_op, Function):
+        _op.builtin = True
+del _op

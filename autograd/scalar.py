@@ -42,11 +42,22 @@ class Scalar(Node):
     def _accumulate(self, g: Any, assigned: set) -> None:
         self.grad += float(g)
 
-    def _fix_grad(self, g: Any) -> float:
-        return float(g)
+    def _fix_grad(self, g: Any) -> Any:
+        return g if isinstance(g, Node) else float(g)
 
-    def _zeros_grad(self) -> float:
-        return 0.0
+    @staticmethod
+    def _constant(value: Any) -> "Scalar":
+        """A value as a graph node that requires no grad (create_graph's constants)."""
+        return Scalar(float(value), requires_grad=False)
+
+    def _graph_seed(self, grad: Any) -> "Scalar":
+        """The first gradient of a create_graph backward, as a node (it may require grad)."""
+        return grad if isinstance(grad, Scalar) else Scalar(self._seed(grad), requires_grad=False)
+
+    def _hooked_grad(self, new: Any, old: Any, fn: Any) -> Any:
+        if isinstance(old, Node):
+            return new if isinstance(new, Node) else Scalar(float(new), requires_grad=False)
+        return float(new.data if isinstance(new, Node) else new)
 
     @staticmethod
     def _own_copy(g: Any) -> float:

@@ -7,6 +7,8 @@ un-broadcasts gradients.
 
 from __future__ import annotations
 
+import math
+import operator
 from typing import Any, Iterable
 
 import numpy as np
@@ -14,6 +16,7 @@ import numpy as np
 from . import defaults, ops
 from .broadcast import unbroadcast
 from .engine import _NO_PARAMS, Node, _apply
+from .promotion import result_type
 
 _ndarray = np.ndarray
 # The hot operators call the engine's ``_apply`` directly with these module-level
@@ -27,7 +30,8 @@ _FLOAT_CONSTANTS: dict = {}  # float dtype -> {Python float: read-only 0-d array
 
 
 def _float_operand(value: float, tensor: "Tensor") -> Any:
-    """A Python float in arithmetic with a float tensor, as a 0-d array of its dtype.
+    """A Python float in arithmetic with a float tensor, as a 0-d array of its dtype
+    (None for a tensor that is not floating).
 
     numpy computes the same values either way (it casts the float to the
     array's dtype first) but combines two arrays in half the time of an array
@@ -39,7 +43,7 @@ def _float_operand(value: float, tensor: "Tensor") -> Any:
     cache = _FLOAT_CONSTANTS.get(dtype)
     if cache is None:
         if dtype.kind != "f":
-            return value
+            return None  # not a floating tensor: promotion decides (see _operands)
         cache = _FLOAT_CONSTANTS[dtype] = {}
     arr = cache.get(value)
     if arr is None:
@@ -58,10 +62,15 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     if isinstance(data, Node):
         data = data.data
     if dtype is not None:
-        return np.array(data, dtype=dtype)
+        arr = np.array(data, dtype=dtype)
+        _check_numeric(arr)
+        return arr
     if isinstance(data, (np.ndarray, np.generic)):
-        return np.array(data)
+        arr = np.array(data)
+        _check_numeric(arr)
+        return arr
     arr = np.array(data)
+    _check_numeric(arr)
     if arr.dtype.kind == "f" or (arr.dtype.kind == "O" and arr.size):
         arr = arr.astype(defaults.get_default_dtype())
     elif arr.dtype.kind in "iu":
@@ -69,6 +78,25 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     elif arr.size == 0 and arr.dtype.kind != "b":
         arr = arr.astype(defaults.get_default_dtype())
     return arr
+
+
+def _check_numeric(arr: np.ndarray) -> None:
+    """Tensors hold numbers: refuse strings, bytes, dates and objects that are not numbers."""
+    if arr.dtype.kind in "biufc":
+        return
+    if arr.dtype.kind == "O" and arr.size:
+        try:
+            arr.astype(np.float64)
+            return
+        except (TypeError, ValueError):
+            pass
+    elif arr.dtype.kind == "O":
+        return
+    raise TypeError(
+        f"Tensor: data of dtype {arr.dtype} is not numeric; a Tensor holds bool, integer, "
+        "floating or complex numbers. Convert the data first (e.g. np.asarray(x, "
+        "dtype=np.float32))."
+    )
 
 
 def _shape_arg(shape: tuple) -> tuple:
@@ -79,7 +107,7 @@ def _shape_arg(shape: tuple) -> tuple:
 
 
 def _check_floating(arr: np.ndarray, what: str) -> None:
-    if arr.dtype.kind not in "fc":
+    if arr.dtype.kind != "f":
         raise TypeError(
             f"{what}: only floating tensors can require grad, got dtype {arr.dtype}. "
             "Make it floating first, e.g. Tensor(data, dtype=np.float32, requires_grad=True)."
@@ -139,8 +167,12 @@ class Tensor(Node):
             )
         return g
 
-    def _fix_grad(self, g: Any) -> np.ndarray:
+    def _fix_grad(self, g: Any) -> Any:
         d = self.data
+        if isinstance(g, Node):  # create_graph: reduce and cast with ops, so they are recorded
+            if g.shape != d.shape:
+                g = unbroadcast(g, d.shape)
+            return g if g.dtype == d.dtype else g.astype(d.dtype)
         if type(g) is _ndarray and g.shape == d.shape and g.dtype == d.dtype:
             return g
         g = unbroadcast(np.asarray(g), d.shape)
@@ -166,8 +198,35 @@ class Tensor(Node):
         else:
             grad += g
 
-    def _zeros_grad(self) -> np.ndarray:
-        return np.zeros_like(self.data)
+    @staticmethod
+    def _constant(value: Any) -> "Tensor":
+        """A value as a graph node that requires no grad (create_graph's constants)."""
+        return Tensor._wrap(np.asarray(value))
+
+    def _graph_seed(self, grad: Any) -> "Tensor":
+        """The first gradient of a create_graph backward, as a node (it may require grad)."""
+        if isinstance(grad, Tensor):
+            if grad.shape != self.shape:
+                raise RuntimeError(
+                    f"grad: grad_output has shape {grad.shape} but the output has shape "
+                    f"{self.shape}; they must match."
+                )
+            return grad if grad.dtype == self.dtype else grad.astype(self.dtype)
+        return Tensor._wrap(self._seed(grad))
+
+    def _hooked_grad(self, new: Any, old: Any, fn: Any) -> Any:
+        """A hook's replacement gradient: same shape; an array the engine owns."""
+        if isinstance(old, Node):
+            new = new if isinstance(new, Node) else Tensor._wrap(np.array(new, dtype=self.dtype))
+        else:
+            new = np.array(new.data if isinstance(new, Node) else new, dtype=self.dtype)
+        if new.shape != self.shape:
+            raise RuntimeError(
+                f"hook {getattr(fn, '__name__', fn)!s} returned a gradient of shape "
+                f"{new.shape} for a tensor of shape {self.shape}; return the same shape, or "
+                "None to keep the gradient."
+            )
+        return new
 
     @staticmethod
     def _own_copy(g: np.ndarray) -> np.ndarray:
@@ -252,55 +311,79 @@ class Tensor(Node):
 
     # ---- arithmetic ---------------------------------------------------------
     def __add__(self, other: Any) -> "Tensor":
-        if other.__class__ is float:
-            other = _float_operand(other, self)
+        if other.__class__ is float and (c := _float_operand(other, self)) is not None:
+            other = c
+        elif other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
+            self, other = _operands(self, other)
         return _apply(_Add, (self, other), _NO_PARAMS)
 
     def __radd__(self, other: Any) -> "Tensor":
-        if other.__class__ is float:
-            other = _float_operand(other, self)
+        if other.__class__ is float and (c := _float_operand(other, self)) is not None:
+            other = c
+        elif other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
+            other, self = _operands(other, self)
         return _apply(_Add, (other, self), _NO_PARAMS)
 
     def __sub__(self, other: Any) -> "Tensor":
-        if other.__class__ is float:
-            other = _float_operand(other, self)
+        if other.__class__ is float and (c := _float_operand(other, self)) is not None:
+            other = c
+        elif other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
+            self, other = _operands(self, other)
         return _apply(_Sub, (self, other), _NO_PARAMS)
 
     def __rsub__(self, other: Any) -> "Tensor":
-        if other.__class__ is float:
-            other = _float_operand(other, self)
+        if other.__class__ is float and (c := _float_operand(other, self)) is not None:
+            other = c
+        elif other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
+            other, self = _operands(other, self)
         return _apply(_Sub, (other, self), _NO_PARAMS)
 
     def __mul__(self, other: Any) -> "Tensor":
-        if other.__class__ is float:
-            other = _float_operand(other, self)
+        if other.__class__ is float and (c := _float_operand(other, self)) is not None:
+            other = c
+        elif other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
+            self, other = _operands(self, other)
         return _apply(_Mul, (self, other), _NO_PARAMS)
 
     def __rmul__(self, other: Any) -> "Tensor":
-        if other.__class__ is float:
-            other = _float_operand(other, self)
+        if other.__class__ is float and (c := _float_operand(other, self)) is not None:
+            other = c
+        elif other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
+            other, self = _operands(other, self)
         return _apply(_Mul, (other, self), _NO_PARAMS)
 
     def __truediv__(self, other: Any) -> "Tensor":
-        if other.__class__ is float:
-            other = _float_operand(other, self)
+        if other.__class__ is float and (c := _float_operand(other, self)) is not None:
+            other = c
+        elif other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
+            self, other = _operands(self, other)
         return _apply(_Div, (self, other), _NO_PARAMS)
 
     def __rtruediv__(self, other: Any) -> "Tensor":
-        if other.__class__ is float:
-            other = _float_operand(other, self)
+        if other.__class__ is float and (c := _float_operand(other, self)) is not None:
+            other = c
+        elif other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
+            other, self = _operands(other, self)
         return _apply(_Div, (other, self), _NO_PARAMS)
 
     def __pow__(self, other: Any) -> "Tensor":
+        if other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
+            self, other = _operands(self, other)
         return _apply(_Pow, (self, other), _NO_PARAMS)
 
     def __rpow__(self, other: Any) -> "Tensor":
+        if other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
+            other, self = _operands(other, self)
         return _apply(_Pow, (other, self), _NO_PARAMS)
 
     def __matmul__(self, other: Any) -> "Tensor":
+        if other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
+            self, other = _operands(self, other)
         return _apply(_MatMul, (self, other), _NO_PARAMS)
 
     def __rmatmul__(self, other: Any) -> "Tensor":
+        if other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
+            other, self = _operands(other, self)
         return _apply(_MatMul, (other, self), _NO_PARAMS)
 
     def __neg__(self) -> "Tensor":
@@ -356,12 +439,8 @@ class Tensor(Node):
 
     def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> "Tensor":
         """Variance: mean squared deviation, divided by n - ddof (numpy's default ddof=0)."""
-        axis = _axis(axis)
-        centered = self - self.mean(axis=axis, keepdims=True)
-        n = self.size if axis is None else int(np.prod([self.shape[a] for a in
-                                                        ((axis,) if isinstance(axis, int)
-                                                         else axis)]))
-        return (centered * centered).sum(axis=axis, keepdims=keepdims) / (n - ddof)
+        return ops.Var.apply(self, axis=_axis(axis), keepdims=keepdims,
+                             ddof=operator.index(ddof))
 
     def logsumexp(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
         return ops.LogSumExp.apply(self, axis=_axis(axis), keepdims=keepdims)
@@ -427,15 +506,16 @@ class Tensor(Node):
                 f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a tensor of "
                 f"shape {self.shape}."
             )
-        shape = self.shape[:start] + (-1,) + self.shape[end + 1:]
-        return self.reshape(shape)
+        merged = math.prod(self.shape[start:end + 1])  # not -1: that fails on empty tensors
+        return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
 
     def squeeze(self, axis: Any = None) -> "Tensor":
         """Drop axes of length 1 (all of them, or those given)."""
         if axis is None:
             shape = tuple(n for n in self.shape if n != 1)
         else:
-            given = (axis,) if isinstance(axis, int) else tuple(axis)
+            given = _axis(axis)
+            given = given if isinstance(given, tuple) else (given,)
             for a in given:
                 _check_dim(a, self.shape, "squeeze")
             axes = {a % self.ndim for a in given} if self.ndim else set()
@@ -464,9 +544,18 @@ def _check_dim(dim: int, shape: tuple, what: str) -> None:
 
 
 def _axis(axis: Any) -> Any:
-    if isinstance(axis, list):
-        return tuple(axis)
-    return axis
+    """None, or the axis / axes as Python ints (numpy integers too, as numpy accepts them)."""
+    if axis is None:
+        return None
+    if isinstance(axis, (list, tuple)):
+        return tuple(operator.index(a) for a in axis)
+    try:
+        return operator.index(axis)
+    except TypeError:
+        raise TypeError(
+            f"axis must be None, an integer or a tuple of integers, got "
+            f"{type(axis).__name__}."
+        ) from None
 
 
 Tensor._node_type = Tensor
@@ -492,10 +581,32 @@ def stack(tensors: Iterable[Any], axis: int = 0) -> Tensor:
 
 
 def _promote(*xs: Any) -> list:
-    """Make sure at least one operand is a Tensor (the others stay constants)."""
-    if any(isinstance(x, Tensor) for x in xs):
-        return list(xs)
-    return [Tensor(xs[0])] + list(xs[1:])
+    """Make sure at least one operand is a Tensor, then bring all to one dtype
+    (PyTorch's promotion, ``promotion.result_type``)."""
+    if not any(isinstance(x, Tensor) for x in xs):
+        xs = (Tensor(xs[0]),) + xs[1:]
+    xs = tuple(x if isinstance(x, (Tensor, np.ndarray)) or np.isscalar(x) else _as_array(x, None)
+               for x in xs)
+    target = result_type(*xs)
+    return [_to_dtype(x, target) for x in xs]
+
+
+def _operands(a: Any, b: Any) -> tuple:
+    """Both operands of an arithmetic operator in the dtype PyTorch's promotion gives.
+
+    The operators call this only off their fast path (two Tensors of one dtype,
+    or a Python float with a floating tensor).
+    """
+    return tuple(_promote(a, b))
+
+
+def _to_dtype(x: Any, dtype: np.dtype) -> Any:
+    """``x`` in ``dtype``: a Tensor through the differentiable Cast, a constant as an array."""
+    if isinstance(x, Tensor):
+        return x if x.data.dtype == dtype else ops.Cast.apply(x, dtype=dtype)
+    if isinstance(x, np.ndarray):
+        return x if x.dtype == dtype else x.astype(dtype)
+    return np.asarray(x, dtype=dtype)
 
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:

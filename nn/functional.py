@@ -110,7 +110,7 @@ def l1_loss(pred: Tensor, target: Any) -> Tensor:
 class CrossEntropy(Function):
     """mean_i -log softmax(logits_i)[y_i], fused: the gradient is (softmax - onehot) / n."""
 
-    fresh_gradients = True
+    builtin = True
 
     @staticmethod
     def forward(ctx: Context, logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -185,7 +185,7 @@ def cross_entropy(logits: Tensor, target: Any) -> Tensor:
 class BCEWithLogits(Function):
     """mean(max(s, 0) - s y + log(1 + e^-|s|)): binary cross-entropy on logits, stable."""
 
-    fresh_gradients = True
+    builtin = True
 
     @staticmethod
     def forward(ctx: Context, s: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -290,7 +290,7 @@ def binary_cross_entropy(probs: Tensor, targets: Any) -> Tensor:
 class LogisticLoss(Function):
     """mean ln(1 + e^(-y s)): the lecture's logistic (cross-entropy) error, y in {-1, +1}."""
 
-    fresh_gradients = True
+    builtin = True
 
     @staticmethod
     def forward(ctx: Context, s: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -8,11 +8,12 @@ model, so a ``state_dict`` moves between the two unchanged.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from autograd import Tensor
+from autograd.engine import RemovableHandle
 
 
 class Parameter(Tensor):
@@ -40,7 +41,48 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward().")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_forward_pre_hooks") or self.__dict__.get("_forward_hooks")
+        if not hooks:  # the common case: no hook registered on this module
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+        """forward between the pre-hooks and the hooks, in registration order (as PyTorch)."""
+        for hook in list(self.__dict__.get("_forward_pre_hooks", {}).values()):
+            new = hook(self, args)
+            if new is not None:
+                args = new if isinstance(new, tuple) else (new,)
+        output = self.forward(*args, **kwargs)
+        for hook in list(self.__dict__.get("_forward_hooks", {}).values()):
+            new = hook(self, args, output)
+            if new is not None:
+                output = new
+        return output
+
+    def has_forward_hooks(self) -> bool:
+        """True when a forward (pre-)hook is registered on this module itself."""
+        return bool(self.__dict__.get("_forward_pre_hooks")
+                    or self.__dict__.get("_forward_hooks"))
+
+    def register_forward_pre_hook(self, fn: Callable) -> RemovableHandle:
+        """Call ``fn(module, inputs)`` before every forward; it may return new inputs (a
+        tuple, or one value) or None to keep them. Returns a handle with ``remove()``."""
+        return RemovableHandle(self._hook_dict("_forward_pre_hooks", fn), fn)
+
+    def register_forward_hook(self, fn: Callable) -> RemovableHandle:
+        """Call ``fn(module, inputs, output)`` after every forward; it may return a new
+        output or None to keep it. Returns a handle with ``remove()``."""
+        return RemovableHandle(self._hook_dict("_forward_hooks", fn), fn)
+
+    def _hook_dict(self, attr: str, fn: Any) -> dict:
+        if not callable(fn):
+            raise TypeError(
+                f"{type(self).__name__}: a hook must be a function, got {type(fn).__name__}."
+            )
+        hooks = self.__dict__.get(attr)
+        if hooks is None:
+            hooks = self.__dict__[attr] = {}
+        return hooks
 
     # ---- the attribute walk --------------------------------------------------
     def _named_members(self) -> Iterator[tuple[str, Any]]:

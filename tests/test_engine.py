@@ -276,10 +276,12 @@ def test_ag_grad_intermediate_grad_output_and_unused_input():
     h = a * 3
     y = h.exp()
     g_out = np.array([1.0, -2.0])
-    gh, ga, gb = ag.grad(y, [h, a, b], grad_output=g_out)
+    gh, ga, gb = ag.grad(y, [h, a, b], grad_output=g_out, allow_unused=True, retain_graph=True)
     np.testing.assert_allclose(gh, g_out * y.data)
     np.testing.assert_allclose(ga, 3 * g_out * y.data)
-    np.testing.assert_array_equal(gb, [0.0])  # b takes no part
+    assert gb is None  # b takes no part (as torch.autograd.grad with allow_unused=True)
+    with pytest.raises(RuntimeError, match="input 2 .* not used .*allow_unused=True"):
+        ag.grad(y, [h, a, b], grad_output=g_out)
     assert h.grad is None
     with pytest.raises(RuntimeError, match="requires"):
         ag.grad(y.sum(), [Tensor([1.0])])
