@@ -29,7 +29,7 @@ PAGE = """<!DOCTYPE html>
   #counter { margin-left: 10px; font-family: monospace; }
   #main { display: flex; gap: 12px; align-items: flex-start; flex-wrap: wrap; }
   #graph { flex: 3 1 500px; overflow: auto; border: 1px solid #ddd; max-height: 80vh; }
-  #graph svg { max-width: 100%; height: auto; }
+  #graph.fit svg { max-width: 100%; height: auto; }
   #panel { flex: 1 1 280px; font-size: 0.92em; border: 1px solid #ddd; padding: 8px;
            background: #fafafa; }
   #panel h2 { font-size: 1em; margin: 0 0 6px 0; }
@@ -45,6 +45,7 @@ PAGE = """<!DOCTYPE html>
   <button id="back" type="button" title="one step back (left arrow)">Back</button>
   <button id="step" type="button" title="one step forward (right arrow)">Step</button>
   <button id="play" type="button" title="step through on a timer (space)">Play</button>
+  <button id="fit" type="button" title="fit the picture to the width, or full size">Fit</button>
   <span id="counter"></span>
 </div>
 <div id="main">
@@ -110,6 +111,10 @@ PAGE = """<!DOCTYPE html>
     }
     var current = k > 0 ? data.steps[k - 1].node_id : "";
     graph.setAttribute("data-current", current);
+    var box = current ? document.getElementById(current) : null;
+    if (box && box.scrollIntoView) {  // keep the node being processed in sight
+      box.scrollIntoView({block: "nearest", inline: "center"});
+    }
     document.body.setAttribute("data-step", String(k));
     counter.textContent = "step " + k + " of " + n;
     document.getElementById("back").disabled = k === 0;
@@ -135,6 +140,10 @@ PAGE = """<!DOCTYPE html>
       if (k >= n) { stop(); return; }
       go(k + 1);
     }, data.interval_ms);
+  });
+  document.getElementById("fit").addEventListener("click", function () {
+    var fit = graph.classList.toggle("fit");
+    document.getElementById("fit").textContent = fit ? "Full size" : "Fit";
   });
   document.addEventListener("keydown", function (e) {
     if (e.key === "ArrowRight") { stop(); go(k + 1); }

@@ -140,7 +140,8 @@ def render_svgs(sources: Iterable[str], timeout: float = 600.0) -> list[str]:
 def _array_text(arr: np.ndarray) -> str:
     """Every element of ``arr`` with 4 significant digits, rows on their own lines."""
     fmt = {"float_kind": lambda v: f"{v:.4g}"}
-    return np.array2string(arr, separator=", ", threshold=arr.size + 1, formatter=fmt)
+    return np.array2string(arr, separator=", ", threshold=arr.size + 1, formatter=fmt,
+                           max_line_width=10**6)
 
 
 def _fmt(value: Any, threshold: int = THRESHOLD) -> str:
@@ -179,7 +180,7 @@ def _quote(text: str) -> str:
 def _quote_left(lines: list[str]) -> str:
     """A label whose first line is centred and the others left-aligned (DOT's \\l)."""
     head = _quote(lines[0] + "\n")[:-1]
-    rest = "".join(_quote(line)[1:-1] + "\\l" for line in lines[1:])
+    rest = "".join(_quote(sub)[1:-1] + "\\l" for line in lines[1:] for sub in line.split("\n"))
     return f'{head}{rest}"'
 
 
@@ -200,22 +201,33 @@ def _const_label(x: Any, threshold: int) -> str:
 @dataclass
 class _Progress:
     """What a backward walk has done after k steps: the current node, the gradients
-    complete so far (visited nodes), the partial sums pending, and the width each
-    node's gradient line takes over the whole walk (so the layout never moves)."""
+    complete so far (visited nodes), the partial sums pending, and the box (columns,
+    rows) each node's gradient text needs over the whole walk: padded to it, every
+    label keeps its size and the layout never moves from one step to the next."""
 
     current: Node | None = None
     done: dict = field(default_factory=dict)  # id(node) -> upstream gradient
     partial: dict = field(default_factory=dict)  # id(node) -> sum received so far
     sent: set = field(default_factory=set)  # ids of the inputs the current node sent to
-    width: dict = field(default_factory=dict)  # id(node) -> characters of its gradient line
+    box: dict = field(default_factory=dict)  # id(node), or ('s', id) -> (columns, rows)
+
+    def pad(self, key: Any, text: str) -> str:
+        """``text`` padded with spaces to the box of ``key``."""
+        cols, rows = self.box.get(key, (0, 1))
+        lines = text.split("\n")
+        lines += [""] * (rows - len(lines))
+        return "\n".join(line.ljust(cols) for line in lines)
 
 
 def _grad_lines(steps: list, threshold: int) -> list[dict]:
-    """For k = 0..n, {id(node): gradient line} after k steps (only the changed nodes)."""
+    """For k = 0..n, {id(node): gradient text} after k steps (only the changed nodes; a
+    fused layer's signal under ('s', id))."""
     partial: dict = {}
     changes = [{}]
     for s in steps:
         new = {id(s.node): f"grad {_fmt(s.upstream, threshold)}"}
+        if s.node.op in FUSED_PARTS:
+            new[("s", id(s.node))] = f"grad {_fmt(_signal_grad(s.node, s.upstream), threshold)}"
         for x, g in s.contributions:
             partial[id(x)] = g if id(x) not in partial else partial[id(x)] + g
             new[id(x)] = f"grad so far {_fmt(partial[id(x)], threshold)}"
@@ -234,11 +246,18 @@ def _progress(steps: list, k: int, threshold: int) -> _Progress:
     if k:
         p.current = steps[k - 1].node
         p.sent = {id(x) for x, _ in steps[k - 1].contributions}
-    pending = len("grad ?")
     for change in _grad_lines(steps, threshold):
-        for key, line in change.items():
-            p.width[key] = max(p.width.get(key, pending), len(line))
+        for key, text in change.items():
+            lines = text.split("\n")
+            cols, rows = p.box.get(key, (len("grad ?"), 1))
+            p.box[key] = (max(cols, *map(len, lines)), max(rows, len(lines)))
     return p
+
+
+def _signal_grad(node: Node, upstream: Any) -> np.ndarray:
+    """delta = dE/ds of a fused layer: its upstream gradient times activation'(s)."""
+    act_prime = FUSED_PARTS[node.op][2]
+    return np.asarray(upstream) * act_prime(np.asarray(node.data))
 
 
 def _steps_of(root: Node, where: str) -> list:
@@ -402,7 +421,7 @@ class _Builder:
 
     def _fused(self, node: Node, ctx: Any, parts: tuple, out: list, op_attrs: str) -> None:
         """A fused layer drawn as Linear -> s (the signal) -> activation -> the node."""
-        act_name, act, act_prime = parts
+        act_name = parts[0]
         oid, sid, aid = f"o{id(node)}", f"s{id(node)}", f"a{id(node)}"
         x, w = ctx.inputs[0], ctx.inputs[1]
         s = np.asarray(x.data if isinstance(x, Node) else x) @ np.asarray(w.data).T
@@ -414,12 +433,11 @@ class _Builder:
             lines.append(f"data {_fmt(s, self.threshold)}")
         p = self.progress
         if p is not None:
-            delta_width = p.width.get(id(node), 0) + len(" so far")
             if id(node) in p.done:  # delta = dE/ds = upstream * activation'(s)
-                delta = np.asarray(p.done[id(node)]) * act_prime(np.asarray(node.data))
-                lines.append(f"grad {_fmt(delta, self.threshold)}".ljust(delta_width))
+                delta = _signal_grad(node, p.done[id(node)])
+                lines.append(p.pad(("s", id(node)), f"grad {_fmt(delta, self.threshold)}"))
             else:
-                lines.append("grad ?".ljust(delta_width))
+                lines.append(p.pad(("s", id(node)), "grad ?"))
         style = '"filled,dashed"' if p is not None and id(node) not in p.done else "filled"
         out.append(f"\t{sid} [label={self._label(lines)} shape=box style={style} "
                    f"fillcolor=\"{COLOURS['value']}\"]\n")
@@ -460,7 +478,6 @@ class _Builder:
             if self.show_grad and grad is not None and node.requires_grad:
                 lines.append(f"grad {_fmt(grad, self.threshold)}")
         elif node.requires_grad:
-            width = p.width.get(id(node), 0)
             if id(node) in p.done:
                 line = f"grad {_fmt(p.done[id(node)], self.threshold)}"
             elif id(node) in p.partial:
@@ -469,7 +486,7 @@ class _Builder:
             else:
                 line = "grad ?"
                 style = '"filled,dashed"'
-            lines.append(line.ljust(width))
+            lines.append(p.pad(id(node), line))
             if p.current is node:
                 fill = COLOURS["current"]
                 style = '"filled,bold"'

@@ -640,13 +640,29 @@ def test_bad_steps_raise_naming_the_number_of_steps(steps_api):
             ag.draw_graph(c, step=bad)
 
 
+def mlp_example():
+    """A Tensor graph whose gradients print as matrices, with fused layers and modules."""
+    import nn
+    from nn import functional as F
+
+    ag.manual_seed(0)
+    model = nn.MLP([3, 4, 2])
+    x = Tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), name="x")
+    loss = F.mse_loss(model(x), np.ones((2, 2), dtype=np.float32))
+    return loss, dict(params=dict(model.named_parameters()), expand_fused=True)
+
+
 @needs_dot
-def test_the_layout_is_the_same_at_every_step(steps_api, tmp_path):
-    *_, c = scalar_example()
+@pytest.mark.parametrize("example", ["scalar", "mlp"])
+def test_the_layout_is_the_same_at_every_step(steps_api, example):
+    if example == "scalar":
+        c, options = scalar_example()[2], {}
+    else:
+        c, options = mlp_example()
     n = len(steps_api(c))
 
     def boxes(k):
-        plain = ag.draw_graph(c, step=k).pipe(format="plain").decode()
+        plain = ag.draw_graph(c, step=k, **options).pipe(format="plain").decode()
         return [line.split()[:6] for line in plain.splitlines() if line.startswith("node")]
 
     first = boxes(0)
