@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_viz import steps_api  # noqa: F401  (a fixture)
 
 import autograd as ag
 from autograd import Scalar, Tensor
@@ -133,9 +132,9 @@ def requests_made(driver) -> list[str]:
     return urls
 
 
-def test_step_back_reset_and_play(browser, steps_api, tmp_path):  # noqa: F811
+def test_step_back_reset_and_play(browser, tmp_path):
     root = scalar_graph()
-    steps = steps_api(root)
+    steps = ag.backward_steps(root)
     n = len(steps)
     page = Path(animate_backward(root, tmp_path / "scalar.html", interval_ms=40))
     browser.get_log("performance")  # start from an empty log
@@ -171,7 +170,7 @@ def test_step_back_reset_and_play(browser, steps_api, tmp_path):  # noqa: F811
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
 
 
-def test_tensor_page_with_modules(browser, steps_api, tmp_path):  # noqa: F811
+def test_tensor_page_with_modules(browser, tmp_path):
     import nn
     from nn import functional as F
 
@@ -180,7 +179,7 @@ def test_tensor_page_with_modules(browser, steps_api, tmp_path):  # noqa: F811
     params = dict(model.named_parameters())
     x = Tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), name="x")
     loss = F.mse_loss(model(x), np.ones((2, 2), dtype=np.float32))
-    steps = steps_api(loss)
+    steps = ag.backward_steps(loss)
     page = Path(animate_backward(loss, tmp_path / "mlp.html", params=params,
                                  expand_fused=True))
     browser.get(page.as_uri())

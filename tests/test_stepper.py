@@ -11,7 +11,6 @@ import sys
 
 import numpy as np
 import pytest
-from test_viz import steps_api  # noqa: F401  (a fixture)
 
 import autograd as ag
 from autograd import Scalar, Tensor
@@ -50,9 +49,9 @@ def numbers(text: str) -> list[float]:
 
 
 @needs_dot
-def test_animate_backward_writes_one_self_contained_page(steps_api, tmp_path):  # noqa: F811
+def test_animate_backward_writes_one_self_contained_page(tmp_path):
     root = scalar_graph()
-    steps = steps_api(root)
+    steps = ag.backward_steps(root)
     path = animate_backward(root, tmp_path / "backward.html")
     assert path == str(tmp_path / "backward.html")
     text = open(path, encoding="utf-8").read()
@@ -86,9 +85,9 @@ def test_animate_backward_writes_one_self_contained_page(steps_api, tmp_path):  
 
 
 @needs_dot
-def test_tensor_page_shows_arrays_and_module_boxes(steps_api, tmp_path):  # noqa: F811
+def test_tensor_page_shows_arrays_and_module_boxes(tmp_path):
     loss, params = mlp_graph()
-    steps = steps_api(loss)
+    steps = ag.backward_steps(loss)
     data = page_data(open(animate_backward(loss, tmp_path / "mlp.html", params=params,
                                            expand_fused=True)).read())
     titles = [d["title"] for d in data["steps"]]
@@ -110,9 +109,9 @@ def test_animate_backward_without_dot_raises_and_writes_nothing(tmp_path, monkey
 # ----------------------------------------------------------------------------- the stepper
 
 
-def test_stepper_moves_through_the_steps(steps_api):  # noqa: F811
+def test_stepper_moves_through_the_steps():
     root = scalar_graph()
-    steps = steps_api(root)
+    steps = ag.backward_steps(root)
     st = BackwardStepper(root)
     n = len(st)
     assert n == len(steps) and st.k == 0 and st.current is None
@@ -137,7 +136,7 @@ def test_stepper_moves_through_the_steps(steps_api):  # noqa: F811
         BackwardStepper(np.ones(3))
 
 
-def test_stepper_shows_itself_as_html_in_jupyter(steps_api, monkeypatch):  # noqa: F811
+def test_stepper_shows_itself_as_html_in_jupyter(monkeypatch):
     from IPython.core.formatters import DisplayFormatter
 
     monkeypatch.setitem(sys.modules, "ipywidgets", None)  # as if it were not installed
@@ -150,10 +149,10 @@ def test_stepper_shows_itself_as_html_in_jupyter(steps_api, monkeypatch):  # noq
     assert "step 1 of" in data["text/plain"]
 
 
-def test_stepper_widget_buttons_move_the_picture_and_the_panel(steps_api):  # noqa: F811
+def test_stepper_widget_buttons_move_the_picture_and_the_panel():
     pytest.importorskip("ipywidgets")
     root = scalar_graph()
-    steps = steps_api(root)
+    steps = ag.backward_steps(root)
     st = BackwardStepper(root)
     bundle = st._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle and "text/html" in bundle
@@ -178,7 +177,7 @@ def test_stepper_widget_buttons_move_the_picture_and_the_panel(steps_api):  # no
     assert st.k == 1 and st.current.node is root
 
 
-def test_stepper_without_dot_still_shows_the_steps(steps_api, tmp_path, monkeypatch):  # noqa: F811
+def test_stepper_without_dot_still_shows_the_steps(tmp_path, monkeypatch):
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))

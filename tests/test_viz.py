@@ -520,37 +520,6 @@ def test_render_svgs_renders_many_graphs_in_one_run():
 # ----------------------------------------------------------------------------- step by step
 
 
-def _standin_backward_steps(root):
-    """The walk of backward(), as data (used only while the engine does not export it)."""
-    from collections import namedtuple
-
-    Step = namedtuple("Step", "index node upstream contributions")
-    pending, steps = {id(root): root._seed(None)}, []
-    for node in reversed(ag.toposort(root)):
-        if id(node) not in pending:
-            continue
-        g, sent, ctx = pending.pop(id(node)), [], node._ctx
-        if ctx is not None:
-            grads = ctx.fn.backward(ctx, g)
-            grads = grads if isinstance(grads, tuple) else (grads,)
-            for x, gx, need in zip(ctx.inputs, grads, ctx.needs_input_grad, strict=True):
-                if need and gx is not None:
-                    gx = x._fix_grad(gx)
-                    sent.append((x, gx))
-                    pending[id(x)] = pending[id(x)] + gx if id(x) in pending else gx
-        steps.append(Step(len(steps), node, g, tuple(sent)))
-    return steps
-
-
-@pytest.fixture
-def steps_api(monkeypatch):
-    """``ag.backward_steps``, or a stand-in where the engine does not export it yet."""
-    if not hasattr(ag, "backward_steps"):
-        monkeypatch.setattr(ag.engine, "backward_steps", _standin_backward_steps, raising=False)
-        monkeypatch.setattr(ag, "backward_steps", _standin_backward_steps, raising=False)
-    return ag.backward_steps
-
-
 def scalar_example():
     """The README's Scalar graph: a is used twice, so its gradient arrives in two parts."""
     a, b = Scalar(2.0, name="a"), Scalar(-3.0, name="b")
@@ -562,9 +531,9 @@ def grad_line(label: list) -> str:
     return line
 
 
-def test_step_k_highlights_the_node_and_fills_in_gradients(steps_api):
+def test_step_k_highlights_the_node_and_fills_in_gradients():
     a, b, c = scalar_example()
-    steps = steps_api(c)
+    steps = ag.backward_steps(c)
     assert steps[0].node is c and len(steps) == len(ag.toposort(c))
     for k in range(len(steps) + 1):
         src = ag.draw_graph(c, step=k).source
@@ -610,14 +579,14 @@ def attrs_of_edge(source: str, src: str, dst: str) -> str:
     return line
 
 
-def test_step_shows_the_signal_sensitivity_of_a_fused_layer(steps_api):
+def test_step_shows_the_signal_sensitivity_of_a_fused_layer():
     rng = np.random.default_rng(3)
     x = Tensor(rng.normal(size=(4, 3)), name="x")
     w = Tensor(rng.normal(size=(2, 3)), requires_grad=True, name="W")
     b = Tensor(rng.normal(size=2), requires_grad=True, name="b")
     h = ag.ops.LinearTanh.apply(x, w, b)
     loss = (h * h).sum()
-    steps = steps_api(loss)
+    steps = ag.backward_steps(loss)
     k = [s.node is h for s in steps].index(True) + 1
     nodes, _ = parse(ag.draw_graph(loss, step=k, expand_fused=True, threshold=8).source)
     (sid,) = [n for n in nodes if kind(n) == "s"]
@@ -632,9 +601,9 @@ def test_step_shows_the_signal_sensitivity_of_a_fused_layer(steps_api):
     assert grad_line(before[sid][0]) == "grad ?"
 
 
-def test_bad_steps_raise_naming_the_number_of_steps(steps_api):
+def test_bad_steps_raise_naming_the_number_of_steps():
     *_, c = scalar_example()
-    n = len(steps_api(c))
+    n = len(ag.backward_steps(c))
     for bad in (-1, n + 1, 1.5):
         with pytest.raises(ValueError, match=f"from 0 to {n}"):
             ag.draw_graph(c, step=bad)
@@ -654,12 +623,12 @@ def mlp_example():
 
 @needs_dot
 @pytest.mark.parametrize("example", ["scalar", "mlp"])
-def test_the_layout_is_the_same_at_every_step(steps_api, example):
+def test_the_layout_is_the_same_at_every_step(example):
     if example == "scalar":
         c, options = scalar_example()[2], {}
     else:
         c, options = mlp_example()
-    n = len(steps_api(c))
+    n = len(ag.backward_steps(c))
 
     def boxes(k):
         plain = ag.draw_graph(c, step=k, **options).pipe(format="plain").decode()
