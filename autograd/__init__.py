@@ -22,7 +22,7 @@ from .engine import (
     toposort,
 )
 from .engine import grad_of as grad
-from .gradcheck import GradcheckError, gradcheck, numerical_grad
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .scalar import Scalar
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
 from .viz import draw_graph
@@ -32,7 +32,7 @@ __all__ = [
     "tensor", "zeros", "ones", "zeros_like", "ones_like", "randn", "rand", "arange",
     "manual_seed", "set_default_dtype", "get_default_dtype",
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
-    "grad", "numerical_grad", "gradcheck",
+    "grad", "numerical_grad", "gradcheck", "gradgradcheck",
     "concatenate", "stack", "where", "maximum", "minimum", "matmul",
     "draw_graph", "toposort", "unbroadcast", "ops", "backward_steps", "BackwardStep",
 ]

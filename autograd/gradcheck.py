@@ -12,9 +12,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .engine import Node, grad_of, no_grad
+from .engine import Node, enable_grad, grad_of, no_grad
 from .scalar import Scalar
-from .tensor import Tensor
+from .tensor import Tensor, concatenate
 
 
 class GradcheckError(RuntimeError):
@@ -99,13 +99,18 @@ def gradcheck(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol: floa
     Every input that requires grad is checked. Returns True, or raises
     GradcheckError naming the input, the worst element, and both values.
     """
-    inputs = list(inputs)
+    return _check_jacobian(fn, list(inputs), eps, atol, rtol, _input_label, "gradcheck")
+
+
+def _check_jacobian(fn: Callable, inputs: list, eps: float, atol: float, rtol: float,
+                    label: Callable[[Any, int], str], what: str) -> bool:
+    """gradcheck's work: analytic Jacobian by the engine, numerical by central differences."""
     wrt = [k for k, x in enumerate(inputs) if isinstance(x, Node) and x.requires_grad]
     if not wrt:
-        raise ValueError("gradcheck: no input requires grad, so there is nothing to check.")
+        raise ValueError(f"{what}: no input requires grad, so there is nothing to check.")
     out = fn(*inputs)
     if not isinstance(out, Node):
-        raise TypeError(f"gradcheck: fn must return a Tensor or Scalar, got {type(out).__name__}.")
+        raise TypeError(f"{what}: fn must return a Tensor or Scalar, got {type(out).__name__}.")
     out_size = np.size(out.data)
     analytic = {k: np.zeros((out_size, np.size(inputs[k].data))) for k in wrt}
     if out.requires_grad:
@@ -115,9 +120,10 @@ def gradcheck(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol: floa
             seed = seed.reshape(np.shape(out.data))
             grads = grad_of(out, [inputs[k] for k in wrt],
                             grad_output=seed if isinstance(out, Tensor) else None,
-                            retain_graph=True)
+                            retain_graph=True, allow_unused=True)
             for k, g in zip(wrt, grads, strict=True):
-                analytic[k][i] = np.asarray(g, dtype=np.float64).reshape(-1)
+                if g is not None:
+                    analytic[k][i] = np.asarray(g, dtype=np.float64).reshape(-1)
     for k in wrt:
         numeric = _numerical_jacobian(fn, inputs, k, eps)
         a = analytic[k]
@@ -131,9 +137,63 @@ def gradcheck(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol: floa
             out_elem = np.unravel_index(i, np.shape(out.data)) if out_size > 1 else ()
             where = f"output element {tuple(int(e) for e in out_elem)}"
             raise GradcheckError(
-                f"gradcheck failed for {_input_label(inputs[k], k)} of shape {shape}: at element "
+                f"{what} failed for {label(inputs[k], k)} of shape {shape}: at element "
                 f"{tuple(int(e) for e in elem)} ({where}) the analytic gradient is "
                 f"{float(a[i, j])!r} but the numerical one is {float(numeric[i, j])!r} "
                 f"(atol={atol}, rtol={rtol}). Check that op's backward."
             )
     return True
+
+
+def gradgradcheck(fn: Callable, inputs: Sequence[Any], grad_outputs: Sequence[Any] | None = None,
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
+    """Check the second derivatives of ``fn`` (reverse over reverse) against finite differences.
+
+    The function checked is (inputs, v) -> the gradient of <fn(inputs), v> with respect
+    to the inputs, taken with ``grad(..., create_graph=True)``; its Jacobian, by the
+    engine, holds the second derivatives (and the first, with respect to v), and is
+    compared with central differences in float64. ``grad_outputs`` (v, one Tensor of
+    fn's output shape) is drawn at random (a fixed seed) when not given. Returns True,
+    or raises GradcheckError naming the input and the worst element, like gradcheck.
+    """
+    inputs = list(inputs)
+    n = len(inputs)
+    wrt = [k for k, x in enumerate(inputs) if isinstance(x, Node) and x.requires_grad]
+    if not wrt:
+        raise ValueError("gradgradcheck: no input requires grad, so there is nothing to check.")
+    out = fn(*inputs)
+    if not isinstance(out, Node):
+        raise TypeError(
+            f"gradgradcheck: fn must return a Tensor or Scalar, got {type(out).__name__}.")
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        if isinstance(out, Scalar):
+            grad_outputs = [Scalar(float(rng.standard_normal()))]
+        else:
+            grad_outputs = [Tensor(rng.standard_normal(out.shape), dtype=np.float64,
+                                   requires_grad=True)]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != 1:
+        raise ValueError("gradgradcheck: fn returns one value, so give one grad_output.")
+    weights = np.random.default_rng(1).standard_normal(len(wrt))
+
+    def first_derivatives(*args: Any) -> Any:
+        xs = list(args[:n])
+        with enable_grad():
+            for k in wrt:  # finite differences pass plain copies: make them differentiable
+                if not xs[k].requires_grad:
+                    xs[k] = type(xs[k])._differentiable_view(xs[k])
+            grads = grad_of(fn(*xs), [xs[k] for k in wrt], grad_output=args[n],
+                            create_graph=True, allow_unused=True)
+            if isinstance(out, Scalar):  # Scalars: one random combination of the gradients
+                return sum((float(w) * g for w, g in zip(weights, grads, strict=True)
+                            if g is not None), Scalar(0.0, requires_grad=False))
+            pieces = [(g if g is not None else xs[k] * 0.0).reshape(-1)
+                      for k, g in zip(wrt, grads, strict=True)]
+            return concatenate(pieces)
+
+    def label(x: Any, k: int) -> str:
+        return _input_label(x, k) if k < n else "grad_output"
+
+    return _check_jacobian(first_derivatives, inputs + grad_outputs, eps, atol, rtol, label,
+                           "gradgradcheck")

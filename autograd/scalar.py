@@ -46,6 +46,11 @@ class Scalar(Node):
         return g if isinstance(g, Node) else float(g)
 
     @staticmethod
+    def _differentiable_view(x: "Scalar") -> "Scalar":
+        """A leaf that requires grad with ``x``'s current value (for finite differences)."""
+        return Scalar(x.data)
+
+    @staticmethod
     def _constant(value: Any) -> "Scalar":
         """A value as a graph node that requires no grad (create_graph's constants)."""
         return Scalar(float(value), requires_grad=False)

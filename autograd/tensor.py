@@ -199,6 +199,11 @@ class Tensor(Node):
             grad += g
 
     @staticmethod
+    def _differentiable_view(x: "Tensor") -> "Tensor":
+        """A leaf that requires grad and shares ``x``'s buffer (for finite differences)."""
+        return Tensor._wrap(x.data, True)
+
+    @staticmethod
     def _constant(value: Any) -> "Tensor":
         """A value as a graph node that requires no grad (create_graph's constants)."""
         return Tensor._wrap(np.asarray(value))

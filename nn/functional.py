@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Context, Function, Tensor
-from autograd.ops import stable_sigmoid
+from autograd.ops import Sigmoid, Softmax
 
 __all__ = [
     "mse_loss", "l1_loss", "cross_entropy", "binary_cross_entropy",
@@ -116,22 +116,67 @@ class CrossEntropy(Function):
     def forward(ctx: Context, logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
         n = logits.shape[0]
         shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
-        rows = np.arange(n)
-        picked = shifted[rows, ids]
+        picked = shifted[np.arange(n), ids]
         exp = np.exp(shifted, out=shifted)
         total = np.add.reduce(exp, axis=1, keepdims=True)
         # -log p[y] = log(sum exp) - shifted[y]
         loss = np.add.reduce(np.log(total[:, 0]) - picked) / n
-        ctx.saved = (exp, total, rows, ids)
+        # exp and total are the softmax's parts: the backward uses them as plain values
+        ctx.saved = (logits, ids, exp, total)
         return np.asarray(loss, dtype=logits.dtype)
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple:
-        exp, total, rows, ids = ctx.saved
-        grad = exp / total  # softmax
-        grad[rows, ids] -= 1
-        grad *= g / len(rows)
-        return grad, None
+    def backward(ctx: Context, g: Any) -> tuple:
+        logits, ids, exp, total = ctx.saved
+        return ctx.xp.apply(CrossEntropyGrad, logits, g, ids=ids, softmax=(exp, total)), None
+
+
+class CrossEntropyGrad(Function):
+    """(softmax(logits) - onehot(ids)) * g / n: cross_entropy's gradient as an op of its own,
+    so that it can be differentiated again (Hessians of classifiers, gradient penalties).
+
+    ``softmax``: (exp, total) from the forward, to skip recomputing it on the first-order
+    path (plain values; the backward below recomputes from the logits).
+    """
+
+    builtin = True
+
+    @staticmethod
+    def forward(ctx: Context, logits: np.ndarray, g: Any, ids: np.ndarray,
+                softmax: tuple | None = None) -> np.ndarray:
+        ctx.saved = (logits, g)
+        ctx.ids = ids
+        if softmax is None:
+            grad = _softmax_rows(logits)
+        else:
+            exp, total = softmax
+            grad = exp / total
+        n = len(ids)
+        grad[np.arange(n), ids] -= 1
+        grad *= g / n
+        return grad
+
+    @staticmethod
+    def backward(ctx: Context, v: Any) -> tuple:
+        logits, g = ctx.saved
+        ids = ctx.ids
+        rows = np.arange(len(ids))
+        n = len(ids)
+        p = ctx.xp.apply(Softmax, logits, axis=1)
+        need_logits, need_g = ctx.needs_input_grad
+        g_logits = g_g = None
+        if need_logits:  # the softmax's Jacobian applied to v * g / n
+            w = v * (g / n)
+            pw = p * w
+            g_logits = pw - p * pw.sum(axis=1, keepdims=True)
+        if need_g:
+            g_g = ((p * v).sum() - v[rows, ids].sum()) / n
+        return g_logits, g_g
+
+
+def _softmax_rows(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - np.maximum.reduce(logits, axis=1, keepdims=True))
+    return e / np.add.reduce(e, axis=1, keepdims=True)
 
 
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
@@ -194,11 +239,11 @@ class BCEWithLogits(Function):
         return np.asarray(loss.mean(), dtype=np.result_type(s, y))
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple:
+    def backward(ctx: Context, g: Any) -> tuple:
         s, y = ctx.saved
-        scale = g / max(np.size(s), 1)
+        scale = g / max(np.size(ctx.xp.value(s)), 1)
         need_s, need_y = ctx.needs_input_grad
-        gs = (stable_sigmoid(s) - y) * scale if need_s else None
+        gs = (ctx.xp.apply(Sigmoid, s) - y) * scale if need_s else None
         gy = -s * scale if need_y else None
         return gs, gy
 
@@ -237,7 +282,7 @@ class BinaryCrossEntropy(Function):
     (p - y) / max(p (1 - p), 1e-12), PyTorch's formula, finite there too.
     """
 
-    once_differentiable = True  # the backward is numpy-only
+    builtin = True
 
     @staticmethod
     def forward(ctx: Context, p: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -249,16 +294,18 @@ class BinaryCrossEntropy(Function):
         return np.asarray(loss.mean(), dtype=np.result_type(p, y))
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple:
+    def backward(ctx: Context, g: Any) -> tuple:
         p, y = ctx.saved
-        scale = g / max(np.size(p), 1)
+        xp = ctx.xp
+        scale = g / max(np.size(xp.value(p)), 1)
         need_p, need_y = ctx.needs_input_grad
         gp = gy = None
         if need_p:
-            gp = (p - y) / np.maximum(p * (1 - p), 1e-12) * scale
+            spread = p * (1 - p)
+            gp = (p - y) / xp.where(xp.value(spread) < 1e-12, 1e-12, spread) * scale
         if need_y:  # d/dy = log(1 - p) - log(p), unclamped as in PyTorch
             with np.errstate(divide="ignore"):
-                gy = (np.log1p(-p) - np.log(p)) * scale
+                gy = (xp.log(1 - p) - xp.log(p)) * scale
         return gp, gy
 
 
@@ -294,15 +341,15 @@ class LogisticLoss(Function):
 
     @staticmethod
     def forward(ctx: Context, s: np.ndarray, y: np.ndarray) -> np.ndarray:
-        margin = -y * s
-        ctx.saved = (margin, y)
-        return np.asarray(np.logaddexp(0, margin).mean(), dtype=s.dtype)
+        ctx.saved = (s, y)
+        return np.asarray(np.logaddexp(0, -y * s).mean(), dtype=s.dtype)
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple:
-        margin, y = ctx.saved
+    def backward(ctx: Context, g: Any) -> tuple:
+        s, y = ctx.saved
         # d/ds ln(1 + e^(-y s)) = -y * theta(-y s)
-        return -y * stable_sigmoid(margin) * (g / max(margin.size, 1)), None
+        n = max(np.size(ctx.xp.value(s)), 1)
+        return -y * ctx.xp.apply(Sigmoid, -y * s) * (g / n), None
 
 
 def logistic_loss(scores: Tensor, y: Any) -> Tensor:
