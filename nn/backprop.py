@@ -38,6 +38,10 @@ gradients then *sum* the per-sample products x^(l-1) delta^(l).
 
 One forward and one backward pass cost O(W) each (W the number of weights),
 against O(W^2) for the numerical approach (two forward passes per weight).
+
+``compare_with_engine`` sets these sensitivities and gradients beside the
+autograd engine's, layer by layer; it is the only code here that imports the
+engine (inside the function: the algorithm itself is numpy only).
 """
 
 from __future__ import annotations
@@ -48,7 +52,10 @@ import numpy as np
 
 from .layers import MLP
 
-__all__ = ["manual_gradients", "forward_signals", "THETA", "THETA_PRIME"]
+__all__ = [
+    "manual_gradients", "forward_signals", "compare_with_engine", "BackpropReport",
+    "Difference", "THETA", "THETA_PRIME",
+]
 
 # theta(s) for each activation name
 THETA: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -167,6 +174,42 @@ def _output_derivative(out: np.ndarray, y: Any, loss: str) -> np.ndarray:
     return p / n
 
 
+def _backward_by_hand(model: MLP, x: Any, y: Any, loss: str,
+                      theta_prime: dict | None = None) -> tuple[list, dict]:
+    """The backward pass above, in float64: (deltas, gradients).
+
+    ``deltas[l]`` is delta^(l) of shape (N, units in layer l) for l = 1..L
+    (``deltas[0]`` is None); ``gradients`` maps id(parameter) to dE/dw.
+    ``theta_prime`` replaces entries of ``THETA_PRIME`` (to try a derivative of
+    one's own against the engine).
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"manual_gradients: unknown loss {loss!r}; choose one of {LOSSES}.")
+    derivative = {**THETA_PRIME, **(theta_prime or {})}
+    acts = _layer_activations(model)
+    signals, outputs = forward_signals(model, x)
+    L = len(model.layers)
+
+    # output layer: delta^(L) = dE/dx^(L) * theta'(s^(L))
+    dE_dx = _output_derivative(outputs[L], y, loss)
+    deltas: list = [None] * (L + 1)
+    grads: dict[int, np.ndarray] = {}          # id(parameter) -> gradient (float64)
+
+    def add(param: Any, g: np.ndarray) -> None:   # a parameter used twice gets both terms
+        grads[id(param)] = grads[id(param)] + g if id(param) in grads else g
+
+    for l in range(L, 0, -1):
+        delta = dE_dx * derivative[acts[l - 1]](signals[l], outputs[l])   # delta^(l)
+        deltas[l] = delta
+        layer = model.layers[l - 1]
+        add(layer.weight, delta.T @ outputs[l - 1])       # dE/dW^(l) = delta^(l)T x^(l-1)
+        if layer.bias is not None:
+            add(layer.bias, delta.sum(axis=0))            # dE/db^(l)
+        if l > 1:
+            dE_dx = delta @ np.asarray(layer.weight.data, dtype=np.float64)   # delta^(l) W^(l)
+    return deltas, grads
+
+
 def manual_gradients(model: MLP, x: Any, y: Any, loss: str = "mse") -> dict[str, np.ndarray]:
     """dE/dw for every parameter of an nn.MLP, by the backpropagation equations above.
 
@@ -179,29 +222,8 @@ def manual_gradients(model: MLP, x: Any, y: Any, loss: str = "mse") -> dict[str,
     in float64 (then is cast to each parameter's dtype); the model is not changed
     and no ``.grad`` is touched.
     """
-    if loss not in LOSSES:
-        raise ValueError(f"manual_gradients: unknown loss {loss!r}; choose one of {LOSSES}.")
-    acts = _layer_activations(model)
-    named = list(model.named_parameters())
-    signals, outputs = forward_signals(model, x)
-    L = len(model.layers)
-
-    # output layer: delta^(L) = dE/dx^(L) * theta'(s^(L))
-    dE_dx = _output_derivative(outputs[L], y, loss)
-    grads: dict[int, np.ndarray] = {}          # id(parameter) -> gradient (float64)
-
-    def add(param: Any, g: np.ndarray) -> None:   # a parameter used twice gets both terms
-        grads[id(param)] = grads[id(param)] + g if id(param) in grads else g
-
-    for l in range(L, 0, -1):
-        delta = dE_dx * THETA_PRIME[acts[l - 1]](signals[l], outputs[l])   # delta^(l)
-        layer = model.layers[l - 1]
-        add(layer.weight, delta.T @ outputs[l - 1])       # dE/dW^(l) = delta^(l)T x^(l-1)
-        if layer.bias is not None:
-            add(layer.bias, delta.sum(axis=0))            # dE/db^(l)
-        if l > 1:
-            dE_dx = delta @ np.asarray(layer.weight.data, dtype=np.float64)   # delta^(l) W^(l)
-
+    named = list(model.named_parameters()) if isinstance(model, MLP) else []
+    _, grads = _backward_by_hand(model, x, y, loss)
     missing = [name for name, p in named if id(p) not in grads]
     if missing:
         raise ValueError(
@@ -209,3 +231,188 @@ def manual_gradients(model: MLP, x: Any, y: Any, loss: str = "mse") -> dict[str,
             "layers; the hand-written backpropagation covers plain nn.MLP models only."
         )
     return {name: grads[id(p)].astype(p.data.dtype) for name, p in named}
+
+
+# --------------------------------------------------------------------------
+# by hand against the engine
+# --------------------------------------------------------------------------
+
+
+class Difference:
+    """One quantity of one layer, by hand and by the engine, and how far apart they are.
+
+    ``max_abs`` is max |hand - engine|; ``max_rel`` is max_abs / max |engine| (the
+    difference relative to the size of the quantity, so that entries near zero do
+    not blow it up).
+    """
+
+    def __init__(self, layer: int, quantity: str, by_hand: np.ndarray,
+                 engine: np.ndarray) -> None:
+        self.layer, self.quantity = layer, quantity
+        self.by_hand = np.asarray(by_hand, dtype=np.float64)
+        self.engine = np.asarray(engine, dtype=np.float64)
+        diff = np.abs(self.by_hand - self.engine)
+        self.max_abs = float(diff.max()) if diff.size else 0.0
+        scale = float(np.abs(self.engine).max()) if self.engine.size else 0.0
+        self.max_rel = self.max_abs / scale if scale > 0 else (0.0 if self.max_abs == 0
+                                                               else float("inf"))
+
+    @property
+    def symbol(self) -> str:
+        """The lecture's name: delta^(l), dE/dW^(l) or dE/db^(l)."""
+        return {"delta": f"delta^({self.layer})", "weight": f"dE/dW^({self.layer})",
+                "bias": f"dE/db^({self.layer})"}[self.quantity]
+
+    def __repr__(self) -> str:
+        return (f"Difference({self.symbol}, shape={self.engine.shape}, "
+                f"max_abs={self.max_abs:.3g}, max_rel={self.max_rel:.3g})")
+
+
+class BackpropReport:
+    """The lecture's backpropagation by hand beside the engine's, layer by layer.
+
+    ``rows``: one ``Difference`` per layer l = 1..L and quantity (delta^(l),
+    dE/dW^(l), dE/db^(l)); ``worst(l)`` the largest differences of layer l;
+    ``max_abs`` / ``max_rel`` over everything; ``ok(rtol)`` whether every
+    relative difference is within ``rtol``. ``str(report)`` is a table for a
+    terminal; Jupyter shows it as an HTML table.
+    """
+
+    def __init__(self, title: str, loss_by_hand: float, loss_engine: float,
+                 rows: list[Difference]) -> None:
+        self.title = title
+        self.loss_by_hand, self.loss_engine = loss_by_hand, loss_engine
+        self.rows = rows
+
+    @property
+    def layers(self) -> list[int]:
+        return sorted({r.layer for r in self.rows})
+
+    @property
+    def max_abs(self) -> float:
+        return max(r.max_abs for r in self.rows)
+
+    @property
+    def max_rel(self) -> float:
+        return max(r.max_rel for r in self.rows)
+
+    def worst(self, layer: int) -> tuple[float, float]:
+        """(largest absolute, largest relative difference) among layer l's quantities."""
+        rows = [r for r in self.rows if r.layer == layer]
+        if not rows:
+            raise ValueError(f"BackpropReport.worst: no layer {layer}; layers are {self.layers}.")
+        return max(r.max_abs for r in rows), max(r.max_rel for r in rows)
+
+    def ok(self, rtol: float = 1e-6) -> bool:
+        """Whether every quantity by hand equals the engine's within ``rtol`` (relative)."""
+        return self.max_rel <= rtol
+
+    def table(self) -> list[tuple[str, ...]]:
+        """The rows of the table: layer, quantity, shape, max |difference|, max relative."""
+        return [(str(r.layer), r.symbol, str(r.engine.shape), f"{r.max_abs:.2e}",
+                 f"{r.max_rel:.2e}") for r in self.rows]
+
+    HEADERS = ("l", "quantity", "shape", "max |hand - engine|", "max relative")
+
+    def __str__(self) -> str:
+        rows = [self.HEADERS, *self.table()]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(self.HEADERS))]
+        lines = [self.title,
+                 f"loss: by hand {self.loss_by_hand:.10g}, engine {self.loss_engine:.10g}"]
+        for k, row in enumerate(rows):
+            lines.append("  ".join(cell.rjust(w) if i != 1 else cell.ljust(w)
+                                   for i, (cell, w) in enumerate(zip(row, widths, strict=True))))
+            if k == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.HEADERS)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                       for row in self.table())
+        return (f"<p><b>{html.escape(self.title)}</b><br>loss: by hand "
+                f"{self.loss_by_hand:.10g}, engine {self.loss_engine:.10g}</p>"
+                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+def _engine_side(model: MLP, x: np.ndarray, y: Any, loss: str) -> tuple[float, list, dict]:
+    """The engine's loss, delta^(l) = dE/ds^(l) and dE/dw (no ``.grad`` touched).
+
+    The weight gradients come from the model's own forward pass (fused layers
+    included). The signals s^(l) are not nodes of that graph (a fused layer
+    computes s and theta(s) in one node), so the deltas come from the same
+    network run as separate ``Linear`` and activation ops, with ``ag.grad``
+    taken at each signal.
+    """
+    import autograd as ag
+    from autograd import ops
+
+    from . import functional as F
+    from .layers import ACTIVATIONS
+
+    error = F.mse_loss if loss == "mse" else F.cross_entropy
+    dtype = model.layers[0].weight.data.dtype
+    X = ag.Tensor(x.astype(dtype))
+    target = np.asarray(getattr(y, "data", y))
+    target = target.astype(dtype) if loss == "mse" else target
+    named = list(model.named_parameters())
+    err = error(model(X), target)
+    weights = dict(zip((id(p) for _, p in named),
+                       ag.grad(err, [p for _, p in named]), strict=True))
+
+    signals, h = [], X
+    for layer, act in zip(model.layers, _layer_activations(model), strict=True):
+        inputs = (h, layer.weight) if layer.bias is None else (h, layer.weight, layer.bias)
+        s = ops.Linear.apply(*inputs)
+        signals.append(s)
+        h = ACTIVATIONS[act](s)
+    deltas = [None, *ag.grad(error(h, target), signals)]
+    return float(err.item()), deltas, weights
+
+
+def compare_with_engine(model: MLP, x: Any, y: Any, loss: str = "mse",
+                        theta_prime: dict | None = None) -> BackpropReport:
+    """Backpropagation by hand (``manual_gradients``' algorithm) beside the engine's.
+
+    For an ``nn.MLP``, a batch ``x`` (N, d) and targets ``y`` (as for
+    ``manual_gradients``), the report holds, for each layer l, the
+    sensitivities delta^(l) and the gradients dE/dW^(l), dE/db^(l) computed
+    both ways, with their largest absolute and relative differences. In float64
+    they agree to about 1e-12. ``theta_prime`` ({activation: theta'(s, x)})
+    replaces the derivatives used by hand: try your own, and the report shows
+    where it goes wrong. Nothing is changed: no ``.grad``, no weight.
+    """
+    try:
+        deltas, grads = _backward_by_hand(model, x, y, loss, theta_prime)
+    except (TypeError, ValueError) as e:  # the same checks: say which function was called
+        raise type(e)(str(e).replace("manual_gradients:", "compare_with_engine:", 1)) from None
+    _, outputs = forward_signals(model, x)
+    loss_by_hand = _loss_value(outputs[-1], y, loss)
+    loss_engine, engine_deltas, engine_grads = _engine_side(model, _check_x(model, x), y, loss)
+    rows = []
+    for l, layer in enumerate(model.layers, start=1):
+        rows.append(Difference(l, "delta", deltas[l], engine_deltas[l]))
+        rows.append(Difference(l, "weight", grads[id(layer.weight)],
+                               engine_grads[id(layer.weight)]))
+        if layer.bias is not None:
+            rows.append(Difference(l, "bias", grads[id(layer.bias)], engine_grads[id(layer.bias)]))
+    dtype = model.layers[0].weight.data.dtype
+    n = np.shape(x)[0]
+    title = (f"backpropagation by hand against the engine: MLP {model.sizes} "
+             f"({model.activation}), loss {loss}, N = {n}, {dtype}")
+    return BackpropReport(title, loss_by_hand, loss_engine, rows)
+
+
+def _loss_value(out: np.ndarray, y: Any, loss: str) -> float:
+    """E itself, in float64 (the checks on y happened in the backward pass)."""
+    y = np.asarray(getattr(y, "data", y))
+    if loss == "mse":
+        return float(np.mean((out - y.astype(np.float64)) ** 2))
+    shifted = out - out.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_p[np.arange(out.shape[0]), y].mean())

@@ -15,7 +15,7 @@ import autograd as ag
 import nn
 from nn import backprop
 from nn import functional as F
-from nn.backprop import forward_signals, manual_gradients
+from nn.backprop import BackpropReport, compare_with_engine, forward_signals, manual_gradients
 
 ACTS = ["tanh", "relu", "sigmoid", "identity"]
 OUT_ACTS = [None, "tanh", "relu", "sigmoid", "identity"]
@@ -197,8 +197,7 @@ def test_forward_signals_follow_the_lecture_indexing(float64):
     np.testing.assert_allclose(xs[3], model(ag.Tensor(x)).data, rtol=1e-12)
 
 
-def test_module_does_not_use_the_engine():
-    tree = ast.parse(inspect.getsource(backprop))
+def _imports(tree) -> set:
     imported = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -206,8 +205,21 @@ def test_module_does_not_use_the_engine():
         elif isinstance(node, ast.ImportFrom):
             imported.add((node.module or "").split(".")[0] if node.level == 0 else
                          "." + (node.module or ""))
-    assert "autograd" not in imported
-    assert imported <= {"__future__", "typing", "numpy", ".layers"}, imported
+    return imported
+
+
+def test_module_does_not_use_the_engine():
+    tree = ast.parse(inspect.getsource(backprop))
+    top = set()
+    for node in tree.body:
+        top |= _imports(node) if isinstance(node, (ast.Import, ast.ImportFrom)) else set()
+    assert top <= {"__future__", "typing", "numpy", ".layers"}, top
+    # only the engine's side of compare_with_engine imports the engine, inside itself
+    users = {f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
+             and _imports(f) & {"autograd", ".functional"}}
+    assert users == {"_engine_side"}
+    hand = ast.parse(inspect.getsource(backprop._backward_by_hand))
+    assert not _imports(hand) and "autograd" not in ast.dump(hand)
     # its docstring shows the lecture's equations
     for piece in ("delta_j^(l)", "s_j^(l)", "x_j^(l) = theta(s_j^(l))", "w_ij^(l)"):
         assert piece in backprop.__doc__
@@ -265,3 +277,104 @@ def test_extra_parameters_are_reported():
     model.scale = nn.Parameter(np.ones(1, dtype=np.float32))
     with pytest.raises(ValueError, match=r"\['scale'\]"):
         manual_gradients(model, np.zeros((1, 2)), np.zeros((1, 2)))
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(problems())
+def test_report_sets_the_hand_written_pass_beside_the_engine(float64, problem):
+    model, x, y, loss = problem
+    before = {name: p.data.copy() for name, p in model.named_parameters()}
+    report = compare_with_engine(model, x, y, loss=loss)
+    assert isinstance(report, BackpropReport)
+    L = len(model.layers)
+    assert report.layers == list(range(1, L + 1))
+    assert [(r.layer, r.quantity) for r in report.rows] == [
+        (l, q) for l in range(1, L + 1) for q in ("delta", "weight", "bias")]
+    assert report.max_abs < 1e-12 and report.max_rel < 1e-10 and report.ok()
+    for l in report.layers:
+        assert report.worst(l)[0] < 1e-12
+    # nothing changed
+    assert all(p.grad is None for p in model.parameters())
+    for name, p in model.named_parameters():
+        np.testing.assert_array_equal(p.data, before[name])
+    # the two sides are what they claim to be: manual_gradients, and backward() on the model
+    manual = manual_gradients(model, x, y, loss=loss)
+    engine, err = engine_gradients(model, x, y, loss)
+    assert report.loss_engine == pytest.approx(err, rel=1e-12)
+    assert report.loss_by_hand == pytest.approx(err, rel=1e-10, abs=1e-14)
+    for l in report.layers:
+        w, b = f"layers.{l - 1}.weight", f"layers.{l - 1}.bias"
+        rows = {r.quantity: r for r in report.rows if r.layer == l}
+        np.testing.assert_array_equal(rows["weight"].by_hand, manual[w])
+        np.testing.assert_array_equal(rows["bias"].by_hand, manual[b])
+        np.testing.assert_allclose(rows["weight"].engine, engine[w], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(rows["bias"].engine, engine[b], rtol=1e-12, atol=1e-15)
+        # delta^(l) sums over the batch to dE/db^(l): ties the deltas to the gradients
+        np.testing.assert_allclose(rows["delta"].engine.sum(axis=0), engine[b], rtol=1e-10,
+                                   atol=1e-14)
+        assert rows["delta"].engine.shape == (x.shape[0], model.sizes[l])
+
+
+def test_a_wrong_hand_derivative_shows_up_in_its_layers(float64):
+    ag.manual_seed(3)
+    model = nn.MLP([2, 3, 3, 1])
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(5, 2)), rng.normal(size=(5, 1))
+    good = compare_with_engine(model, x, y)
+    # a classic slip: theta'(s) = 1 - s^2 instead of 1 - tanh(s)^2 = 1 - x^2
+    bad = compare_with_engine(model, x, y, theta_prime={"tanh": lambda s, x: 1.0 - s * s})
+    assert good.ok() and not bad.ok()
+    assert bad.worst(3) == good.worst(3)  # the output layer (identity) is untouched
+    for l in (1, 2):
+        assert bad.worst(l)[1] > 1e-3
+    assert bad.loss_by_hand == good.loss_by_hand  # the forward pass is the same
+    text = str(bad)
+    (row,) = [line for line in text.splitlines() if "delta^(2)" in line]
+    assert float(row.split()[-1]) == pytest.approx(
+        [r.max_rel for r in bad.rows if r.symbol == "delta^(2)"][0], rel=1e-2)
+
+
+def test_report_as_text_and_html(float64):
+    ag.manual_seed(0)
+    model = nn.MLP([3, 4, 2], activation="sigmoid")
+    x = np.linspace(-1, 1, 12).reshape(4, 3)
+    report = compare_with_engine(model, x, np.array([0, 1, 1, 0]), loss="cross_entropy")
+    text = str(report)
+    lines = text.splitlines()
+    assert lines[0].startswith("backpropagation by hand against the engine: MLP [3, 4, 2]")
+    assert "cross_entropy" in lines[0] and "N = 4" in lines[0] and "float64" in lines[0]
+    assert "max |hand - engine|" in lines[2] and "max relative" in lines[2]
+    body = lines[4:]
+    assert len(body) == 6
+    assert [line.split()[1] for line in body] == [
+        "delta^(1)", "dE/dW^(1)", "dE/db^(1)", "delta^(2)", "dE/dW^(2)", "dE/db^(2)"]
+    assert body[1].split()[2:4] == ["(4,", "3)"]
+    page = report._repr_html_()
+    assert page.count("<tr>") == 1 + 6 and "<table>" in page and "delta^(1)" in page
+    assert repr(report) == text
+
+
+def test_report_in_float32_is_close_but_not_exact():
+    ag.manual_seed(0)
+    model = nn.MLP([3, 5, 2])
+    x = np.random.default_rng(0).normal(size=(6, 3))
+    report = compare_with_engine(model, x, np.random.default_rng(1).normal(size=(6, 2)))
+    assert "float32" in report.title
+    assert 0 < report.max_rel < 1e-4 and report.ok(rtol=1e-4) and not report.ok(rtol=1e-12)
+
+
+def test_report_errors_name_the_function(float64):
+    model = nn.MLP([2, 2])
+    with pytest.raises(ValueError, match=r"compare_with_engine: x must have shape \(N, 2\)"):
+        compare_with_engine(model, np.ones((3, 4)), np.ones((3, 2)))
+    with pytest.raises(ValueError, match="compare_with_engine: unknown loss"):
+        compare_with_engine(model, np.ones((3, 2)), np.ones((3, 2)), loss="hinge")
+    with pytest.raises(TypeError, match="compare_with_engine: model must be an nn.MLP"):
+        compare_with_engine(nn.Linear(2, 2), np.ones((3, 2)), np.ones((3, 2)))
+    report = compare_with_engine(model, np.ones((3, 2)), np.ones((3, 2)))
+    with pytest.raises(ValueError, match=r"no layer 5; layers are \[1\]"):
+        report.worst(5)
