@@ -63,23 +63,79 @@ def table_rows(stdout: str) -> list[list[str]]:
     return rows
 
 
+_QUICK_RUNS: dict = {}
+
+
+def quick_run(name: str, tmp_path_factory) -> tuple:
+    """(process, its working directory) of ``NAME.py --quick``: run once per test session,
+    shared by the tests that read its output."""
+    if name not in _QUICK_RUNS:
+        cwd = tmp_path_factory.mktemp(name)
+        _QUICK_RUNS[name] = (run_example(name, "--quick", "--out", str(cwd / "pictures"),
+                                         cwd=cwd), cwd)
+    return _QUICK_RUNS[name]
+
+
 @pytest.mark.parametrize("name", list(CASES))
-def test_example_quick(name, tmp_path):
+def test_example_quick(name, tmp_path_factory):
     header, pictures = CASES[name]
-    out = tmp_path / "pictures"
-    proc = run_example(name, "--quick", "--out", str(out), cwd=tmp_path)
+    proc, cwd = quick_run(name, tmp_path_factory)
     assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
     assert header in proc.stdout, f"{name} printed no table with {header!r}:\n{proc.stdout}"
-    check_pictures(out, pictures)
-    assert not (tmp_path / "out").exists(), "--out was ignored: pictures went to out/"
+    check_pictures(cwd / "pictures", pictures)
+    assert not (cwd / "out").exists(), "--out was ignored: pictures went to out/"
+
+
+def test_gradients_quick_shows_the_slopes_of_the_slide(tmp_path_factory):
+    # the numerical approach is O(W^2), backpropagation O(W): slopes 2 and 1 on log-log axes
+    proc, _ = quick_run("gradients", tmp_path_factory)
+    assert proc.returncode == 0, proc.stderr
+    slopes = dict(re.findall(r"^  (numerical|manual|autograd) +(\d+\.\d+) ", proc.stdout,
+                             re.MULTILINE))
+    assert set(slopes) == {"numerical", "manual", "autograd"}, proc.stdout
+    assert abs(float(slopes["numerical"]) - 2.0) <= 0.3, proc.stdout
+    assert abs(float(slopes["autograd"]) - 1.0) <= 0.3, proc.stdout
+    assert "numerical gradients, round 1/" in proc.stderr  # progress while it measures
+
+
+def test_gradients_respects_its_budget(tmp_path):
+    # one numerical gradient at these sizes takes far longer than the budget: not started
+    proc = run_example("gradients", "--widths", "64,128,256", "--budget", "0.05", "--out",
+                       str(tmp_path / "pictures"), cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"numerical: not measured from W = 257 on: one gradient would take about "
+                     r"[\d.]+ s \(2 W forward passes\), more than --budget 0.05 s", proc.stderr)
+    assert "numerical gradients, round" not in proc.stderr
+    assert re.search(r"^  numerical +measured at fewer than two sizes", proc.stdout, re.MULTILINE)
+
+
+def _digits_numbers(stdout: str) -> list:
+    """The train/test accuracies and test losses of the digits table."""
+    rows = table_rows(stdout)
+    header = rows[0]
+    cols = [header.index(c) for c in ("train acc %", "test acc %", "test loss")]
+    return [[r[0], *(r[c] for c in cols)] for r in rows[1:]]
+
+
+def test_digits_same_seed_same_numbers_whatever_the_blas_threads(tmp_path_factory, tmp_path):
+    first, _ = quick_run("digits", tmp_path_factory)    # default: one BLAS thread
+    assert first.returncode == 0, first.stderr
+    numbers = _digits_numbers(first.stdout)
+    assert [n[0] for n in numbers] == ["linear", "deep"]
+    for threads in ("1", "2"):
+        proc = run_example("digits", "--quick", "--threads", threads, "--out",
+                           str(tmp_path / threads), cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert _digits_numbers(proc.stdout) == numbers, f"--threads {threads}"
 
 
 @pytest.mark.parametrize("name", [*CASES, "mnist"])
 def test_example_help(name, tmp_path):
     proc = run_example(name, "--help", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    for option in ("--quick", "--seed", "--out"):
+    for option in ("--quick", "--seed", "--out", "--threads"):
         assert option in proc.stdout
+    assert "BLAS threads" in proc.stdout
     assert len(proc.stdout) > 400, "the help should explain the lecture part (module docstring)"
 
 
