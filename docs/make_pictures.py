@@ -1,15 +1,22 @@
-"""Regenerate the README's pictures: one PNG per example, in ``docs/``.
+"""Regenerate the README's pictures: one PNG per example, and two computation graphs, in ``docs/``.
 
 Each example runs as a user would run it (``python examples/NAME.py --out
 TMP``), in a temporary folder; the one picture the README shows is copied to
 ``docs/NAME.png``. The examples write small PNGs (90 dpi); a picture over
 150 KB is reported.
 
+``graphs`` draws what the project is for, with ``ag.draw_graph(...).render(...)``
+(needs graphviz's ``dot`` program): ``docs/graph_scalar.png``, the Scalar graph
+of the README's first example after its backward pass, and
+``docs/graph_mlp.png``, the graph of ``nn.MLP([2, 3, 1])`` on two points with
+its squared error, the parameters labelled by their names.
+
 Usage, from anywhere::
 
     python docs/make_pictures.py                  # all examples, full runs (a minute or so)
     python docs/make_pictures.py --quick          # --quick runs: fast, rougher pictures
     python docs/make_pictures.py xor sgd          # only some
+    python docs/make_pictures.py graphs           # only the two graph pictures
     python docs/make_pictures.py --mnist-data ~/data/mnist   # include mnist.py
 
 mnist.py needs the MNIST files (see ``python examples/mnist.py --help``); it is
@@ -43,6 +50,40 @@ PICTURES = {
 }
 
 
+GRAPHS = ("graph_scalar.png", "graph_mlp.png")
+
+
+def draw_graphs() -> list:
+    """Render the two graph pictures into docs/ with ag.draw_graph; returns their paths."""
+    if not shutil.which("dot"):
+        raise RuntimeError("graphviz's `dot` program is needed to render the graphs "
+                           "(apt-get install graphviz, or brew install graphviz)")
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+
+    import autograd as ag
+    import nn
+    from nn import functional as F
+
+    # the README's first example: one number per node, as in the lecture's pictures
+    a, b = ag.Scalar(2.0, name="a"), ag.Scalar(-3.0, name="b")
+    c = (a * b + a.exp()).tanh()
+    c.name = "c"
+    c.backward()
+    ag.draw_graph(c).render("graph_scalar", directory=str(DOCS), format="png", cleanup=True)
+
+    # a 2-3-1 network on two points, its squared error, after backward
+    ag.manual_seed(0)
+    model = nn.MLP([2, 3, 1])
+    x = ag.Tensor(np.array([[0.5, -1.0], [1.5, 2.0]], dtype=np.float32), name="x")
+    loss = F.mse_loss(model(x), np.array([[1.0], [-1.0]], dtype=np.float32))
+    loss.name = "loss"
+    loss.backward()
+    ag.draw_graph(loss, params=dict(model.named_parameters())).render(
+        "graph_mlp", directory=str(DOCS), format="png", cleanup=True)
+    return [DOCS / name for name in GRAPHS]
+
+
 def run_example(name: str, extra: list, quick: bool, tmp: Path) -> int:
     cmd = [sys.executable, str(ROOT / "examples" / f"{name}.py"), "--out", str(tmp), *extra]
     if quick:
@@ -59,18 +100,26 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", metavar="NAME",
-                        help=f"examples to run (default: all of {', '.join(PICTURES)})")
+                        help=f"examples to run, or graphs (default: all of "
+                             f"{', '.join(PICTURES)} and graphs)")
     parser.add_argument("--quick", action="store_true", help="run the examples with --quick")
     parser.add_argument("--mnist-data", type=Path, default=ROOT / "data" / "mnist",
                         help="folder with the MNIST files (default data/mnist)")
     args = parser.parse_args(argv)
-    names = args.names or list(PICTURES)
-    unknown = [n for n in names if n not in PICTURES]
+    names = args.names or [*PICTURES, "graphs"]
+    unknown = [n for n in names if n not in PICTURES and n != "graphs"]
     if unknown:
-        parser.error(f"unknown example(s) {', '.join(unknown)}; choose from {', '.join(PICTURES)}")
+        parser.error(f"unknown example(s) {', '.join(unknown)}; choose from "
+                     f"{', '.join(PICTURES)} or graphs")
 
     failed, written = [], []
-    for name in names:
+    if "graphs" in names:
+        try:
+            written += draw_graphs()
+        except Exception as exc:  # no `dot`, or rendering failed
+            print(f"!! graphs: {exc}")
+            failed.append("graphs")
+    for name in (n for n in names if n != "graphs"):
         extra, picture = PICTURES[name]
         if name == "mnist":
             if not any(args.mnist_data.glob("train-images*")):
