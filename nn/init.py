@@ -4,7 +4,7 @@ Every function fills ``t.data`` in place (same array, dtype and shape), builds n
 graph, draws from the generator that ``ag.manual_seed`` seeds, and returns ``t``.
 Samples are drawn in float64 and then rounded to the tensor's dtype, as the
 layers' own initialisation does, so ``Linear`` and ``kaiming_uniform_(w, a=sqrt(5))``
-give the same numbers from the same seed.
+give the same numbers from the same seed (up to the last bit of the bound).
 
 Fans, as PyTorch counts them for a weight of shape (out, in, *kernel):
 fan_in = in * prod(kernel), fan_out = out * prod(kernel).
