@@ -1,0 +1,660 @@
+"""Convolution and pooling on NCHW images: conv2d, max_pool2d, avg_pool2d, pad.
+
+``conv2d`` is one primitive built on im2col: for each kernel offset (i, j) the
+input pixels that offset sees, for every output position at once, are copied
+into ``cols`` of shape (C, kh, kw, N, OH, OW). A loop over the kh * kw kernel
+offsets (never over output positions), then one matrix product with the
+weights does the whole convolution. Its backward is two more ops with the
+same structure:
+
+* ``ConvGradInput``: weights^T @ g, then col2im (a loop over kernel offsets
+  adding each slice back where it came from);
+* ``ConvGradWeight``: g @ cols^T (one matrix product).
+
+Each of the three is linear in each of its inputs, so the backward of each is
+again written with the three of them: conv2d is differentiable to any order.
+
+Pooling takes a reshape fast path when the kernel equals the stride and the
+sizes divide, and a loop over kernel offsets otherwise. Max-pooling remembers
+the index of each window's maximum (the first one on ties, as PyTorch); its
+backward scatters the gradient there, and the backward of that scatter is a
+gather at the same indices.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from autograd import Context, Function, Tensor
+
+from .layers import layer_input
+from .module import Module, Parameter
+
+__all__ = [
+    "conv2d", "max_pool2d", "avg_pool2d", "pad", "Conv2d", "MaxPool2d", "AvgPool2d",
+]
+
+
+# ==========================================================================
+# arguments
+# ==========================================================================
+
+def _pair(value: Any, name: str, where: str, minimum: int = 1) -> tuple[int, int]:
+    """An int or a pair of ints -> (int, int), each at least ``minimum``."""
+    if isinstance(value, (int, np.integer)):
+        pair = (value, value)
+    elif isinstance(value, (tuple, list)):
+        pair = tuple(value)
+    else:
+        pair = ()
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
+        raise TypeError(f"{where}: {name} must be an int or a pair of ints, got {value!r}.")
+    if min(pair) < minimum:
+        raise ValueError(f"{where}: {name} must be >= {minimum}, got {value!r}.")
+    return int(pair[0]), int(pair[1])
+
+
+def _conv_padding(padding: Any, kernel: tuple, stride: tuple, dilation: tuple,
+                  where: str) -> tuple[int, int, int, int]:
+    """conv2d's padding (int, pair, 'valid' or 'same') -> (top, bottom, left, right)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return 0, 0, 0, 0
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(
+                    f"{where}: padding='same' is not supported for strided convolutions "
+                    f"(stride {stride}), as in PyTorch; give the padding as numbers instead."
+                )
+            # the total padding d*(k-1), with the odd one out at the bottom/right (as PyTorch)
+            th, tw = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
+            return th // 2, th - th // 2, tw // 2, tw - tw // 2
+        raise ValueError(
+            f"{where}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}."
+        )
+    ph, pw = _pair(padding, "padding", where, minimum=0)
+    return ph, ph, pw, pw
+
+
+def _out_size(size: int, before: int, after: int, kernel: int, stride: int,
+              dilation: int) -> int:
+    return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _check_window(where: str, x_shape: tuple, kernel: tuple, padding: tuple,
+                  dilation: tuple = (1, 1)) -> None:
+    """Raise unless the (dilated) kernel fits inside the padded input."""
+    H, W = x_shape[-2:]
+    pt, pb, pl, pr = padding
+    eh, ew = dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1
+    if eh > H + pt + pb or ew > W + pl + pr:
+        raise ValueError(
+            f"{where}: the kernel ({eh}x{ew}{', dilated' if dilation != (1, 1) else ''}) is "
+            f"larger than the padded input ({H + pt + pb}x{W + pl + pr}: input {H}x{W}, "
+            f"padding {padding[::2]}/{padding[1::2]}); use a smaller kernel, more padding or "
+            "a larger input."
+        )
+
+
+# ==========================================================================
+# im2col / col2im: a loop over kernel offsets
+# ==========================================================================
+
+def _im2col(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+            out_hw: tuple) -> np.ndarray:
+    """x (N, C, H, W) -> cols (C, kh, kw, N, OH, OW): cols[:, i, j] holds, for every output
+    position, the pixel that kernel offset (i, j) multiplies."""
+    N, C, H, W = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    pt, pb, pl, pr = padding
+    OH, OW = out_hw
+    if pt or pb or pl or pr:
+        padded = np.zeros((C, N, H + pt + pb, W + pl + pr), dtype=x.dtype)
+        padded[:, :, pt:pt + H, pl:pl + W] = x.transpose(1, 0, 2, 3)
+    else:
+        padded = x.transpose(1, 0, 2, 3)  # a view: channels first, then images
+    cols = np.empty((C, kh, kw, N, OH, OW), dtype=x.dtype)
+    for i in range(kh):
+        r = i * dh
+        for j in range(kw):
+            c = j * dw
+            cols[:, i, j] = padded[:, :, r:r + sh * (OH - 1) + 1:sh, c:c + sw * (OW - 1) + 1:sw]
+    return cols
+
+
+def _col2im(dcols: np.ndarray, x_shape: tuple, stride: tuple, padding: tuple,
+            dilation: tuple) -> np.ndarray:
+    """The adjoint of ``_im2col``: dcols (C, kh, kw, N, OH, OW) summed back into (N, C, H, W)."""
+    N, C, H, W = x_shape
+    _, kh, kw, _, OH, OW = dcols.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    pt, pb, pl, pr = padding
+    padded = np.zeros((C, N, H + pt + pb, W + pl + pr), dtype=dcols.dtype)
+    for i in range(kh):
+        r = i * dh
+        for j in range(kw):
+            c = j * dw
+            padded[:, :, r:r + sh * (OH - 1) + 1:sh, c:c + sw * (OW - 1) + 1:sw] += dcols[:, i, j]
+    return np.ascontiguousarray(padded[:, :, pt:pt + H, pl:pl + W].transpose(1, 0, 2, 3))
+
+
+def _channels_first(g: np.ndarray, groups: int) -> np.ndarray:
+    """g (N, O, OH, OW) -> (groups, O // groups, N * OH * OW): the layout of the products."""
+    N, O, OH, OW = g.shape
+    return np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, O // groups, -1)
+
+
+# ==========================================================================
+# the three convolution ops
+# ==========================================================================
+
+class Convolution(Function):
+    """y = conv(x, w) + b in NCHW, PyTorch's weight layout (out, in // groups, kh, kw).
+
+    Params: ``stride``, ``dilation`` (pairs), ``padding`` (top, bottom, left, right),
+    ``groups``, and ``relu`` (True: y = relu(conv + b) in the same node, for speed).
+    """
+
+    builtin = True  # every backward returns arrays of its own
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: Any = None, *,
+                stride: tuple, padding: tuple, dilation: tuple, groups: int,
+                relu: bool = False) -> np.ndarray:
+        N, C, H, W = x.shape
+        O, _, kh, kw = w.shape
+        OH = _out_size(H, padding[0], padding[1], kh, stride[0], dilation[0])
+        OW = _out_size(W, padding[2], padding[3], kw, stride[1], dilation[1])
+        cols = _im2col(x, (kh, kw), stride, padding, dilation, (OH, OW))
+        prod = np.matmul(w.reshape(groups, O // groups, -1),
+                         cols.reshape(groups, -1, N * OH * OW))  # (G, O/G, N*OH*OW)
+        prod = prod.reshape(O, N, OH, OW).transpose(1, 0, 2, 3)
+        out = np.empty((N, O, OH, OW), dtype=prod.dtype)
+        if b is None:
+            np.copyto(out, prod)
+        else:  # the bias is added while the product is copied into NCHW order
+            np.add(prod, b.reshape(O, 1, 1), out=out)
+        if relu:
+            np.maximum(out, 0, out=out)
+        ctx.conf = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+        ctx.relu = relu
+        ctx.saved = (x, w, out, cols) if relu else (x, w, cols)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: Any) -> tuple:
+        xp = ctx.xp
+        if ctx.relu:
+            x, w, out, cols = ctx.saved
+            g = g * (xp.value(out) > 0)
+        else:
+            x, w, cols = ctx.saved
+        need = ctx.needs_input_grad
+        conf = ctx.conf
+        gx = xp.apply(ConvGradInput, g, w, x_shape=x.shape, **conf) if need[0] else None
+        gw = (xp.apply(ConvGradWeight, x, g, w_shape=w.shape, cols=cols, **conf)
+              if need[1] else None)
+        if len(need) == 2:
+            return gx, gw
+        return gx, gw, (g.sum(axis=(0, 2, 3)) if need[2] else None)
+
+
+class ConvGradInput(Function):
+    """dx from g (N, O, OH, OW) and w: w^T @ g, then col2im. Linear in g and in w."""
+
+    builtin = True  # every backward returns arrays of its own
+
+    @staticmethod
+    def forward(ctx: Context, g: np.ndarray, w: np.ndarray, *, x_shape: tuple,
+                stride: tuple, padding: tuple, dilation: tuple, groups: int) -> np.ndarray:
+        N, O, OH, OW = g.shape
+        C = x_shape[1]
+        _, cg, kh, kw = w.shape
+        wg = w.reshape(groups, O // groups, cg * kh * kw)
+        dcols = np.matmul(wg.transpose(0, 2, 1), _channels_first(g, groups))
+        ctx.conf = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+        ctx.saved = (g, w)
+        return _col2im(dcols.reshape(C, kh, kw, N, OH, OW), tuple(x_shape), stride, padding,
+                       dilation)
+
+    @staticmethod
+    def backward(ctx: Context, u: Any) -> tuple:
+        g, w = ctx.saved
+        xp, conf = ctx.xp, ctx.conf
+        need_g, need_w = ctx.needs_input_grad
+        gg = xp.apply(Convolution, u, w, **conf) if need_g else None
+        gw = xp.apply(ConvGradWeight, u, g, w_shape=w.shape, **conf) if need_w else None
+        return gg, gw
+
+
+class ConvGradWeight(Function):
+    """dw from x and g: g @ cols^T, one product per group. Linear in x and in g.
+
+    ``cols`` (a param) is im2col of x when the forward already computed it.
+    """
+
+    builtin = True  # every backward returns arrays of its own
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, g: np.ndarray, *, w_shape: tuple,
+                stride: tuple, padding: tuple, dilation: tuple, groups: int,
+                cols: Any = None) -> np.ndarray:
+        N, O, OH, OW = g.shape
+        kh, kw = w_shape[2:]
+        if cols is None:
+            cols = _im2col(x, (kh, kw), stride, padding, dilation, (OH, OW))
+        cols = cols.reshape(groups, -1, N * OH * OW)
+        dw = np.matmul(_channels_first(g, groups), cols.transpose(0, 2, 1))
+        ctx.conf = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+        ctx.saved = (x, g)
+        return dw.reshape(w_shape)
+
+    @staticmethod
+    def backward(ctx: Context, v: Any) -> tuple:
+        x, g = ctx.saved
+        xp, conf = ctx.xp, ctx.conf
+        need_x, need_g = ctx.needs_input_grad
+        gx = xp.apply(ConvGradInput, g, v, x_shape=x.shape, **conf) if need_x else None
+        gg = xp.apply(Convolution, x, v, **conf) if need_g else None
+        return gx, gg
+
+
+# ==========================================================================
+# F.conv2d
+# ==========================================================================
+
+def _as_input(x: Any, dtype: np.dtype, where: str) -> Tensor:
+    """A Tensor of the weights' dtype (raw data converted; a Tensor of another dtype raises)."""
+    if isinstance(x, Tensor) and x.dtype == dtype:
+        return x
+    return layer_input(x, dtype, where)
+
+
+def conv2d(x: Any, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1, *,
+           _relu: bool = False, _where: str = "conv2d") -> Tensor:
+    """2-D convolution (cross-correlation, as PyTorch) of NCHW images.
+
+    ``weight`` is (out_channels, in_channels // groups, kh, kw); ``stride``, ``padding``
+    and ``dilation`` are ints or pairs; ``padding`` may also be 'valid' (none) or
+    'same' (output as large as the input; stride 1 only). A (C, H, W) input is one
+    image and gives a (O, OH, OW) output. One graph node, differentiable to any order.
+    """
+    weight = weight if isinstance(weight, Tensor) else Tensor(weight)
+    where = _where
+    if weight.ndim != 4:
+        raise ValueError(
+            f"{where}: weight must be 4-D (out_channels, in_channels // groups, kh, kw), got "
+            f"shape {weight.shape}."
+        )
+    x = _as_input(x, weight.dtype, where)
+    single = x.ndim == 3
+    if single:
+        x = x.reshape(1, *x.shape)
+    if x.ndim != 4:
+        raise ValueError(
+            f"{where}: expected an input of shape (N, C, H, W) or (C, H, W), got {x.shape}."
+        )
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{where}: groups must be a positive int, got {groups!r}.")
+    O, cg, kh, kw = weight.shape
+    C = x.shape[1]
+    if O % groups:
+        raise ValueError(
+            f"{where}: out_channels ({O}, weight shape {weight.shape}) must be divisible by "
+            f"groups ({groups})."
+        )
+    if C != cg * groups:
+        if C % groups:
+            raise ValueError(
+                f"{where}: in_channels ({C}, input shape {x.shape}) must be divisible by "
+                f"groups ({groups})."
+            )
+        raise ValueError(
+            f"{where}: the input has {C} channels (shape {x.shape}) but the weight "
+            f"{weight.shape} expects {cg * groups} (in_channels // groups = {cg}, groups = "
+            f"{groups}); make the layer's in_channels match the data's channel dimension."
+        )
+    stride_ = _pair(stride, "stride", where)
+    dilation_ = _pair(dilation, "dilation", where)
+    padding_ = _conv_padding(padding, (kh, kw), stride_, dilation_, where)
+    _check_window(where, x.shape, (kh, kw), padding_, dilation_)
+    if bias is not None:
+        if not isinstance(bias, Tensor):
+            bias = Tensor(bias, dtype=weight.dtype)
+        if bias.shape != (O,):
+            raise ValueError(
+                f"{where}: bias must have shape ({O},) (one per output channel), got "
+                f"{bias.shape}."
+            )
+    conf = dict(stride=stride_, padding=padding_, dilation=dilation_, groups=int(groups),
+                relu=_relu)
+    if bias is None:
+        out = Convolution.apply(x, weight, **conf)
+    else:
+        out = Convolution.apply(x, weight, bias, **conf)
+    return out.reshape(out.shape[1:]) if single else out
+
+
+# ==========================================================================
+# pooling
+# ==========================================================================
+
+def _pool_args(x: Tensor, kernel_size: Any, stride: Any, padding: Any,
+               where: str) -> tuple:
+    """Checked (kernel, stride, (top, bottom, left, right), (OH, OW)) for a pool of x."""
+    kernel = _pair(kernel_size, "kernel_size", where)
+    stride_ = kernel if stride is None else _pair(stride, "stride", where)
+    ph, pw = _pair(padding, "padding", where, minimum=0)
+    if 2 * ph > kernel[0] or 2 * pw > kernel[1]:
+        raise ValueError(
+            f"{where}: padding ({ph}, {pw}) must be at most half the kernel size {kernel}, "
+            "as in PyTorch: otherwise a window could hold nothing but padding."
+        )
+    pads = (ph, ph, pw, pw)
+    _check_window(where, x.shape, kernel, pads)
+    H, W = x.shape[-2:]
+    out_hw = (_out_size(H, ph, ph, kernel[0], stride_[0], 1),
+              _out_size(W, pw, pw, kernel[1], stride_[1], 1))
+    return kernel, stride_, pads, out_hw
+
+
+def _fast_pool(x_shape: tuple, kernel: tuple, stride: tuple, pads: tuple) -> bool:
+    """Windows that tile the image exactly: pooling is a reshape and a reduction."""
+    return (kernel == stride and not any(pads)
+            and x_shape[-2] % kernel[0] == 0 and x_shape[-1] % kernel[1] == 0)
+
+
+def _windows(x: np.ndarray, kernel: tuple, stride: tuple, pads: tuple, out_hw: tuple,
+             fill: float) -> np.ndarray:
+    """(kh * kw, N, C, OH, OW): each kernel offset's view of x padded with ``fill``."""
+    N, C, H, W = x.shape
+    pt, pb, pl, pr = pads
+    if any(pads):
+        padded = np.full((N, C, H + pt + pb, W + pl + pr), fill, dtype=x.dtype)
+        padded[:, :, pt:pt + H, pl:pl + W] = x
+    else:
+        padded = x
+    (kh, kw), (sh, sw), (OH, OW) = kernel, stride, out_hw
+    return np.stack([padded[:, :, i:i + sh * (OH - 1) + 1:sh, j:j + sw * (OW - 1) + 1:sw]
+                     for i in range(kh) for j in range(kw)])
+
+
+class MaxPool(Function):
+    """The maximum of each window; the gradient goes to the (first) maximal element."""
+
+    builtin = True  # every backward returns arrays of its own
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, *, kernel: tuple, stride: tuple, pads: tuple,
+                out_hw: tuple) -> np.ndarray:
+        N, C, H, W = x.shape
+        (kh, kw), (sh, sw), (OH, OW) = kernel, stride, out_hw
+        # the window's top-left pixel of every output, as (row, col) in unpadded coordinates
+        rows = (np.arange(OH) * sh - pads[0]).reshape(OH, 1)
+        cols = (np.arange(OW) * sw - pads[2]).reshape(1, OW)
+        if _fast_pool(x.shape, kernel, stride, pads):
+            win = x.reshape(N, C, OH, kh, OW, kw).transpose(0, 1, 2, 4, 3, 5)
+            win = win.reshape(N, C, OH, OW, kh * kw)  # a copy: each window contiguous
+            arg = win.argmax(axis=-1)
+            out = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+        else:
+            win = _windows(x, kernel, stride, pads, out_hw, -np.inf)
+            arg = win.argmax(axis=0)
+            out = np.take_along_axis(win, arg[None], axis=0)[0]
+        # flat index of each maximum in x: the image's start, the window's, the offset's
+        di, dj = np.divmod(arg, kw)
+        start = (np.arange(N * C) * (H * W)).reshape(N, C, 1, 1) + rows * W + cols
+        ctx.idx = start + di * W + dj
+        ctx.overlap = sh < kh or sw < kw
+        ctx.shape = x.shape
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: Any) -> Any:
+        return ctx.xp.apply(MaxPoolGrad, g, idx=ctx.idx, shape=ctx.shape,
+                            overlap=ctx.overlap)
+
+
+class MaxPoolGrad(Function):
+    """Max-pooling's backward as an op: g scattered (added) at fixed flat indices of x."""
+
+    builtin = True  # every backward returns arrays of its own
+
+    @staticmethod
+    def forward(ctx: Context, g: np.ndarray, *, idx: np.ndarray, shape: tuple,
+                overlap: bool) -> np.ndarray:
+        ctx.idx = idx
+        size = math.prod(shape)
+        if overlap:  # one element may be the maximum of several windows: add them up
+            dx = np.bincount(idx.reshape(-1), weights=g.reshape(-1), minlength=size)
+            return dx.astype(g.dtype, copy=False).reshape(shape)
+        dx = np.zeros(size, dtype=g.dtype)
+        dx[idx.reshape(-1)] = g.reshape(-1)
+        return dx.reshape(shape)
+
+    @staticmethod
+    def backward(ctx: Context, gg: Any) -> Any:
+        return gg.reshape(-1)[ctx.idx]
+
+
+class AvgPool(Function):
+    """The mean of each window, padding counted as zeros (count_include_pad=True)."""
+
+    builtin = True  # every backward returns arrays of its own
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, *, kernel: tuple, stride: tuple, pads: tuple,
+                out_hw: tuple) -> np.ndarray:
+        N, C = x.shape[:2]
+        (kh, kw), (OH, OW) = kernel, out_hw
+        ctx.conf = dict(kernel=kernel, stride=stride, pads=pads, out_hw=out_hw)
+        ctx.shape = x.shape
+        scale = x.dtype.type(1.0 / (kh * kw))
+        if _fast_pool(x.shape, kernel, stride, pads):
+            out = x.reshape(N, C, OH, kh, OW, kw).sum(axis=(3, 5))
+        else:
+            out = _windows(x, kernel, stride, pads, out_hw, 0.0).sum(axis=0)
+        out *= scale
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: Any) -> Any:
+        return ctx.xp.apply(AvgPoolGrad, g, shape=ctx.shape, **ctx.conf)
+
+
+class AvgPoolGrad(Function):
+    """Average pooling's backward as an op (each window's share spread back over it); it
+    is the adjoint of average pooling, so its own backward is average pooling again."""
+
+    builtin = True  # every backward returns arrays of its own
+
+    @staticmethod
+    def forward(ctx: Context, g: np.ndarray, *, shape: tuple, kernel: tuple, stride: tuple,
+                pads: tuple, out_hw: tuple) -> np.ndarray:
+        ctx.conf = dict(kernel=kernel, stride=stride, pads=pads, out_hw=out_hw)
+        N, C, H, W = shape
+        (kh, kw), (sh, sw), (OH, OW) = kernel, stride, out_hw
+        share = g * g.dtype.type(1.0 / (kh * kw))
+        if _fast_pool(shape, kernel, stride, pads):
+            spread = np.broadcast_to(share[:, :, :, None, :, None], (N, C, OH, kh, OW, kw))
+            return spread.reshape(shape)
+        pt, pb, pl, pr = pads
+        padded = np.zeros((N, C, H + pt + pb, W + pl + pr), dtype=g.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                padded[:, :, i:i + sh * (OH - 1) + 1:sh, j:j + sw * (OW - 1) + 1:sw] += share
+        return np.ascontiguousarray(padded[:, :, pt:pt + H, pl:pl + W])
+
+    @staticmethod
+    def backward(ctx: Context, gg: Any) -> Any:
+        return ctx.xp.apply(AvgPool, gg, **ctx.conf)
+
+
+def _pool(op: type, name: str, x: Any, kernel_size: Any, stride: Any, padding: Any) -> Tensor:
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating input, got dtype {x.dtype}.")
+    single = x.ndim == 3
+    if single:
+        x = x.reshape(1, *x.shape)
+    if x.ndim != 4:
+        raise ValueError(
+            f"{name}: expected an input of shape (N, C, H, W) or (C, H, W), got {x.shape}."
+        )
+    kernel, stride_, pads, out_hw = _pool_args(x, kernel_size, stride, padding, name)
+    out = op.apply(x, kernel=kernel, stride=stride_, pads=pads, out_hw=out_hw)
+    return out.reshape(out.shape[1:]) if single else out
+
+
+def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    """The maximum over each kernel_size window (stride defaults to kernel_size; padding
+    with -inf, at most half the kernel). The gradient goes to each window's maximum,
+    the first one on ties, as PyTorch."""
+    return _pool(MaxPool, "max_pool2d", x, kernel_size, stride, padding)
+
+
+def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    """The mean over each kernel_size window (stride defaults to kernel_size); zero padding
+    counts in the mean (PyTorch's count_include_pad=True)."""
+    return _pool(AvgPool, "avg_pool2d", x, kernel_size, stride, padding)
+
+
+# ==========================================================================
+# padding
+# ==========================================================================
+
+class Pad(Function):
+    """Constant padding; the gradient is the gradient's middle (the input's place)."""
+
+    builtin = True  # every backward returns arrays of its own
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, *, widths: tuple, value: float) -> np.ndarray:
+        ctx.inner = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape, strict=True))
+        return np.pad(x, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx: Context, g: Any) -> Any:
+        return g[ctx.inner]
+
+
+def pad(x: Any, pad: Any, value: float = 0.0) -> Tensor:
+    """Pad with ``value``; ``pad`` lists (before, after) pairs from the last dimension
+    backwards, as torch.nn.functional.pad: (left, right, top, bottom, ...)."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    pad = tuple(pad)
+    if (len(pad) % 2 or len(pad) // 2 > x.ndim
+            or not all(isinstance(p, (int, np.integer)) and p >= 0 for p in pad)):
+        raise ValueError(
+            f"pad: pad must hold (before, after) pairs of non-negative ints, at most one pair "
+            f"per dimension (the input has {x.ndim}), last dimension first; got {pad}."
+        )
+    pairs = [(0, 0)] * x.ndim
+    for k in range(len(pad) // 2):
+        pairs[x.ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
+    return Pad.apply(x, widths=tuple(pairs), value=value)
+
+
+# ==========================================================================
+# modules
+# ==========================================================================
+
+class Conv2d(Module):
+    """A 2-D convolution layer: weight (out, in // groups, kh, kw) and bias (out,), as PyTorch.
+
+    Initialised as PyTorch: kaiming_uniform_(a=sqrt(5)) on the weight, that is uniform in
+    +-1/sqrt(fan_in) with fan_in = in // groups * kh * kw, and the bias in the same bound.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        from autograd import defaults
+
+        from . import init
+
+        where = f"Conv2d({in_channels}, {out_channels})"
+        if in_channels < 1 or out_channels < 1 or groups < 1:
+            raise ValueError(f"{where}: channels and groups must be >= 1.")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"{where}: in_channels and out_channels must be divisible by groups ({groups})."
+            )
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = _pair(kernel_size, "kernel_size", where)
+        self.stride = _pair(stride, "stride", where)
+        self.dilation = _pair(dilation, "dilation", where)
+        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding", where,
+                                                                     minimum=0)
+        _conv_padding(self.padding, self.kernel_size, self.stride, self.dilation, where)
+        self.groups = int(groups)
+        dtype = defaults.get_default_dtype() if dtype is None else np.dtype(dtype)
+        kh, kw = self.kernel_size
+        self.weight = Parameter(np.zeros((out_channels, in_channels // groups, kh, kw)),
+                                dtype=dtype)
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if bias:
+            bound = 1.0 / math.sqrt(in_channels // groups * kh * kw)
+            self.bias = Parameter(np.zeros(out_channels), dtype=dtype)
+            init.uniform_(self.bias, -bound, bound)
+        else:
+            self.bias = None
+
+    def forward(self, x: Any, relu: bool = False) -> Tensor:
+        """The convolution of x (N, C, H, W); ``relu=True`` applies relu in the same node."""
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                      self.groups, _relu=relu, _where=self._name())
+
+    def _name(self) -> str:
+        return f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size})"
+
+    def extra_repr(self) -> str:
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding not in ((0, 0), "valid"):
+            text += f", padding={self.padding!r}" if isinstance(self.padding, str) else \
+                f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class MaxPool2d(Module):
+    """max_pool2d as a layer (stride defaults to kernel_size)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        _pair(kernel_size, "kernel_size", "MaxPool2d")
+
+    def forward(self, x: Any) -> Tensor:
+        return max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        stride = self.kernel_size if self.stride is None else self.stride
+        return f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
+
+
+class AvgPool2d(Module):
+    """avg_pool2d as a layer (stride defaults to kernel_size; zero padding counted)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        _pair(kernel_size, "kernel_size", "AvgPool2d")
+
+    def forward(self, x: Any) -> Tensor:
+        return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        stride = self.kernel_size if self.stride is None else self.stride
+        return f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
