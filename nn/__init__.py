@@ -18,5 +18,4 @@ __all__ = [
     "optim", "data", "datasets", "linear", "backprop", "functional", "init", "utils",
 ]
 from .conv import AvgPool2d, Conv2d, MaxPool2d  # noqa: E402,F401
-
-from .interop import export_onnx, from_torch, to_torch  # noqa: E402
+from .interop import export_onnx, from_torch, to_torch  # noqa: E402,F401
