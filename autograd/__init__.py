@@ -5,10 +5,26 @@ graph core (``engine.py``); every op is a ``Function`` with its forward beside
 its backward (``ops.py``).
 """
 
-from . import ops
+from typing import Any
+
+import numpy as np
+
+from . import functional, ops
 from .broadcast import unbroadcast
-from .creation import arange, ones, ones_like, rand, randn, tensor, zeros, zeros_like
-from .defaults import get_default_dtype, manual_seed, set_default_dtype
+from .creation import (
+    arange,
+    eye,
+    from_numpy,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .defaults import get_default_dtype, manual_seed, set_default_dtype, set_printoptions
 from .engine import (
     AnomalyError,
     BackwardStep,
@@ -27,9 +43,94 @@ from .scalar import Scalar
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
 from .viz import draw_graph
 
+# numpy's dtypes under PyTorch's names
+float16, float32, float64 = np.float16, np.float32, np.float64
+int8, int16, int32, int64, uint8 = np.int8, np.int16, np.int32, np.int64, np.uint8
+bool = np.bool_  # noqa: A001 (PyTorch's name, in this namespace only)
+complex64, complex128 = np.complex64, np.complex128
+
+
+# ---- functional forms of the methods (ag.exp(t) is t.exp()) ----------------------
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def exp(x: Any) -> Tensor:
+    return _as_tensor(x).exp()
+
+
+def log(x: Any) -> Tensor:
+    return _as_tensor(x).log()
+
+
+def sqrt(x: Any) -> Tensor:
+    return _as_tensor(x).sqrt()
+
+
+def abs(x: Any) -> Tensor:  # noqa: A001
+    return _as_tensor(x).abs()
+
+
+def tanh(x: Any) -> Tensor:
+    return _as_tensor(x).tanh()
+
+
+def sigmoid(x: Any) -> Tensor:
+    return _as_tensor(x).sigmoid()
+
+
+def relu(x: Any) -> Tensor:
+    return _as_tensor(x).relu()
+
+
+def sum(x: Any, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:  # noqa: A001
+    return _as_tensor(x).sum(axis, keepdims, **torch_names)
+
+
+def mean(x: Any, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+    return _as_tensor(x).mean(axis, keepdims, **torch_names)
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:  # noqa: A001
+    return _as_tensor(x).max(axis, keepdims, **torch_names)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:  # noqa: A001
+    return _as_tensor(x).min(axis, keepdims, **torch_names)
+
+
+def softmax(x: Any, axis: int = -1, **torch_names: Any) -> Tensor:
+    return _as_tensor(x).softmax(axis, **torch_names)
+
+
+def log_softmax(x: Any, axis: int = -1, **torch_names: Any) -> Tensor:
+    return _as_tensor(x).log_softmax(axis, **torch_names)
+
+
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+    return _as_tensor(x).logsumexp(axis, keepdims, **torch_names)
+
+
+def reshape(x: Any, *shape: Any) -> Tensor:
+    return _as_tensor(x).reshape(*shape)
+
+
+def clip(x: Any, lo: Any = None, hi: Any = None) -> Tensor:
+    return _as_tensor(x).clip(lo, hi)
+
+
+def cat(tensors: Any, dim: int = 0, axis: int | None = None) -> Tensor:
+    """PyTorch's name for concatenate."""
+    return concatenate(tensors, axis=dim if axis is None else axis)
+
 __all__ = [
     "Tensor", "Scalar", "Function", "Context", "GradcheckError", "AnomalyError",
     "tensor", "zeros", "ones", "zeros_like", "ones_like", "randn", "rand", "arange",
+    "eye", "randint", "from_numpy", "set_printoptions", "cat", "functional",
+    "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "sum", "mean", "max", "min",
+    "softmax", "log_softmax", "logsumexp", "reshape", "clip",
+    "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
+    "complex64", "complex128",
     "manual_seed", "set_default_dtype", "get_default_dtype",
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "grad", "numerical_grad", "gradcheck", "gradgradcheck",

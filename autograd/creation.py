@@ -66,3 +66,27 @@ def arange(start: Any, stop: Any = None, step: Any = 1, requires_grad: bool = Fa
     else:
         arr = arr.astype(np.int64)
     return _make(arr, requires_grad)
+
+
+def eye(n: int, m: int | None = None, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """The n x m identity matrix (m = n by default), in the default dtype."""
+    return _make(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Any = None, dtype: Any = None) -> Tensor:
+    """Random integers in [low, high) of shape ``size`` (int64), as torch.randint:
+    ``randint(high, size)`` or ``randint(low, high, size)``; seeded by manual_seed."""
+    if size is None and isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    if high is None or size is None:
+        raise TypeError("randint: give randint(high, size) or randint(low, high, size).")
+    shape = (size,) if isinstance(size, int) else tuple(size)
+    values = defaults.generator().integers(low, high, shape)
+    return _make(values.astype(np.int64 if dtype is None else dtype), False)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A Tensor that shares ``array``'s memory (as torch.from_numpy; Tensor(...) copies)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected an np.ndarray, got {type(array).__name__}.")
+    return Tensor._wrap(array)

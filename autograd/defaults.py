@@ -36,3 +36,26 @@ def manual_seed(seed: int) -> None:
 def generator() -> np.random.Generator:
     """The shared numpy Generator (re-created by manual_seed)."""
     return _rng
+
+
+_print_options: dict = {}
+
+
+def set_printoptions(precision: int | None = None, threshold: int | None = None,
+                     edgeitems: int | None = None, linewidth: int | None = None,
+                     sci_mode: bool | None = None) -> None:
+    """How tensors print (PyTorch's names): digits after the point, how many elements
+    before summarising, ...; only tensors' repr is affected, not numpy's own printing."""
+    for key, value in (("precision", precision), ("threshold", threshold),
+                       ("edgeitems", edgeitems), ("linewidth", linewidth)):
+        if value is not None:
+            _print_options[key] = int(value)
+    if sci_mode is not None:
+        _print_options["suppress"] = not sci_mode
+        if sci_mode:
+            _print_options["floatmode"] = "maxprec"
+
+
+def print_options() -> dict:
+    """The options set by set_printoptions, for np.array2string."""
+    return dict(_print_options)

@@ -46,6 +46,16 @@ def _divide(a: Any, b: Any) -> Any:
             return float(np.divide(np.float64(a), b))
 
 
+def _broadcast_error(op: str, *operands: Any) -> ValueError:
+    """numpy's 'could not be broadcast' as an error that names the op and the shapes."""
+    shapes = " and ".join(str(np.shape(x)) for x in operands)
+    return ValueError(
+        f"{op}: cannot broadcast shapes {shapes}: dimensions must be equal or 1, aligned from "
+        "the right. Reshape an operand (e.g. x.reshape(-1, 1)) or check which tensors you "
+        "combine."
+    )
+
+
 # ==========================================================================
 # elementwise arithmetic
 # ==========================================================================
@@ -54,7 +64,10 @@ def _divide(a: Any, b: Any) -> Any:
 class Add(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
-        return a + b
+        try:
+            return a + b
+        except ValueError:
+            raise _broadcast_error("add", a, b) from None
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> tuple:
@@ -64,7 +77,10 @@ class Add(Function):
 class Sub(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
-        return a - b
+        try:
+            return a - b
+        except ValueError:
+            raise _broadcast_error("sub", a, b) from None
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> tuple:
@@ -75,7 +91,10 @@ class Mul(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
         ctx.saved = (a, b)
-        return a * b
+        try:
+            return a * b
+        except ValueError:
+            raise _broadcast_error("mul", a, b) from None
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> tuple:
@@ -88,7 +107,10 @@ class Div(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
         ctx.saved = (a, b)
-        return _divide(a, b)
+        try:
+            return _divide(a, b)
+        except ValueError:
+            raise _broadcast_error("div", a, b) from None
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> tuple:
@@ -114,7 +136,10 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
-        out = np.power(a, b)
+        try:
+            out = np.power(a, b)
+        except ValueError:
+            raise _broadcast_error("pow", a, b) from None
         ctx.saved = (a, b, out)
         return out
 
@@ -292,7 +317,10 @@ class _Pairwise(Function):
     @classmethod
     def forward(cls, ctx: Context, a: Any, b: Any) -> Any:
         ctx.saved = (a, b)
-        return cls.pick(a, b)
+        try:
+            return cls.pick(a, b)
+        except ValueError:
+            raise _broadcast_error(cls.__name__.lower(), a, b) from None
 
     @classmethod
     def backward(cls, ctx: Context, g: Any) -> tuple:
@@ -324,7 +352,10 @@ class Where(Function):
                 "compare first, e.g. where(x > 0, a, b)."
             )
         ctx.saved = (cond,)
-        return np.where(cond, a, b)
+        try:
+            return np.where(cond, a, b)
+        except ValueError:
+            raise _broadcast_error("where", cond, a, b) from None
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> tuple:

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import defaults, ops
 from .broadcast import unbroadcast
-from .engine import _NO_PARAMS, Node, _apply
+from .engine import _NO_PARAMS, Node, _apply, is_grad_enabled
 from .promotion import result_type
 
 _ndarray = np.ndarray
@@ -269,7 +269,8 @@ class Tensor(Node):
         return self.data.astype(dtype)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", threshold=50)
+        options = {"threshold": 50, **defaults.print_options()}
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", **options)
         extras = []
         if self.data.dtype != defaults.get_default_dtype() and self.data.dtype.kind == "f":
             extras.append(f"dtype={self.data.dtype}")
@@ -289,6 +290,37 @@ class Tensor(Node):
             )
         return self.data.item()
 
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub":
+            raise TypeError(
+                f"only integer tensors of one element can be used as an index, got dtype "
+                f"{self.data.dtype}."
+            )
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self.data.size == 1:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(
+                f"format(): a spec such as {spec!r} needs a one-element tensor, this one has "
+                f"shape {self.shape}; format t.item() or the elements."
+            )
+        return repr(self)
+
+    def numel(self) -> int:
+        """The number of elements (as PyTorch's numel; the same as .size)."""
+        return self.data.size
+
+    def dim(self) -> int:
+        return self.data.ndim
+
     def numpy(self) -> np.ndarray:
         """The value as an ndarray (shares memory, like torch's .numpy())."""
         return self.data
@@ -303,6 +335,117 @@ class Tensor(Node):
     def astype(self, dtype: Any) -> "Tensor":
         """A copy in another dtype; the gradient flows back in the original dtype."""
         return ops.Cast.apply(self, dtype=np.dtype(dtype))
+
+    def to(self, dtype: Any) -> "Tensor":
+        """This tensor in ``dtype`` (itself when it already is, as PyTorch's ``to``);
+        differentiable."""
+        dtype = np.dtype(dtype)
+        return self if self.data.dtype == dtype else self.astype(dtype)
+
+    def float(self) -> "Tensor":
+        return self.to(np.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(np.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(np.float16)
+
+    def clone(self) -> "Tensor":
+        """A copy with its own memory, still in the graph (the gradient flows through)."""
+        return ops.Cast.apply(self, dtype=self.data.dtype)
+
+    # ---- in-place updates (PyTorch's habits) -----------------------------------
+    def _inplace(self, what: str, value: Any, index: Any = None) -> "Tensor":
+        """Make ``value`` (at ``index``, or everywhere) this tensor's new contents.
+
+        Allowed where no graph is being recorded for this tensor: under no_grad(),
+        or when it does not require grad. The tensor object stays the same (so
+        ``p -= lr * p.grad`` updates the parameter) but gets a new buffer: a graph
+        recorded earlier keeps the values it computed with, so its gradients stay
+        right (copy-on-write; an array taken earlier with ``.numpy()`` keeps the old
+        values too).
+        """
+        if self._requires_grad and is_grad_enabled():
+            kind = "leaf " if self._ctx is None else ""
+            raise RuntimeError(
+                f"a {kind}Tensor that requires grad is being used in an in-place operation "
+                f"({what}). Wrap the update in `with ag.no_grad():` (as an optimizer step "
+                "does), or write it out of place: x = x + y."
+            )
+        if isinstance(value, Node) and value._requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                f"{what}: the value requires grad, and an in-place write is not recorded in "
+                "the graph, so its gradient would be lost. Build the result out of place "
+                "(e.g. ag.where(mask, value, t) or ag.concatenate), or detach the value."
+            )
+        value = _data(value)
+        new = self.data.copy()
+        try:
+            if index is None:
+                np.copyto(new, np.broadcast_to(value, new.shape) if np.shape(value) != new.shape
+                          else value, casting="same_kind")
+            else:
+                part = np.asarray(value)
+                if part.dtype != new.dtype and not np.can_cast(part.dtype, new.dtype,
+                                                               "same_kind"):
+                    raise TypeError("cast")
+                new[index] = part
+        except TypeError:
+            raise TypeError(
+                f"{what}: the result has dtype {np.asarray(value).dtype}, which cannot be "
+                f"stored in this tensor's dtype {self.data.dtype} in place; convert one of "
+                "them first."
+            ) from None
+        except ValueError:
+            raise ValueError(
+                f"{what}: a value of shape {np.shape(value)} does not fit a tensor of shape "
+                f"{self.shape} in place."
+            ) from None
+        self.data = new
+        return self
+
+    def __iadd__(self, other: Any) -> "Tensor":
+        return self._inplace("+=", self._inplace_value(np.add, other, "+="))
+
+    def __isub__(self, other: Any) -> "Tensor":
+        return self._inplace("-=", self._inplace_value(np.subtract, other, "-="))
+
+    def __imul__(self, other: Any) -> "Tensor":
+        return self._inplace("*=", self._inplace_value(np.multiply, other, "*="))
+
+    def __itruediv__(self, other: Any) -> "Tensor":
+        return self._inplace("/=", self._inplace_value(np.true_divide, other, "/="))
+
+    def _inplace_value(self, ufunc: Any, other: Any, what: str) -> np.ndarray:
+        if self._requires_grad and is_grad_enabled():
+            self._inplace(what, 0)  # raises with PyTorch's advice
+        other = _data(other)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            try:
+                return ufunc(self.data, other)
+            except ValueError:
+                raise ValueError(
+                    f"{what}: cannot combine a tensor of shape {self.shape} with a value of "
+                    f"shape {np.shape(other)} in place."
+                ) from None
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        if isinstance(idx, tuple):
+            idx = tuple(_data(i) for i in idx)
+        else:
+            idx = _data(idx)
+        self._inplace("t[idx] = value", value, idx)
+
+    def zero_(self) -> "Tensor":
+        return self._inplace("zero_()", 0)
+
+    def fill_(self, value: Any) -> "Tensor":
+        return self._inplace("fill_()", value)
+
+    def copy_(self, src: Any) -> "Tensor":
+        """Copy ``src``'s values (broadcast to this shape, cast to this dtype) into this tensor."""
+        return self._inplace("copy_()", np.asarray(_data(src)).astype(self.data.dtype))
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         self.requires_grad = requires_grad
@@ -429,32 +572,60 @@ class Tensor(Node):
             idx = np.asarray(idx)
         return ops.GetItem.apply(self, idx=idx)
 
-    # ---- reductions ---------------------------------------------------------------
-    def sum(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        return ops.Sum.apply(self, axis=_axis(axis), keepdims=keepdims)
+    # ---- reductions (axis/keepdims, or PyTorch's dim/keepdim) ----------------------
+    def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> "Tensor":
+        axis, keepdims = _reduction("sum", axis, keepdims, dim, keepdim)
+        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        return ops.Mean.apply(self, axis=_axis(axis), keepdims=keepdims)
+    def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+             keepdim: bool | None = None) -> "Tensor":
+        axis, keepdims = _reduction("mean", axis, keepdims, dim, keepdim)
+        return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        return ops.Max.apply(self, axis=_axis(axis), keepdims=keepdims)
+    def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> "Tensor":
+        axis, keepdims = _reduction("max", axis, keepdims, dim, keepdim)
+        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
 
-    def min(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        return ops.Min.apply(self, axis=_axis(axis), keepdims=keepdims)
+    def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> "Tensor":
+        axis, keepdims = _reduction("min", axis, keepdims, dim, keepdim)
+        return ops.Min.apply(self, axis=axis, keepdims=keepdims)
 
-    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> "Tensor":
+    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0, *, dim: Any = None,
+            keepdim: bool | None = None) -> "Tensor":
         """Variance: mean squared deviation, divided by n - ddof (numpy's default ddof=0)."""
-        return ops.Var.apply(self, axis=_axis(axis), keepdims=keepdims,
-                             ddof=operator.index(ddof))
+        axis, keepdims = _reduction("var", axis, keepdims, dim, keepdim)
+        return ops.Var.apply(self, axis=axis, keepdims=keepdims, ddof=operator.index(ddof))
 
-    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        return ops.LogSumExp.apply(self, axis=_axis(axis), keepdims=keepdims)
+    def logsumexp(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+                  keepdim: bool | None = None) -> "Tensor":
+        axis, keepdims = _reduction("logsumexp", axis, keepdims, dim, keepdim)
+        return ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
-    def softmax(self, axis: int = -1) -> "Tensor":
+    def softmax(self, axis: int = -1, *, dim: Any = None) -> "Tensor":
+        axis, _ = _reduction("softmax", axis, False, dim, None)
         return ops.Softmax.apply(self, axis=axis)
 
-    def log_softmax(self, axis: int = -1) -> "Tensor":
+    def log_softmax(self, axis: int = -1, *, dim: Any = None) -> "Tensor":
+        axis, _ = _reduction("log_softmax", axis, False, dim, None)
         return ops.LogSoftmax.apply(self, axis=axis)
+
+    def argmax(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+               keepdim: bool | None = None) -> "Tensor":
+        """Index of the largest element (over the flattened tensor, or along an axis): an
+        int64 Tensor without grad."""
+        axis, keepdims = _reduction("argmax", axis, keepdims, dim, keepdim)
+        return Tensor._wrap(np.asarray(np.argmax(self.data, axis=axis, keepdims=keepdims),
+                                       dtype=np.int64))
+
+    def argmin(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+               keepdim: bool | None = None) -> "Tensor":
+        """Index of the smallest element: an int64 Tensor without grad."""
+        axis, keepdims = _reduction("argmin", axis, keepdims, dim, keepdim)
+        return Tensor._wrap(np.asarray(np.argmin(self.data, axis=axis, keepdims=keepdims),
+                                       dtype=np.int64))
 
     # ---- elementwise functions ------------------------------------------------------
     def exp(self) -> "Tensor":
@@ -478,6 +649,12 @@ class Tensor(Node):
     def relu(self) -> "Tensor":
         return _apply(_Relu, (self,), _NO_PARAMS)
 
+    def pow(self, exponent: Any) -> "Tensor":
+        return self ** exponent
+
+    def square(self) -> "Tensor":
+        return self * self
+
     def clip(self, lo: Any = None, hi: Any = None) -> "Tensor":
         if lo is None and hi is None:
             raise ValueError("clip: give at least one of lo and hi.")
@@ -486,6 +663,14 @@ class Tensor(Node):
     # ---- shape -----------------------------------------------------------------------
     def reshape(self, *shape: Any) -> "Tensor":
         return ops.Reshape.apply(self, shape=_shape_arg(shape))
+
+    def view(self, *shape: Any) -> "Tensor":
+        """The same as reshape (PyTorch's name)."""
+        return self.reshape(*shape)
+
+    def permute(self, *axes: Any) -> "Tensor":
+        """Reorder the axes (PyTorch's name for transpose with a permutation)."""
+        return self.transpose(*axes)
 
     def transpose(self, *axes: Any) -> "Tensor":
         axes = _shape_arg(axes)
@@ -536,6 +721,17 @@ class Tensor(Node):
     def unsqueeze(self, axis: int) -> "Tensor":
         """Insert an axis of length 1 at ``axis``."""
         return self.reshape(np.expand_dims(self.data, axis).shape)
+
+
+def _reduction(what: str, axis: Any, keepdims: bool, dim: Any, keepdim: Any) -> tuple:
+    """(axis, keepdims) from numpy's names or PyTorch's ``dim``/``keepdim`` (not both)."""
+    if dim is not None:
+        if axis is not None and (what not in ("softmax", "log_softmax") or axis != -1):
+            raise TypeError(f"{what}: give axis or dim, not both.")
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    return _axis(axis), bool(keepdims)
 
 
 def _check_dim(dim: int, shape: tuple, what: str) -> None:
