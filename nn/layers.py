@@ -83,9 +83,10 @@ class Linear(Module):
 
         Raw data takes the weights' dtype; a Tensor of another dtype raises.
         """
-        if type(x) is not Tensor or x.dtype != self.weight.dtype:
-            x = layer_input(x, self.weight.dtype, f"Linear({self.in_features}, "
-                                                  f"{self.out_features})")
+        w = self.weight.data
+        # the common case in two cheap tests; layer_input makes the exact check
+        if type(x) is not Tensor or x.data.dtype is not w.dtype:
+            x = layer_input(x, w.dtype, f"Linear({self.in_features}, {self.out_features})")
         if self.bias is None:
             return op.apply(x, self.weight)
         return op.apply(x, self.weight, self.bias)
@@ -163,8 +164,8 @@ class MLP(Module):
 
     def forward(self, x: Any) -> Tensor:
         """Raw data takes the parameters' dtype; a Tensor of another dtype raises."""
-        dtype = self.layers[0].weight.dtype
-        if type(x) is not Tensor or x.dtype != dtype:  # one check per forward
+        dtype = self.layers[0].weight.data.dtype
+        if type(x) is not Tensor or x.data.dtype is not dtype:  # one check per forward
             x = layer_input(x, dtype, f"MLP({self.sizes})")
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
