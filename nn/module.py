@@ -157,18 +157,129 @@ class Module:
     def eval(self) -> "Module":
         return self.train(False)
 
+    # ---- buffers: state that is not a parameter (BatchNorm's running statistics) --------
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        """Keep ``tensor`` (an array or Tensor; None for an empty slot) as ``self.<name>``:
+        saved in ``state_dict`` and loaded by ``load_state_dict`` under its dotted name
+        (unless ``persistent=False``), cast by ``to(dtype)``, never a parameter and never
+        given a gradient."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(
+                f"{type(self).__name__}.register_buffer: the name must be a non-empty string "
+                f"without dots, got {name!r}."
+            )
+        existing = self.__dict__.get(name)
+        if name not in self.__dict__.get("_buffer_names", {}) and (
+                isinstance(existing, (Parameter, Module)) or hasattr(type(self), name)):
+            raise KeyError(
+                f"{type(self).__name__}.register_buffer: {name!r} is already an attribute "
+                "(a parameter, a submodule or a method); choose another name."
+            )
+        if tensor is not None:
+            if isinstance(tensor, Parameter):
+                raise TypeError(
+                    f"{type(self).__name__}.register_buffer({name!r}): a Parameter is "
+                    "trained, not a buffer; assign it as an attribute instead."
+                )
+            if not isinstance(tensor, Tensor):
+                arr = np.asarray(tensor)
+                if arr.dtype.kind not in "fiub":
+                    raise TypeError(
+                        f"{type(self).__name__}.register_buffer({name!r}): expected numbers, "
+                        f"got dtype {arr.dtype}."
+                    )
+                tensor = Tensor._wrap(arr)
+            elif tensor.requires_grad:
+                tensor = tensor.detach()
+        self.__dict__.setdefault("_buffer_names", {})[name] = bool(persistent)
+        self.__dict__[name] = tensor
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True
+                      ) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, Tensor) for each buffer of this module and (``recurse``) its
+        submodules, as PyTorch names them (``bn.running_mean``); each buffer once."""
+        modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        seen: set = set()
+        for pre, module in modules:
+            for name in module.__dict__.get("_buffer_names", ()):
+                value = module.__dict__.get(name)
+                if value is not None and id(value) not in seen:
+                    seen.add(id(value))
+                    yield (f"{pre}.{name}" if pre else name), value
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def _named_state(self) -> list[tuple[str, Tensor]]:
+        """What ``state_dict`` holds, in PyTorch's order: module by module (depth first),
+        each module's own parameters, then its persistent buffers."""
+        out: list = []
+        seen: set = set()
+        for pre, module in self.named_modules():
+            for name, member in module._named_members():
+                if isinstance(member, Parameter) and id(member) not in seen:
+                    seen.add(id(member))
+                    out.append((f"{pre}.{name}" if pre else name, member))
+            for name, persistent in module.__dict__.get("_buffer_names", {}).items():
+                value = module.__dict__.get(name)
+                if persistent and value is not None:
+                    out.append((f"{pre}.{name}" if pre else name, value))
+        return out
+
+    # ---- dtype ------------------------------------------------------------------------
+    def to(self, dtype: Any) -> "Module":
+        """Cast every floating parameter (and its gradient) and floating buffer to
+        ``dtype``, in place: the Parameter objects stay the same, so an optimizer made
+        before still updates them. Integer buffers (``num_batches_tracked``) keep their
+        dtype, as in PyTorch. ``to('cpu')`` changes nothing. Returns self."""
+        if isinstance(dtype, str) and dtype == "cpu":
+            return self
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            dt = None
+        if dt is None or dt.kind != "f":
+            raise TypeError(
+                f"{type(self).__name__}.to: expected a floating dtype such as np.float32 or "
+                f"np.float64, got {dtype!r}."
+            )
+        for t in list(self.parameters()) + list(self.buffers()):
+            if t.data.dtype.kind == "f" and t.data.dtype != dt:
+                t.data = t.data.astype(dt)
+                if t.grad is not None:
+                    t.grad = t.grad.astype(dt)
+        return self
+
+    def float(self) -> "Module":
+        """``to(np.float32)``."""
+        return self.to(np.float32)
+
+    def double(self) -> "Module":
+        """``to(np.float64)``."""
+        return self.to(np.float64)
+
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+        """Call ``fn(module)`` on every submodule, children first, then on this one (as
+        PyTorch: e.g. ``model.apply(init_weights)``). Returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
     # ---- state -------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """{name: copy of the parameter's values}: later training never changes it."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """{name: copy of the values} of every parameter and persistent buffer (PyTorch's
+        names and order): later training never changes it."""
+        return {name: t.data.copy() for name, t in self._named_state()}
 
     def load_state_dict(self, state: dict, strict: bool = True) -> "Module":
-        """Copy values into the parameters (never aliases ``state``'s arrays).
+        """Copy values into the parameters and buffers (never aliases ``state``'s arrays).
 
-        With ``strict`` every parameter must be present and no other key may be; a
-        wrong shape is an error either way.
+        With ``strict`` every parameter and persistent buffer must be present and no
+        other key may be; a wrong shape is an error either way.
         """
-        params = dict(self.named_parameters())
+        params = dict(self._named_state())
         missing = [k for k in params if k not in state]
         unexpected = [k for k in state if k not in params]
         wrong = [
