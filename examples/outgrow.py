@@ -1,0 +1,212 @@
+"""Outgrow it: train here, continue on PyTorch's distributed engine, come back.
+
+A model trained with this library is an ordinary PyTorch model one call away:
+
+1. an MLP 64-128-10 (tanh) learns the bundled 8x8 digits with our SGD, on the
+   autograd engine;
+2. ``nn.to_torch(model)`` builds the same network as a ``torch.nn.Module``
+   (same layers, same weights, same state_dict keys);
+3. PyTorch continues the training with ``DistributedDataParallel``: two
+   processes on this machine (``torch.multiprocessing.spawn``, the gloo
+   backend over the loopback interface 127.0.0.1 and a free port), each
+   computing the gradient of its half of every batch; DDP averages the two
+   gradients (an all-reduce) before each step, so both copies stay identical;
+4. ``nn.from_torch(...)`` brings the trained network back, and our evaluation
+   of it equals PyTorch's: the same accuracy, logits equal up to float32
+   rounding.
+
+Prints the accuracies after each stage and the largest difference between our
+logits and PyTorch's; writes the trained weights to --out as outgrow.npz
+(``nn.load`` reads them back; ``torch.load`` is not needed). Needs PyTorch:
+``pip install torch==2.13.0``.
+
+    python examples/outgrow.py            # 10 epochs here, 10 on two processes
+    python examples/outgrow.py --quick    # 2 + 2 epochs
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import socket
+import sys
+from typing import Any
+
+import _common  # noqa: F401  (first: makes autograd and nn importable from a checkout)
+import numpy as np
+from _common import make_parser, out_dir, print_table, quick_default
+
+import autograd as ag
+import nn
+from nn import functional as F
+
+WORLD_SIZE = 2  # processes, one gradient share each
+
+
+def split(X: np.ndarray, y: np.ndarray, seed: int, test_fraction: float = 0.2):
+    """Shuffle with ``seed`` and hold out ``test_fraction`` of the samples for testing."""
+    order = np.random.default_rng(seed).permutation(len(X))
+    n_test = int(round(test_fraction * len(X)))
+    test, train = order[:n_test], order[n_test:]
+    return X[train], y[train], X[test], y[test]
+
+
+def train_here(model: nn.MLP, X: np.ndarray, y: np.ndarray, epochs: int, lr: float,
+               seed: int) -> None:
+    """Mini-batch SGD with momentum on our engine."""
+    opt = nn.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    loader = nn.data.DataLoader(X, y, batch_size=32, shuffle=True, seed=seed)
+    for epoch in range(epochs):
+        total = 0.0
+        for xb, yb in loader:
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(yb)
+        print(f"  here,  epoch {epoch + 1}: loss {total / len(X):.4f}", flush=True)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now: the OS picks one when we bind to port 0."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ddp_worker(rank: int, port: int, shared: Any, X: Any, y: Any, epochs: int, lr: float,
+               seed: int) -> None:
+    """One of the WORLD_SIZE processes: train a copy of ``shared`` with DDP; rank 0 writes
+    the result back into ``shared`` (which lives in shared memory)."""
+    import torch
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data.distributed import DistributedSampler
+
+    os.environ["MASTER_ADDR"] = "127.0.0.1"  # loopback only: nothing leaves this machine
+    os.environ["MASTER_PORT"] = str(port)
+    if sys.platform.startswith("linux"):
+        os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    torch.set_num_threads(1)  # one core per process
+    dist.init_process_group("gloo", rank=rank, world_size=WORLD_SIZE)
+    try:
+        model = copy.deepcopy(shared)  # this process's own weights (equal to start with)
+        ddp = DistributedDataParallel(model)
+        opt = torch.optim.SGD(ddp.parameters(), lr=lr, momentum=0.9)
+        sampler = DistributedSampler(TensorDataset(X, y), num_replicas=WORLD_SIZE, rank=rank,
+                                     shuffle=True, seed=seed)
+        # each process takes half of a batch of 32: the averaged gradient is the batch's
+        loader = DataLoader(TensorDataset(X, y), batch_size=32 // WORLD_SIZE, sampler=sampler)
+        for epoch in range(epochs):
+            sampler.set_epoch(epoch)  # a new shuffle every epoch, the same in both processes
+            total = torch.zeros(2, dtype=torch.float64)
+            for xb, yb in loader:
+                loss = torch.nn.functional.cross_entropy(ddp(xb), yb)
+                opt.zero_grad()
+                loss.backward()  # DDP all-reduces the gradients here
+                opt.step()
+                total += torch.tensor([loss.item() * len(yb), len(yb)], dtype=torch.float64)
+            dist.all_reduce(total)  # the epoch's loss over both processes' samples
+            if rank == 0:
+                print(f"  DDP x{WORLD_SIZE}, epoch {epoch + 1}: loss "
+                      f"{(total[0] / total[1]).item():.4f}", flush=True)
+        # the copies are identical (same start, same averaged gradients): check, then keep one
+        flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+        gathered = [torch.empty_like(flat) for _ in range(WORLD_SIZE)]
+        dist.all_gather(gathered, flat)
+        if not all(torch.equal(gathered[0], g) for g in gathered):
+            raise RuntimeError("DDP: the processes' weights differ after training")
+        if rank == 0:
+            with torch.no_grad():
+                for target, trained in zip(shared.parameters(), model.parameters(), strict=True):
+                    target.copy_(trained)
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+def train_distributed(module: Any, X: np.ndarray, y: np.ndarray, epochs: int, lr: float,
+                      seed: int) -> None:
+    """Continue training ``module`` in place with DistributedDataParallel on WORLD_SIZE
+    local processes."""
+    import torch
+    import torch.multiprocessing as mp
+
+    module.share_memory()  # the processes write the trained weights back into it
+    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
+    mp.spawn(ddp_worker, args=(free_port(), module, X_t, y_t, epochs, lr, seed),
+             nprocs=WORLD_SIZE, join=True)
+
+
+@ag.no_grad()
+def our_logits(model: nn.Module, X: np.ndarray) -> np.ndarray:
+    model.eval()
+    return model(ag.Tensor(X)).data
+
+
+def torch_logits(module: Any, X: np.ndarray) -> np.ndarray:
+    import torch
+
+    module.eval()
+    with torch.no_grad():
+        return module(torch.from_numpy(X)).numpy()
+
+
+def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
+    return float((logits.argmax(axis=1) == y).mean())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser(__doc__)
+    parser.add_argument("--epochs", type=int, default=10,
+                        help="epochs here, and again on the distributed engine (default 10; "
+                             "--quick: 2)")
+    parser.add_argument("--lr", type=float, default=0.05, help="SGD learning rate (default 0.05)")
+    args = parser.parse_args(argv)
+    epochs = quick_default(args, parser, "epochs", 2)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("outgrow.py continues the training on PyTorch, which is not installed:\n"
+              "    pip install torch==2.13.0", file=sys.stderr)
+        return 2
+
+    ag.manual_seed(args.seed)
+    X, y = nn.datasets.load_digits()
+    X_train, y_train, X_test, y_test = split(X, y, args.seed)
+
+    print(f"1. training an MLP 64-128-10 on {len(X_train)} digits here ({epochs} epochs)")
+    model = nn.MLP([64, 128, 10], "tanh")
+    train_here(model, X_train, y_train, epochs, args.lr, args.seed)
+    acc_here = accuracy(our_logits(model, X_test), y_test)
+
+    print("2. nn.to_torch(model)")
+    module = nn.to_torch(model)
+    print("   " + repr(module).replace("\n", "\n   "))
+
+    print(f"3. DistributedDataParallel, {WORLD_SIZE} processes, gloo on 127.0.0.1 "
+          f"({epochs} epochs)")
+    train_distributed(module, X_train, y_train, epochs, args.lr, args.seed)
+
+    print("4. nn.from_torch(module), evaluated by both libraries")
+    back = nn.from_torch(module)
+    ours, theirs = our_logits(back, X_test), torch_logits(module, X_test)
+    acc_ours, acc_torch = accuracy(ours, y_test), accuracy(theirs, y_test)
+    max_diff = float(np.abs(ours - theirs).max())
+    print_table(
+        ["model", "evaluated by", "test acc %"],
+        [["after training here", "nn", f"{100 * acc_here:.2f}"],
+         ["after DDP, back with nn.from_torch", "nn", f"{100 * acc_ours:.2f}"],
+         ["after DDP", "PyTorch", f"{100 * acc_torch:.2f}"]],
+        title=f"digits, {len(X_test)} test images")
+    print(f"\nmax |logits(nn) - logits(PyTorch)| = {max_diff:.3g} "
+          f"(float32; {'the same predictions' if acc_ours == acc_torch else 'PREDICTIONS DIFFER'})")
+    path = out_dir(args.out) / "outgrow.npz"
+    nn.save(back, path)
+    print(f"wrote {path}")
+    return 0 if acc_ours == acc_torch and max_diff < 1e-4 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
