@@ -20,3 +20,4 @@ __all__ = [
 from .conv import AvgPool2d, Conv2d, MaxPool2d  # noqa: E402,F401
 from .interop import export_onnx, from_torch, to_torch  # noqa: E402,F401
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: E402,F401
+from .extra_layers import GELU, Embedding, LeakyReLU, LogSoftmax, Softmax  # noqa: E402,F401

@@ -365,3 +365,4 @@ def logistic_loss(scores: Tensor, y: Any) -> Tensor:
     return LogisticLoss.apply(scores, labels.astype(scores.dtype, copy=False))
 from .conv import avg_pool2d, conv2d, max_pool2d, pad  # noqa: E402,F401
 from .norm import batch_norm, layer_norm  # noqa: E402,F401
+from .extra_layers import dropout, embedding, gelu, leaky_relu, nll_loss  # noqa: E402,F401

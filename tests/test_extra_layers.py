@@ -1,0 +1,144 @@
+"""Embedding, LeakyReLU, GELU (erf), Softmax, LogSoftmax, dropout, nll_loss: values,
+gradients (first and second order) against finite differences, dtypes, errors, PyTorch."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from test_conv import second_order_error
+
+import autograd as ag
+import nn
+from autograd import Tensor
+from nn import functional as F
+from nn.extra_layers import erf, erf_values
+
+values = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4),
+                    elements=st.one_of(st.floats(-3, -0.05), st.floats(0.05, 3)))
+
+
+def test_erf_is_the_c_librarys_to_the_last_bit():
+    xs = np.concatenate([np.linspace(-7, 7, 2001), [0.0, -0.0, 1e-300, np.inf, -np.inf]])
+    np.testing.assert_array_equal(erf_values(xs), [math.erf(v) for v in xs])
+    assert np.isnan(erf_values(np.array([np.nan]))).all()
+    assert erf_values(np.ones(3, dtype=np.float32)).dtype == np.float32
+
+
+@given(values)
+def test_erf_gelu_leaky_relu_gradients(x):
+    t = Tensor(x, requires_grad=True)
+    for fn in (erf, F.gelu, lambda z: F.gelu(z, approximate="tanh"),
+               lambda z: F.leaky_relu(z, 0.2)):
+        assert ag.gradcheck(fn, [t])
+        assert second_order_error(lambda z, fn=fn: (fn(z) ** 3).sum(), [t]) < 1e-6
+
+
+def test_gelu_and_leaky_relu_values():
+    x = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
+    phi = np.array([0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x])
+    np.testing.assert_allclose(F.gelu(Tensor(x)).data, x * phi, rtol=1e-15)
+    np.testing.assert_array_equal(F.leaky_relu(Tensor(x), 0.1).data, [-0.2, -0.05, 0, 0.5, 2])
+    t = Tensor(np.zeros(2), requires_grad=True)
+    F.leaky_relu(t, 0.1).sum().backward()
+    np.testing.assert_array_equal(t.grad, [0.1, 0.1])  # at 0: the negative slope, as PyTorch
+    assert nn.GELU()(Tensor(x, dtype=np.float32)).dtype == np.float32
+    assert nn.LeakyReLU(0.3)(x).data[0] == pytest.approx(-0.6)
+    with pytest.raises(ValueError, match="approximate"):
+        nn.GELU("exact")
+
+
+def test_softmax_modules():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    np.testing.assert_allclose(nn.Softmax(dim=0)(x).data.sum(axis=0), 1)
+    np.testing.assert_allclose(np.exp(nn.LogSoftmax(dim=1)(x).data).sum(axis=1), 1)
+    assert "dim=0" in repr(nn.Softmax(0))
+
+
+def test_embedding_looks_up_rows_and_adds_gradients_of_repeated_ids():
+    ag.manual_seed(0)
+    emb = nn.Embedding(5, 3)
+    assert emb.weight.shape == (5, 3) and emb.weight.dtype == np.float32
+    ids = np.array([[1, 4, 1], [0, 1, 2]])
+    out = emb(ids)
+    assert out.shape == (2, 3, 3)
+    np.testing.assert_array_equal(out.data, emb.weight.data[ids])
+    out.sum().backward()
+    np.testing.assert_array_equal(emb.weight.grad[:, 0], [1, 3, 1, 0, 1])
+    np.testing.assert_array_equal(F.embedding(ids, emb.weight).data, out.data)
+    w = Tensor(np.random.default_rng(0).standard_normal((4, 2)), requires_grad=True)
+    assert ag.gradcheck(lambda w: F.embedding(np.array([0, 3, 3]), w) ** 2, [w])
+    with pytest.raises(IndexError, match="id 5 is out of range"):
+        emb(np.array([5]))
+    with pytest.raises(TypeError, match="integers"):
+        emb(np.array([1.0]))
+
+
+def test_dropout_function():
+    ag.manual_seed(0)
+    x = Tensor(np.ones((200, 50)), requires_grad=True)
+    out = F.dropout(x, 0.3)
+    kept = out.data != 0
+    assert abs(kept.mean() - 0.7) < 0.02
+    np.testing.assert_allclose(out.data[kept], 1 / 0.7)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad, out.data)  # the same mask scales the gradient
+    assert F.dropout(x, 0.3, training=False) is x
+    assert not F.dropout(x, 1.0).data.any()
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        F.dropout(x, 1.5)
+
+
+@given(st.integers(1, 5), st.integers(1, 4), st.integers(0, 2**31))
+def test_nll_loss_of_log_softmax_is_cross_entropy(n, classes, seed):
+    rng = np.random.default_rng(seed)
+    logits = Tensor(rng.standard_normal((n, classes)), requires_grad=True)
+    ids = rng.integers(0, classes, n)
+    nll = F.nll_loss(logits.log_softmax(1), ids)
+    assert nll.item() == pytest.approx(F.cross_entropy(logits, ids).item(), rel=1e-12)
+    assert ag.gradcheck(lambda z: F.nll_loss(z, ids), [logits])
+
+
+def test_nll_loss_errors():
+    lp = Tensor(np.zeros((2, 3)))
+    with pytest.raises(IndexError, match="class id 3"):
+        F.nll_loss(lp, np.array([0, 3]))
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        F.nll_loss(lp, np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="n, classes"):
+        F.nll_loss(Tensor(np.zeros(3)), np.array([0]))
+
+
+def test_against_pytorch():
+    torch = pytest.importorskip("torch")
+    tf = torch.nn.functional
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 5)) * 3
+    for ours, theirs in [(F.gelu, tf.gelu), (lambda z: F.gelu(z, "tanh"),
+                                             lambda z: tf.gelu(z, approximate="tanh")),
+                         (lambda z: F.leaky_relu(z, 0.2), lambda z: tf.leaky_relu(z, 0.2))]:
+        X, TX = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        out, tout = ours(X), theirs(TX)
+        np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=1e-15)
+        R = rng.standard_normal(x.shape)
+        (out * R).sum().backward()
+        (tout * torch.from_numpy(R)).sum().backward()
+        np.testing.assert_allclose(X.grad, TX.grad.numpy(), rtol=1e-12, atol=1e-15)
+    ids = rng.integers(0, 5, 4)
+    lp = Tensor(x, requires_grad=True)
+    tlp = torch.tensor(x, requires_grad=True)
+    loss, tloss = F.nll_loss(lp, ids), tf.nll_loss(tlp, torch.from_numpy(ids))
+    loss.backward()
+    tloss.backward()
+    assert loss.item() == pytest.approx(tloss.item(), rel=1e-14)
+    np.testing.assert_allclose(lp.grad, tlp.grad.numpy(), rtol=1e-14)
+    emb, temb = nn.Embedding(5, 3, dtype=np.float64), torch.nn.Embedding(5, 3).double()
+    temb.load_state_dict({k: torch.from_numpy(v) for k, v in emb.state_dict().items()})
+    idx = np.array([[0, 4, 4], [2, 0, 1]])
+    emb(idx).sum().backward()
+    temb(torch.from_numpy(idx)).sum().backward()
+    np.testing.assert_array_equal(emb.weight.grad, temb.weight.grad.numpy())
