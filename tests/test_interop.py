@@ -492,3 +492,25 @@ def test_readme_when_you_outgrow_it(tmp_path, monkeypatch):
     from safetensors.torch import load_file
     torch_model.load_state_dict(load_file("model.safetensors"))
     np.testing.assert_allclose(run_onnx("model.onnx", x), ours(model, x), rtol=1e-5, atol=1e-6)
+
+
+def test_batch_norm_without_running_statistics(float64, tmp_path):
+    """track_running_stats=False: no buffers on either side, batch statistics in both modes;
+    ONNX has no such normalisation, so the export refuses it, naming the layer."""
+    torch = pytest.importorskip("torch")
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4, track_running_stats=False))
+    model.eval()
+    module = nn.to_torch(model)
+    assert module[1].running_mean is None and not module[1].track_running_stats
+    assert list(module.state_dict()) == list(model.state_dict())
+    x = np.random.default_rng(0).standard_normal((6, 3))
+    np.testing.assert_allclose(theirs(module, x), ours(model, x), rtol=1e-12, atol=1e-12)
+    back = nn.from_torch(module)
+    assert back[1].running_mean is None
+    np.testing.assert_allclose(ours(back, x), ours(model, x), rtol=1e-12, atol=1e-12)
+    assert isinstance(module, torch.nn.Sequential)
+    pytest.importorskip("onnx")
+    with pytest.raises(ValueError, match=r"nn.export_onnx: BatchNorm1d at `1` has no running "
+                                         r"statistics"):
+        nn.export_onnx(model, x, tmp_path / "bn.onnx")
+    assert not os.listdir(tmp_path)
