@@ -458,6 +458,18 @@ def test_onnx_opsets_and_bad_arguments(tmp_path):
                                             sorted({17, onnx.defs.onnx_opset_version()})]
 
 
+def test_onnx_float64_graph(float64, tmp_path):
+    """A float64 model exports as a float64 graph (onnxruntime has double kernels for these)."""
+    pytest.importorskip("onnx")
+    model = randomize(nn.Sequential(nn.MLP([4, 6, 5], "relu", "tanh"), nn.LayerNorm(5),
+                                    nn.LogSoftmax(dim=1)))
+    x = np.random.default_rng(0).standard_normal((9, 4))
+    path = nn.export_onnx(model, x[:2], tmp_path / "m.onnx")
+    got = run_onnx(path, x)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, ours(model.eval(), x), rtol=1e-10, atol=1e-12)
+
+
 def test_onnx_overwrites_atomically_and_keeps_nothing_else(tmp_path):
     pytest.importorskip("onnx")
     path = tmp_path / "model.onnx"

@@ -349,8 +349,10 @@ def export_onnx(model: Module, example_input: Any, path: str | os.PathLike,
     dropout is the identity and batch norm uses its running statistics. ``example_input``
     (an array or Tensor, batch first) fixes the input's dtype and every dim but the
     first: the batch dim is dynamic ("batch"). Raw float data takes the parameters'
-    dtype, as our layers do. A custom Module raises, naming it. The file is written
-    atomically (a temporary file, then a rename); returns its path.
+    dtype, as our layers do. A float64 model gives a float64 graph, which onnxruntime's CPU
+    kernels for Conv, AveragePool and Erf (GELU) do not cover: export ``model.float()`` for
+    those. A custom Module raises, naming it. The file is written atomically (a temporary
+    file, then a rename); returns its path.
     """
     onnx = _require_onnx()
     if not isinstance(model, Module):
