@@ -74,7 +74,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # benchmark this checkout, not an installed copy
 
 SEED = 0
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "MEM")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "MEM")
 PEERS = {  # who runs each workload, in the driver's order
     "W1": ("ours", "numpy", "torch"),
     "W2": ("ours", "numpy", "torch"),
@@ -82,10 +82,11 @@ PEERS = {  # who runs each workload, in the driver's order
     "W4": ("ours", "micrograd"),
     "W5": ("ours", "numpy", "torch"),
     "W6": ("ours", "numpy", "torch"),
+    "W7": ("ours", "numpy", "torch"),
     "MEM": ("ours",),
 }
 UNITS = {"W1": "s/epoch", "W2": "s/epoch", "W3": "us/op", "W4": "s/step",
-         "W5": "s", "W6": "us/grad", "MEM": "MB"}
+         "W5": "s", "W6": "us/grad", "W7": "ms/step", "MEM": "MB"}
 
 
 class Skip(Exception):
@@ -170,6 +171,16 @@ def shared(workload: str, quick: bool, epochs: int = 0, depth: int = 0) -> dict:
         return dict(X=X[:16].astype(np.float64), y=y[:16],
                     params=init_mlp([64, 32, 10], rng, np.float64),
                     inner=50 if quick else 200, eps=1e-6)
+    if workload == "W7":
+        X = rng.random((64, 1, 28, 28), dtype=np.float32)
+        y = rng.integers(0, 10, 64).astype(np.int64)
+        params = []
+        for shape in ((6, 1, 5, 5), (16, 6, 5, 5)):  # PyTorch's Conv2d init: +-1/sqrt(fan_in)
+            bound = 1.0 / np.sqrt(np.prod(shape[1:]))
+            params.append(rng.uniform(-bound, bound, shape).astype(np.float32))
+            params.append(rng.uniform(-bound, bound, shape[0]).astype(np.float32))
+        params += init_mlp([400, 120, 84, 10], rng, np.float32)
+        return dict(X=X, y=y, params=params, lr=0.05, inner=2 if quick else 10)
     raise ValueError(f"unknown workload {workload!r}")
 
 
@@ -807,6 +818,210 @@ def run_w6(workload: str, peer: str, repeats: int, quick: bool, threads: int, **
 
 
 # ===========================================================================
+# W7: one LeNet-5 training step on a (64, 1, 28, 28) float32 batch: conv 5x5 -> 6
+# (padding 2), relu, max-pool 2, conv 5x5 -> 16, relu, max-pool 2, linear
+# 400-120-84-10 with relu, softmax cross-entropy, SGD. Milliseconds per step.
+# ===========================================================================
+
+def lenet_ours(S: dict):
+    import nn
+    from nn import functional as F
+
+    class LeNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+            self.conv2 = nn.Conv2d(6, 16, 5)
+            self.fc1 = nn.Linear(400, 120)
+            self.fc2 = nn.Linear(120, 84)
+            self.fc3 = nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+            x = x.reshape(x.shape[0], -1)
+            x = F.relu(self.fc1(x))
+            x = F.relu(self.fc2(x))
+            return self.fc3(x)
+
+    model = LeNet()
+    names = [name for name, _ in model.named_parameters()]
+    model.load_state_dict(dict(zip(names, S["params"], strict=True)))
+    opt = nn.optim.SGD(model.parameters(), lr=S["lr"])
+    X, y = S["X"], S["y"]
+
+    def step():
+        loss = F.cross_entropy(model(X), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def _im2col(x: np.ndarray, k: int, pad: int) -> tuple:
+    """x (N, C, H, W) -> cols (C*k*k, N*OH*OW), rows ordered (c, i, j), columns (n, oh, ow)."""
+    N, C, H, W = x.shape
+    OH, OW = H + 2 * pad - k + 1, W + 2 * pad - k + 1
+    xp = np.zeros((C, N, H + 2 * pad, W + 2 * pad), dtype=x.dtype)
+    xp[:, :, pad:pad + H, pad:pad + W] = x.transpose(1, 0, 2, 3)
+    cols = np.empty((C, k, k, N, OH, OW), dtype=x.dtype)
+    for i in range(k):
+        for j in range(k):
+            cols[:, i, j] = xp[:, :, i:i + OH, j:j + OW]
+    return cols.reshape(C * k * k, N * OH * OW), (N, OH, OW)
+
+
+def _col2im(dcols: np.ndarray, x_shape: tuple, k: int, pad: int, out: tuple) -> np.ndarray:
+    N, C, H, W = x_shape
+    _, OH, OW = out
+    dcols = dcols.reshape(C, k, k, N, OH, OW)
+    dxp = np.zeros((C, N, H + 2 * pad, W + 2 * pad), dtype=dcols.dtype)
+    for i in range(k):
+        for j in range(k):
+            dxp[:, :, i:i + OH, j:j + OW] += dcols[:, i, j]
+    return dxp[:, :, pad:pad + H, pad:pad + W].transpose(1, 0, 2, 3)
+
+
+def _pool2(a: np.ndarray) -> tuple:
+    """2x2 max-pool of a (N, C, H, W) by its four strided views; which view won (first on
+    ties) for the backward."""
+    views = [a[:, :, i::2, j::2] for i in (0, 1) for j in (0, 1)]
+    out = np.maximum(np.maximum(views[0], views[1]), np.maximum(views[2], views[3]))
+    taken = np.zeros(out.shape, dtype=bool)
+    masks = []
+    for v in views:
+        m = (v == out) & ~taken
+        taken |= m
+        masks.append(m)
+    return out, masks
+
+
+def _unpool2(g: np.ndarray, masks: list, shape: tuple) -> np.ndarray:
+    d = np.empty(shape, dtype=g.dtype)
+    for (i, j), m in zip(((0, 0), (0, 1), (1, 0), (1, 1)), masks, strict=True):
+        np.multiply(g, m, out=d[:, :, i::2, j::2])
+    return d
+
+
+def lenet_numpy(S: dict):
+    params = [p.copy() for p in S["params"]]
+    X, y, lr = S["X"], S["y"], S["lr"]
+    n = len(X)
+    rows = np.arange(n)
+
+    def conv_relu(x, w, b, pad):
+        cols, out = _im2col(x, w.shape[2], pad)
+        O = w.shape[0]
+        z = (w.reshape(O, -1) @ cols).reshape(O, *out).transpose(1, 0, 2, 3)
+        a = np.empty(z.shape, dtype=z.dtype)
+        np.add(z, b.reshape(O, 1, 1), out=a)
+        np.maximum(a, 0, out=a)
+        return a, cols, out
+
+    def conv_backward(da, a, x_shape, w, cols, out, pad, need_dx):
+        dz = (da * (a > 0)).transpose(1, 0, 2, 3).reshape(w.shape[0], -1)
+        dw = (dz @ cols.T).reshape(w.shape)
+        db = dz.sum(axis=1)
+        dx = _col2im(w.reshape(w.shape[0], -1).T @ dz, x_shape, w.shape[2], pad, out) \
+            if need_dx else None
+        return dx, dw, db
+
+    def step():
+        c1w, c1b, c2w, c2b, W1, b1, W2, b2, W3, b3 = params
+        a1, cols1, out1 = conv_relu(X, c1w, c1b, 2)
+        p1, m1 = _pool2(a1)
+        a2, cols2, out2 = conv_relu(p1, c2w, c2b, 0)
+        p2, m2 = _pool2(a2)
+        f = p2.reshape(n, -1)
+        h1 = np.maximum(f @ W1.T + b1, 0)
+        h2 = np.maximum(h1 @ W2.T + b2, 0)
+        z = h2 @ W3.T + b3
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        s = e.sum(axis=1, keepdims=True)
+        loss = np.mean(np.log(s[:, 0]) - z[rows, y])
+        dz = e / s
+        dz[rows, y] -= 1
+        dz /= n
+        dW3, db3 = dz.T @ h2, dz.sum(axis=0)
+        dh2 = (dz @ W3) * (h2 > 0)
+        dW2, db2 = dh2.T @ h1, dh2.sum(axis=0)
+        dh1 = (dh2 @ W2) * (h1 > 0)
+        dW1, db1 = dh1.T @ f, dh1.sum(axis=0)
+        dp2 = (dh1 @ W1).reshape(p2.shape)
+        da2 = _unpool2(dp2, m2, a2.shape)
+        dp1, dc2w, dc2b = conv_backward(da2, a2, p1.shape, c2w, cols2, out2, 0, True)
+        da1 = _unpool2(dp1, m1, a1.shape)
+        _, dc1w, dc1b = conv_backward(da1, a1, X.shape, c1w, cols1, out1, 2, False)
+        for p, g in zip(params, (dc1w, dc1b, dc2w, dc2b, dW1, db1, dW2, db2, dW3, db3),
+                        strict=True):
+            p -= lr * g
+        return float(loss)
+
+    return step
+
+
+def lenet_torch(S: dict, threads: int):
+    torch = torch_threads(threads)
+    F = torch.nn.functional
+
+    class LeNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = torch.nn.Conv2d(1, 6, 5, padding=2)
+            self.conv2 = torch.nn.Conv2d(6, 16, 5)
+            self.fc1 = torch.nn.Linear(400, 120)
+            self.fc2 = torch.nn.Linear(120, 84)
+            self.fc3 = torch.nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+            x = x.reshape(x.shape[0], -1)
+            x = F.relu(self.fc1(x))
+            x = F.relu(self.fc2(x))
+            return self.fc3(x)
+
+    model = LeNet()
+    with torch.no_grad():
+        for p, a in zip(model.parameters(), S["params"], strict=True):
+            p.copy_(torch.from_numpy(a))
+    opt = torch.optim.SGD(model.parameters(), lr=S["lr"])
+    X, y = torch.from_numpy(S["X"]), torch.from_numpy(S["y"])
+
+    def step():
+        loss = F.cross_entropy(model(X), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def run_w7(workload: str, peer: str, repeats: int, quick: bool, threads: int, **_) -> dict:
+    S = shared("W7", quick)
+    step = {"ours": lenet_ours, "numpy": lenet_numpy,
+            "torch": lambda S: lenet_torch(S, threads)}[peer](S)
+    rss0 = rss_mb()
+    first = step()  # warm-up and check: the first step's loss, then the third's
+    step()
+    third = step()
+    inner = S["inner"]
+    times = []
+    for _ in range(repeats):
+        with clock() as c:
+            for _ in range(inner):
+                step()
+        times.append(c.seconds / inner * 1e3)
+    return dict(times=times, check={"step0_loss": first, "step2_loss": third},
+                extra={"batch": list(S["X"].shape), "steps_per_measurement": inner},
+                rss_start_mb=rss0)
+
+
+# ===========================================================================
 # MEM: 30 epochs of W1 (ours) in one process; resident memory after each epoch
 # ===========================================================================
 
@@ -830,7 +1045,7 @@ def run_mem(workload: str, peer: str, repeats: int, quick: bool, threads: int,
 
 
 RUNNERS = {"W1": run_mlp, "W2": run_mlp, "W3": run_w3, "W4": run_w4, "W5": run_w5,
-           "W6": run_w6, "MEM": run_mem}
+           "W6": run_w6, "W7": run_w7, "MEM": run_mem}
 
 
 # ===========================================================================

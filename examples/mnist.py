@@ -16,6 +16,11 @@ Without them the program says so and exits with status 2.
 Prints the table and writes learning curves, confusion matrices and the
 misclassified test digits to --out. --quick trains on a subset (2000
 training, 500 test images) for 2 epochs.
+
+``--model cnn`` trains LeNet-5 instead (``cnn.py``'s ``LeNet5``: two 5x5
+convolutions with max-pooling, then 400-120-84-10), with the same SGD. On the
+full data it is expected to pass 99 % test accuracy within a few epochs (the
+MLP stays near 98 %); an epoch takes a few minutes on one core.
 """
 
 from __future__ import annotations
@@ -72,6 +77,9 @@ def main(argv=None) -> dict:
                         help="use this many test images (default all; --quick 500)")
     add_training_options(parser, epochs=10, quick_epochs=2, hidden="256,128", batch_size=64,
                          lr=0.05)
+    parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp",
+                        help="mlp: softmax regression against the deep MLP (default); "
+                             "cnn: LeNet-5")
     args = parser.parse_args(argv)
     epochs = quick_default(args, parser, "epochs", 2)
     n_train = args.train_size or (2000 if args.quick else None)
@@ -84,7 +92,37 @@ def main(argv=None) -> dict:
         Xtr, ytr = subset(Xtr, ytr, n_train, rng)
     if n_test:
         Xte, yte = subset(Xte, yte, n_test, rng)
+    if args.model == "cnn":
+        return train_lenet(Xtr, ytr, Xte, yte, args, epochs, out)
     return compare("mnist", Xtr, ytr, Xte, yte, args, epochs, out)
+
+
+def train_lenet(Xtr, ytr, Xte, yte, args, epochs: int, out) -> dict:
+    """LeNet-5 trained as digits.py trains its models; the table and the misclassified digits."""
+    from _common import print_table
+    from cnn import LeNet5
+    from digits import evaluate, n_parameters, plot_misclassified, train
+
+    import autograd as ag
+
+    print(f"mnist: {len(Xtr)} training and {len(Xte)} test images; LeNet-5, {epochs} "
+          f"epoch{'s' * (epochs != 1)} of SGD (batch {args.batch_size}, eta {args.lr} with "
+          f"cosine decay, momentum {args.momentum})")
+    ag.manual_seed(args.seed)
+    model = LeNet5()
+    hist = train(model, "cnn", Xtr, ytr, Xte, yte, epochs, args.batch_size, args.lr,
+                 args.momentum, seed=args.seed)
+    _, train_acc, _ = evaluate(model, Xtr, ytr)
+    test_loss, test_acc, pred = evaluate(model, Xte, yte)
+    rows = [["cnn", "LeNet-5", n_parameters(model), f"{100 * train_acc:.2f}",
+             f"{100 * test_acc:.2f}", f"{test_loss:.4f}", f"{hist['seconds']:.2f}"]]
+    print_table(["model", "kind", "parameters", "train acc %", "test acc %", "test loss",
+                 "time (s)"], rows, title=f"mnist: LeNet-5 ({epochs} epochs)")
+    print()
+    plot_misclassified(Xte, yte, pred, out / "mnist_cnn_misclassified.png",
+                       title="LeNet-5, test set")
+    return {"models": {"cnn": model}, "histories": {"cnn": hist}, "rows": rows,
+            "preds": {"cnn": pred}}
 
 
 if __name__ == "__main__":

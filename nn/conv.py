@@ -383,8 +383,20 @@ def _windows(x: np.ndarray, kernel: tuple, stride: tuple, pads: tuple, out_hw: t
                      for i in range(kh) for j in range(kw)])
 
 
+def _offset_views(padded: Any, kernel: tuple, stride: tuple, out_hw: tuple) -> list:
+    """For each kernel offset (row-major), the strided view of ``padded`` it sees in every
+    window: shape (N, C, OH, OW) each. Works on ndarrays and Tensors alike."""
+    (kh, kw), (sh, sw), (OH, OW) = kernel, stride, out_hw
+    return [padded[:, :, i:i + sh * (OH - 1) + 1:sh, j:j + sw * (OW - 1) + 1:sw]
+            for i in range(kh) for j in range(kw)]
+
+
 class MaxPool(Function):
-    """The maximum of each window; the gradient goes to the (first) maximal element."""
+    """The maximum of each window; the gradient goes to the (first) maximal element.
+
+    ``which`` (uint8, one per output) remembers the kernel offset of each window's
+    maximum; the backward sends the gradient through that offset's view.
+    """
 
     builtin = True  # every backward returns arrays of its own
 
@@ -392,53 +404,71 @@ class MaxPool(Function):
     def forward(ctx: Context, x: np.ndarray, *, kernel: tuple, stride: tuple, pads: tuple,
                 out_hw: tuple) -> np.ndarray:
         N, C, H, W = x.shape
-        (kh, kw), (sh, sw), (OH, OW) = kernel, stride, out_hw
-        # the window's top-left pixel of every output, as (row, col) in unpadded coordinates
-        rows = (np.arange(OH) * sh - pads[0]).reshape(OH, 1)
-        cols = (np.arange(OW) * sw - pads[2]).reshape(1, OW)
-        if _fast_pool(x.shape, kernel, stride, pads):
-            win = x.reshape(N, C, OH, kh, OW, kw).transpose(0, 1, 2, 4, 3, 5)
-            win = win.reshape(N, C, OH, OW, kh * kw)  # a copy: each window contiguous
-            arg = win.argmax(axis=-1)
-            out = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+        pt, pb, pl, pr = pads
+        if any(pads):
+            padded = np.full((N, C, H + pt + pb, W + pl + pr), -np.inf, dtype=x.dtype)
+            padded[:, :, pt:pt + H, pl:pl + W] = x
         else:
-            win = _windows(x, kernel, stride, pads, out_hw, -np.inf)
-            arg = win.argmax(axis=0)
-            out = np.take_along_axis(win, arg[None], axis=0)[0]
-        # flat index of each maximum in x: the image's start, the window's, the offset's
-        di, dj = np.divmod(arg, kw)
-        start = (np.arange(N * C) * (H * W)).reshape(N, C, 1, 1) + rows * W + cols
-        ctx.idx = start + di * W + dj
-        ctx.overlap = sh < kh or sw < kw
+            padded = x
+        views = _offset_views(padded, kernel, stride, out_hw)
+        out = views[0].copy()
+        for v in views[1:]:
+            np.maximum(out, v, out=out)  # NaN wins, as in PyTorch
+        nan = x.dtype.kind == "f" and bool(np.isnan(out).any())
+        # the first offset holding the maximum: which = 0 if it is at offset 0, else
+        # 1 + (0 if at offset 1, else 1 + ...), built from the last offset back
+        which = np.zeros(out.shape, dtype=np.uint8)
+        for v in reversed(views[:-1]):
+            found = v == out
+            if nan:
+                found |= np.isnan(v)
+            which += 1
+            which *= ~found
+        ctx.which = which
+        ctx.conf = dict(kernel=kernel, stride=stride, pads=pads, out_hw=out_hw)
         ctx.shape = x.shape
         return out
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> Any:
-        return ctx.xp.apply(MaxPoolGrad, g, idx=ctx.idx, shape=ctx.shape,
-                            overlap=ctx.overlap)
+        return ctx.xp.apply(MaxPoolGrad, g, which=ctx.which, shape=ctx.shape, **ctx.conf)
 
 
 class MaxPoolGrad(Function):
-    """Max-pooling's backward as an op: g scattered (added) at fixed flat indices of x."""
+    """Max-pooling's backward as an op: g sent through the view of each window's maximum
+    (added up where windows overlap). Its backward gathers through the same views."""
 
     builtin = True  # every backward returns arrays of its own
 
     @staticmethod
-    def forward(ctx: Context, g: np.ndarray, *, idx: np.ndarray, shape: tuple,
-                overlap: bool) -> np.ndarray:
-        ctx.idx = idx
-        size = math.prod(shape)
-        if overlap:  # one element may be the maximum of several windows: add them up
-            dx = np.bincount(idx.reshape(-1), weights=g.reshape(-1), minlength=size)
-            return dx.astype(g.dtype, copy=False).reshape(shape)
-        dx = np.zeros(size, dtype=g.dtype)
-        dx[idx.reshape(-1)] = g.reshape(-1)
-        return dx.reshape(shape)
+    def forward(ctx: Context, g: np.ndarray, *, which: np.ndarray, shape: tuple, kernel: tuple,
+                stride: tuple, pads: tuple, out_hw: tuple) -> np.ndarray:
+        ctx.which = which
+        ctx.conf = dict(kernel=kernel, stride=stride, pads=pads, out_hw=out_hw)
+        N, C, H, W = shape
+        pt, pb, pl, pr = pads
+        tiled = _fast_pool(shape, kernel, stride, pads)  # every pixel in exactly one window
+        padded = (np.empty if tiled else np.zeros)((N, C, H + pt + pb, W + pl + pr),
+                                                   dtype=g.dtype)
+        for k, view in enumerate(_offset_views(padded, kernel, stride, out_hw)):
+            if tiled:
+                np.multiply(g, which == k, out=view)
+            else:
+                view += g * (which == k)
+        return padded[:, :, pt:pt + H, pl:pl + W] if any(pads) else padded
 
     @staticmethod
     def backward(ctx: Context, gg: Any) -> Any:
-        return gg.reshape(-1)[ctx.idx]
+        conf, which = ctx.conf, ctx.which
+        pt, pb, pl, pr = conf["pads"]
+        if any(conf["pads"]):
+            gg = ctx.xp.apply(Pad, gg, widths=((0, 0), (0, 0), (pt, pb), (pl, pr)), value=0.0)
+        total = None
+        for k, view in enumerate(_offset_views(gg, conf["kernel"], conf["stride"],
+                                               conf["out_hw"])):
+            term = view * (which == k).astype(ctx.xp.value(view).dtype)
+            total = term if total is None else total + term
+        return total
 
 
 class AvgPool(Function):
