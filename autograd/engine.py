@@ -17,6 +17,7 @@ no needless conversions, one dictionary of pending gradients.
 from __future__ import annotations
 
 import contextlib
+import copy
 import gc
 import heapq
 import itertools
@@ -55,6 +56,7 @@ _mode_lock = threading.Lock()
 
 class _ThreadGradMode(threading.local):
     enabled = True  # every new thread starts with grad mode on (as in PyTorch)
+    recording: str | None = None  # the op whose backward is recorded now (create_graph)
 
 
 _local = _ThreadGradMode()
@@ -63,6 +65,11 @@ _local = _ThreadGradMode()
 def is_grad_enabled() -> bool:
     """True when ops record a graph in this thread (the default); False inside ``no_grad()``."""
     return _local.enabled
+
+
+def _recording_backward() -> str | None:
+    """The op whose backward this thread is recording under create_graph, if any."""
+    return _local.recording
 
 
 def _set_grad_enabled(enabled: bool) -> None:
@@ -161,11 +168,23 @@ class Context:
     ``saved``, which backward() releases.
     """
 
-    __slots__ = ("fn", "inputs", "saved", "needs_input_grad", "__dict__")
+    # ``xp``: the array namespace backward formulas use (``xp.py``): numpy here; a
+    # backward recorded under create_graph sees a context whose ``xp`` is the graph's.
+    # A slot set with every op: the fastest attribute a backward can read.
+    __slots__ = ("fn", "inputs", "saved", "needs_input_grad", "xp", "__dict__")
 
-    # The array namespace backward formulas use: numpy here; a backward recorded
-    # under create_graph sees a context whose ``xp`` is the engine's (``xp.py``).
-    xp = NUMPY
+    def __deepcopy__(self, memo: dict) -> "Context":
+        """A deep copy that shares the namespace module ``xp`` (modules cannot be copied)."""
+        new = _new(Context)
+        memo[id(self)] = new
+        for slot in ("fn", "inputs", "saved", "needs_input_grad"):
+            if hasattr(self, slot):
+                setattr(new, slot, copy.deepcopy(getattr(self, slot), memo))
+        if hasattr(self, "xp"):
+            new.xp = self.xp
+        if getattr(self, "__dict__", None):
+            new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return new
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep arrays for backward; released after backward unless retain_graph=True."""
@@ -206,7 +225,7 @@ class Node:
     """
 
     __slots__ = ("data", "grad", "_requires_grad", "_ctx", "name", "_retains_grad", "_seq", "_g",
-                 "_hooks")
+                 "_hooks", "__weakref__")
 
     __hash__ = object.__hash__
     _node_type: type  # the class an op's output gets (Parameter -> Tensor)
@@ -383,6 +402,7 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
     """
     ctx = _new(Context)
     ctx.saved = ()
+    ctx.xp = NUMPY
     n = len(inputs)
     if n == 2 or n == 3:  # a binary op, or x, W, b of the affine ops
         a, b = inputs[0], inputs[1]
@@ -693,7 +713,12 @@ def _graph_backward(ctx: Context, node: Node, g: Node) -> tuple:
             "Write its backward with operators and ctx.xp instead."
         )
     saved = _graph_saved(ctx, node)
-    grads = fn.backward(_GraphContext(ctx, saved), g)
+    outer = _local.recording  # Tensor.__array__ refuses to drop a graph meanwhile
+    _local.recording = fn.__name__
+    try:
+        grads = fn.backward(_GraphContext(ctx, saved), g)
+    finally:
+        _local.recording = outer
     if grads.__class__ is not tuple:
         grads = (grads,)
     tracked = g._requires_grad or any(isinstance(v, Node) and v._requires_grad for v in saved)

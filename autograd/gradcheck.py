@@ -51,6 +51,8 @@ def _numerical_jacobian(fn: Callable, inputs: Sequence[Any], index: int,
             minus = _value(fn(*leaves))
             target.data = x0
             return ((plus - minus) / (2 * eps)).reshape(-1, 1)
+        if target.data.size == 0:
+            return np.zeros((_value(fn(*leaves)).size, 0))
         flat = target.data.reshape(-1)  # a view: writing it perturbs the leaf
         assert np.shares_memory(flat, target.data), "numerical_grad must perturb the input"
         for i in range(flat.size):

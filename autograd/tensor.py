@@ -15,7 +15,7 @@ import numpy as np
 
 from . import defaults, ops
 from .broadcast import unbroadcast
-from .engine import _NO_PARAMS, Node, _apply, is_grad_enabled
+from .engine import _NO_PARAMS, Node, _apply, _recording_backward, is_grad_enabled
 from .promotion import result_type
 
 _ndarray = np.ndarray
@@ -68,7 +68,7 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     if isinstance(data, (np.ndarray, np.generic)):
         arr = np.array(data)
         _check_numeric(arr)
-        return arr
+        return arr if arr.dtype.kind != "O" else _as_array(arr.tolist(), None)
     arr = np.array(data)
     _check_numeric(arr)
     if arr.dtype.kind == "f" or (arr.dtype.kind == "O" and arr.size):
@@ -264,6 +264,13 @@ class Tensor(Node):
         return len(self.data)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if self._requires_grad and (op := _recording_backward()) is not None:
+            raise RuntimeError(
+                f"create_graph through {op}: its backward turned a Tensor that requires grad "
+                "into an ndarray (np.asarray or a numpy function on it), which would lose its "
+                "second derivative. Write the backward with operators and ctx.xp, or set "
+                "once_differentiable = True on the op."
+            )
         if dtype is None:
             return self.data.copy() if copy else self.data
         return self.data.astype(dtype)
@@ -748,9 +755,9 @@ def _axis(axis: Any) -> Any:
     """None, or the axis / axes as Python ints (numpy integers too, as numpy accepts them)."""
     if axis is None:
         return None
-    if isinstance(axis, (list, tuple)):
-        return tuple(operator.index(a) for a in axis)
     try:
+        if isinstance(axis, (list, tuple)):
+            return tuple(operator.index(a) for a in axis)
         return operator.index(axis)
     except TypeError:
         raise TypeError(

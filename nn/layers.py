@@ -171,10 +171,11 @@ class MLP(Module):
         for i, layer in enumerate(self.layers):
             name = self.activation if i < last else self.output_activation
             fused = FUSED.get(name)
-            if fused is not None:  # tanh/relu layers: signal and output in one node
+            hooked = layer.has_forward_hooks()  # then run it as a module: its hooks fire
+            if fused is not None and not hooked:  # tanh/relu: signal and output in one node
                 x = layer.apply_op(fused, x)
                 continue
-            x = layer.apply_op(ops.Linear, x)
+            x = layer(x) if hooked else layer.apply_op(ops.Linear, x)
             act = self._act if i < last else self._out_act
             if act is not None:
                 x = act(x)

@@ -655,3 +655,45 @@ def test_repeated_training_steps_do_not_accumulate_graphs():
         loss.backward()
     del h, loss
     assert all(r() is None for r in refs)
+
+
+# ---- found by these tests, fixed in the engine ----------------------------------------
+
+class ReturnsSaved(ag.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * 1.0
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.saved[0]
+
+
+def test_grad_never_aliases_what_a_custom_backward_returns():
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    ReturnsSaved.apply(a).sum().backward()
+    ReturnsSaved.apply(a).sum().backward()
+    np.testing.assert_array_equal(a.data, [1.0, 2.0])
+    np.testing.assert_array_equal(a.grad, [2.0, 4.0])
+    assert not np.shares_memory(a.grad, a.data)
+
+
+def test_function_base_is_not_builtin():
+    assert ag.Function.builtin is False
+
+
+def test_object_ndarray_of_numbers():
+    t = Tensor(np.array([1, 2.5], dtype=object))
+    assert t.dtype.kind == "f"
+    assert (t + 1).tolist() == [2.0, 3.5]
+
+
+def test_weakref_to_a_tensor():
+    w = Tensor(np.ones(3), requires_grad=True)
+    y = w * 2
+    r = weakref.ref(y)
+    loss = y.sum()
+    loss.backward()
+    del y, loss
+    assert r() is None

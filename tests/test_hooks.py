@@ -226,3 +226,21 @@ def test_hooks_on_a_sequential_child_fire():
     np.testing.assert_allclose(seen[0], h, rtol=1e-12)
     np.testing.assert_allclose(out.data, np.tile(model[2].bias.data, (3, 1)), rtol=1e-12)
 
+
+def test_a_forward_hook_on_an_mlp_layer_sees_and_replaces_its_output():
+    ag.manual_seed(0)
+    model = nn.MLP([4, 8, 3], activation="tanh")
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    layer = model.layers[0]
+    seen = []
+    handle = layer.register_forward_hook(lambda m, i, o: seen.append(o.data.copy()))
+    out = model(x)
+    assert len(seen) == 1 and seen[0].shape == (5, 8)
+    np.testing.assert_allclose(seen[0], x @ layer.weight.data.T + layer.bias.data,
+                               rtol=1e-5, atol=1e-6)
+    handle.remove()
+    layer.register_forward_hook(lambda m, i, o: o * 0)
+    replaced = model(x)
+    last = model.layers[1]
+    np.testing.assert_allclose(replaced.data, np.tile(last.bias.data, (5, 1)), atol=1e-7)
+    assert not np.allclose(replaced.data, out.data)

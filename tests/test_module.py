@@ -279,7 +279,7 @@ def test_repr_shows_the_layer_tree():
         ")",
     ]
     mlp = repr(nn.MLP([2, 3, 1], activation="relu"))
-    assert mlp.startswith("MLP(sizes=[2, 3, 1], activation='relu', output_activation=None")
+    assert mlp.startswith("MLP(\n  sizes=[2, 3, 1], activation='relu', output_activation=None\n")
     assert "(layers.0): Linear(in_features=2, out_features=3, bias=True)" in mlp
 
 

@@ -1,0 +1,57 @@
+"""The first-order namespace (``ctx.xp`` on the first-order path): numpy on ndarrays and floats.
+
+See ``xp.py`` for what a namespace is. A module rather than an object: a backward
+looks its functions up on every call, and a module attribute is the cheapest
+lookup Python has.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import engine  # partly initialised here (engine imports xp): used at call time
+
+name = "numpy"
+exp = np.exp
+log = np.log
+power = np.power
+where = np.where
+broadcast_to = np.broadcast_to
+
+_new = object.__new__
+_ndarray = np.ndarray
+_ONES: dict = {}  # dtype -> a 0-d one of that dtype
+
+
+def apply(fn: type, *args: Any, **params: Any) -> Any:
+    """Run the op ``fn`` on raw values: its forward, recording nothing."""
+    ctx = _new(engine.Context)
+    ctx.xp = engine.NUMPY
+    return fn.forward(ctx, *args, **params)
+
+
+def value(x: Any) -> Any:
+    """The raw value (for masks and signs, which have no derivative)."""
+    return x
+
+
+def sum(x: Any, axis: Any = None) -> Any:  # noqa: A001 (the namespace's name for it)
+    return np.add.reduce(x, axis=axis)
+
+
+def tanh_grad(y: Any, g: Any) -> Any:
+    """g * (1 - y^2): tanh's derivative from its output y, times g (ops.TanhGrad's forward).
+
+    One new buffer instead of three: the hidden layers of every tanh MLP run it.
+    """
+    if y.__class__ is not _ndarray or not y.ndim:
+        return (1 - y * y) * g
+    d = y * y
+    one = _ONES.get(d.dtype)
+    if one is None:  # a 0-d one of d's dtype: numpy combines two arrays faster
+        one = _ONES[d.dtype] = np.ones((), d.dtype)
+    np.subtract(one, d, out=d)
+    d *= g
+    return d
