@@ -40,6 +40,7 @@ from .engine import (
 from .engine import grad_of as grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .scalar import Scalar
+from .stepper import BackwardStepper, animate_backward
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
 from .viz import draw_graph
 
@@ -135,5 +136,6 @@ __all__ = [
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "grad", "numerical_grad", "gradcheck", "gradgradcheck",
     "concatenate", "stack", "where", "maximum", "minimum", "matmul",
-    "draw_graph", "toposort", "unbroadcast", "ops", "backward_steps", "BackwardStep",
+    "draw_graph", "animate_backward", "BackwardStepper", "toposort", "unbroadcast", "ops",
+    "backward_steps", "BackwardStep",
 ]

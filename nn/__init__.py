@@ -7,17 +7,22 @@ Modules and layers (``Module``, ``Linear``, ``MLP``...), losses
 """
 
 from . import backprop, data, datasets, functional, init, linear, optim, utils
+
+# after the core: these modules import nn.functional and nn.module themselves
+from .conv import AvgPool2d, Conv2d, MaxPool2d  # noqa: E402
+from .extra_layers import GELU, Embedding, LeakyReLU, LogSoftmax, Softmax  # noqa: E402
+from .interop import export_onnx, from_torch, to_torch  # noqa: E402
 from .layers import MLP, Dropout, Flatten, Identity, Linear, ReLU, Sigmoid, Tanh
-from .losses import CrossEntropyLoss, MSELoss
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss
 from .module import Module, Parameter, Sequential
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: E402
 from .serialization import load, save
 
 __all__ = [
     "Module", "Parameter", "Sequential", "Linear", "MLP", "Tanh", "ReLU", "Sigmoid",
-    "Identity", "Dropout", "Flatten", "MSELoss", "CrossEntropyLoss", "save", "load",
+    "Identity", "Dropout", "Flatten", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d",
+    "BatchNorm2d", "LayerNorm", "Embedding", "LeakyReLU", "GELU", "Softmax", "LogSoftmax",
+    "MSELoss", "CrossEntropyLoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
+    "save", "load", "to_torch", "from_torch", "export_onnx",
     "optim", "data", "datasets", "linear", "backprop", "functional", "init", "utils",
 ]
-from .conv import AvgPool2d, Conv2d, MaxPool2d  # noqa: E402,F401
-from .interop import export_onnx, from_torch, to_torch  # noqa: E402,F401
-from .norm import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: E402,F401
-from .extra_layers import GELU, Embedding, LeakyReLU, LogSoftmax, Softmax  # noqa: E402,F401

@@ -210,8 +210,16 @@ def _class_ids(target: Any, n: int, classes: int) -> np.ndarray:
     return ids
 
 
-def cross_entropy(logits: Tensor, target: Any) -> Tensor:
-    """Softmax cross-entropy of logits (n, C) against integer class ids (n,), mean over n."""
+def cross_entropy(logits: Tensor, target: Any, label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy of logits (n, C) against integer class ids (n,), mean over n.
+
+    ``label_smoothing`` eps (as PyTorch): the target is (1 - eps) onehot + eps / C, so the
+    loss is (1 - eps) CE + eps mean_i (logsumexp(z_i) - mean_c z_ic).
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(
+            f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}."
+        )
     logits = _tensor(logits, "cross_entropy")
     if logits.ndim != 2:
         raise ValueError(
@@ -222,7 +230,11 @@ def cross_entropy(logits: Tensor, target: Any) -> Tensor:
     n, classes = logits.shape
     if n == 0:
         raise ValueError("cross_entropy: the batch is empty (0 rows of logits).")
-    return CrossEntropy.apply(logits, _class_ids(target, n, classes))
+    loss = CrossEntropy.apply(logits, _class_ids(target, n, classes))
+    if label_smoothing == 0.0:
+        return loss
+    uniform = (logits.logsumexp(axis=1) - logits.mean(axis=1)).mean()
+    return loss * (1.0 - label_smoothing) + uniform * label_smoothing
 
 
 # ---- binary losses ---------------------------------------------------------------
@@ -363,6 +375,10 @@ def logistic_loss(scores: Tensor, y: Any) -> Tensor:
             "with y = 2 * y - 1."
         )
     return LogisticLoss.apply(scores, labels.astype(scores.dtype, copy=False))
-from .conv import avg_pool2d, conv2d, max_pool2d, pad  # noqa: E402,F401
-from .norm import batch_norm, layer_norm  # noqa: E402,F401
-from .extra_layers import dropout, embedding, gelu, leaky_relu, nll_loss  # noqa: E402,F401
+# the functions of the layers that live in their own modules (they import this one)
+from .conv import avg_pool2d, conv2d, max_pool2d, pad  # noqa: E402
+from .extra_layers import dropout, embedding, gelu, leaky_relu, nll_loss  # noqa: E402
+from .norm import batch_norm, layer_norm  # noqa: E402
+
+__all__ += ["conv2d", "max_pool2d", "avg_pool2d", "pad", "batch_norm", "layer_norm", "dropout",
+            "embedding", "gelu", "leaky_relu", "nll_loss"]
