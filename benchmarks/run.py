@@ -46,14 +46,16 @@ TITLES = {
     "W5": "deep chain: 100,000 elementwise ops on one element, fwd+bwd (seconds)",
     "W6": "gradient cost: MLP 64-32-10 tanh, batch 16, float64 (us per gradient)",
     "W7": "LeNet-5 training step, (64, 1, 28, 28) float32, SGD (ms per step)",
+    "W8": "Hessian-vector product of W6's loss w.r.t. all weights, float64 (us per hvp)",
     "MEM": "memory: 30 epochs of W1 (ours) in one process (RSS growth, MB)",
 }
 W5_DEPTHS = (25_000, 50_000, 100_000)
 # measurements per peer in a full run (--quick: a tenth, at least one): many for the
 # short ones, whose pairs' ratios scatter most on a shared machine
-REPEATS = {"W1": 45, "W2": 12, "W3": 45, "W4": 15, "W5": 3, "W6": 30, "W7": 30, "MEM": 1}
+REPEATS = {"W1": 45, "W2": 12, "W3": 45, "W4": 15, "W5": 3, "W6": 30, "W7": 30, "W8": 30,
+           "MEM": 1}
 # --quick starts PyTorch (seconds of import per process) only where a target compares with it
-QUICK_TORCH = ("W3", "W5", "W7")
+QUICK_TORCH = ("W3", "W5", "W7", "W8")
 CHECK_RTOL = 1e-3  # float32 peers agree to this (different tanh/exp kernels, summation orders)
 
 
@@ -423,6 +425,10 @@ def targets(results: dict) -> list[dict]:
         add("W7", "ours <= 1.10x numpy and <= 1.5x PyTorch", value,
             rn is not None and rn <= 1.10 and rt is not None and rt <= 1.5,
             na if rn is not None and rn <= 1.10 and rt is None else None)
+    if "W8" in results:
+        r = paired_value(results["W8"], "ours/torch")
+        add("W8", "ours' Hessian-vector product <= PyTorch's", f"{r:.2f}x torch" if r else "-",
+            r is not None and r <= 1.0, why("W8", "ours", "torch"))
     if "MEM" in results:
         g = med("MEM", "ours")
         add("MEM", "RSS growth epoch 5 -> 30 < 5 MB", f"{g:+.2f} MB" if g is not None else "-",
@@ -563,8 +569,8 @@ def main(argv: list[str] | None = None) -> int:
     for w in selected:
         left_out = dict(skipped_peers)
         if args.quick and w not in QUICK_TORCH and "torch" not in left_out:
-            left_out["torch"] = ("left out by --quick (it runs torch only for W3, W5 and W7, whose "
-                                 "targets compare with it)")
+            left_out["torch"] = ("left out by --quick (it runs torch only for W3, W5, W7 and "
+                                 "W8, whose targets compare with it)")
         peers = [p for p in PEERS[w] if p not in left_out]
         runs: dict = {p: [] for p in PEERS[w]}
         for p in PEERS[w]:

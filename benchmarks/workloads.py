@@ -74,7 +74,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # benchmark this checkout, not an installed copy
 
 SEED = 0
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "MEM")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "MEM")
 PEERS = {  # who runs each workload, in the driver's order
     "W1": ("ours", "numpy", "torch"),
     "W2": ("ours", "numpy", "torch"),
@@ -83,10 +83,12 @@ PEERS = {  # who runs each workload, in the driver's order
     "W5": ("ours", "numpy", "torch"),
     "W6": ("ours", "numpy", "torch"),
     "W7": ("ours", "numpy", "torch"),
+    "W8": ("ours", "torch"),
     "MEM": ("ours",),
 }
 UNITS = {"W1": "s/epoch", "W2": "s/epoch", "W3": "us/op", "W4": "s/step",
-         "W5": "s", "W6": "us/grad", "W7": "ms/step", "MEM": "MB"}
+         "W5": "s", "W6": "us/grad", "W7": "ms/step", "W8": "us/hvp",
+         "MEM": "MB"}
 
 
 class Skip(Exception):
@@ -171,6 +173,11 @@ def shared(workload: str, quick: bool, epochs: int = 0, depth: int = 0) -> dict:
         return dict(X=X[:16].astype(np.float64), y=y[:16],
                     params=init_mlp([64, 32, 10], rng, np.float64),
                     inner=50 if quick else 200, eps=1e-6)
+    if workload == "W8":  # W6's network, loss and batch; one direction v per weight array
+        S = shared("W6", quick)
+        S["v"] = [rng.standard_normal(p.shape) for p in S["params"]]
+        S["inner"] = 20 if quick else 100
+        return S
     if workload == "W7":
         X = rng.random((64, 1, 28, 28), dtype=np.float32)
         y = rng.integers(0, 10, 64).astype(np.int64)
@@ -1044,8 +1051,68 @@ def run_mem(workload: str, peer: str, repeats: int, quick: bool, threads: int,
                 rss_start_mb=rss[0])
 
 
+# ===========================================================================
+# W8: one Hessian-vector product of W6's loss (MLP 64-32-10 tanh, batch 16,
+# float64, cross-entropy) with respect to all its weights: double backward,
+# grad(<grad(loss, w, create_graph=True), v>, w), ours against PyTorch.
+# ===========================================================================
+
+def hvp_ours(S: dict):
+    import autograd as ag
+    from nn import functional as F
+
+    x, t = ag.Tensor(S["X"]), S["y"]
+    params = [ag.Tensor(p, requires_grad=True) for p in S["params"]]
+    vs = [ag.Tensor(v) for v in S["v"]]
+
+    def hvp():
+        W1, b1, W2, b2 = params
+        loss = F.cross_entropy(F.linear(F.linear(x, W1, b1).tanh(), W2, b2), t)
+        grads = ag.grad(loss, params, create_graph=True)
+        dot = sum((g * v).sum() for g, v in zip(grads, vs, strict=True))
+        return ag.grad(dot, params)
+
+    return hvp
+
+
+def hvp_torch(S: dict, threads: int):
+    torch = torch_threads(threads)
+    F = torch.nn.functional
+    x, t = torch.from_numpy(S["X"]), torch.from_numpy(S["y"])
+    params = [torch.tensor(p, requires_grad=True) for p in S["params"]]
+    vs = [torch.from_numpy(v) for v in S["v"]]
+
+    def hvp():
+        W1, b1, W2, b2 = params
+        loss = F.cross_entropy(F.linear(torch.tanh(F.linear(x, W1, b1)), W2, b2), t)
+        grads = torch.autograd.grad(loss, params, create_graph=True)
+        dot = sum((g * v).sum() for g, v in zip(grads, vs, strict=True))
+        return [h.numpy() for h in torch.autograd.grad(dot, params)]
+
+    return hvp
+
+
+def run_w8(workload: str, peer: str, repeats: int, quick: bool, threads: int, **_) -> dict:
+    S = shared("W8", quick)
+    hvp = {"ours": hvp_ours, "torch": lambda S: hvp_torch(S, threads)}[peer](S)
+    rss0 = rss_mb()
+    h = hvp()  # warm-up and check
+    check = {"hvp_abs_sum": float(sum(np.abs(np.asarray(a, dtype=np.float64)).sum()
+                                      for a in h))}
+    inner = S["inner"]
+    times = []
+    for _ in range(repeats):
+        with clock() as c:
+            for _ in range(inner):
+                hvp()
+        times.append(c.seconds / inner * 1e6)
+    return dict(times=times, check=check,
+                extra={"weights": int(sum(p.size for p in S["params"])),
+                       "hvps_per_measurement": inner}, rss_start_mb=rss0)
+
+
 RUNNERS = {"W1": run_mlp, "W2": run_mlp, "W3": run_w3, "W4": run_w4, "W5": run_w5,
-           "W6": run_w6, "W7": run_w7, "MEM": run_mem}
+           "W6": run_w6, "W7": run_w7, "W8": run_w8, "MEM": run_mem}
 
 
 # ===========================================================================

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # the annotations only; torch is imported when a conversion r
 
 __all__ = ["to_torch", "from_torch", "register", "Entry", "TABLE", "INSTALL_HINT"]
 
-INSTALL_HINT = 'pip install torch==2.13.0 (or pip install "lecturegrad[interop]")'
+INSTALL_HINT = 'pip install torch==2.13.0 (a CPU build is enough)'
 
 # A function that converts a child module: convert(child, name) -> the other side's module.
 Convert = Callable[[Any, str], Any]
