@@ -24,7 +24,8 @@ node's value and gradient, is drawn with ``ag.draw_graph``.
 
 Prints the truth tables and the trained network's outputs; writes the
 decision regions (PNG) and the scalar graph (SVG when graphviz's ``dot``
-exists, DOT source otherwise) to --out.
+exists, DOT source otherwise) to --out; with --stepper also xor_backprop.html,
+the backward pass through that graph step by step (needs ``dot``).
 """
 
 from __future__ import annotations
@@ -176,6 +177,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--lr", type=float, default=0.5,
                         help="learning rate eta (default 0.5: four points, large steps are "
                              "safe)")
+    parser.add_argument("--stepper", action="store_true",
+                        help="also write xor_backprop.html: the backward pass through the "
+                             "trained network's graph, step by step, to open in a browser")
     args = parser.parse_args(argv)
     epochs = quick_default(args, parser, "epochs", 300)
     out = out_dir(args.out)
@@ -229,6 +233,10 @@ def main(argv=None) -> dict:
     x1, x2 = POINTS[2]
     err = (net(inputs(x1, x2)) - float(xor_by_hand(x1, x2))) ** 2
     err.name = "e = (h(x) - y)^2"
+    if args.stepper:  # the same graph, backpropagated step by step (changes no .grad)
+        page = ag.animate_backward(err, out / "xor_backprop.html",
+                                   title="Backpropagation through the 2-2-1 XOR network")
+        print(f"wrote {page}: open it in a browser, then Step / Back / Play")
     err.backward()
     save_graph(ag.draw_graph(err), out / "xor_graph")
     return {"losses": losses, "learned": learns_xor(net)}
