@@ -353,6 +353,18 @@ class Function:
     forward input (a tuple when there are several; None where none is needed). The
     engine un-broadcasts each gradient to its input's shape, so ``backward`` may
     return the broadcast shape.
+
+    Write ``backward`` with operators and ``xp = ctx.xp`` (``xp.exp``, ``xp.where``,
+    ...; see ``xp.py``) and it is twice differentiable: under create_graph the same
+    lines run on graph nodes. Save with ``ctx.save_for_backward`` the inputs and the
+    output you need, not other arrays computed from them; set
+    ``once_differentiable = True`` for a backward that needs numpy itself.
+
+    What ``ctx.saved`` holds is referenced, not copied: the input arrays themselves.
+    Changing one in place (an ndarray operand, or a leaf's ``.data``) between the
+    forward and ``backward()`` changes the gradient; the engine cannot see writes
+    into numpy arrays. The Tensor's own in-place operators are safe (they give the
+    tensor a new buffer).
     """
 
     # True for the built-in ops, whose backward returns only arrays that nothing else
