@@ -72,8 +72,11 @@ def test_training_thread_keeps_its_graph_while_another_thread_infers_under_no_gr
     inferred = []
     losses = []
 
+    started = threading.Event()
+
     def train():
         try:
+            started.wait(10)  # interleave with inference (a loaded machine may start it late)
             with ag.enable_grad():
                 for _ in range(300):
                     loss = (x @ w).tanh().sum()
@@ -89,6 +92,7 @@ def test_training_thread_keeps_its_graph_while_another_thread_infers_under_no_gr
             with ag.no_grad():
                 out = (x @ w).tanh().sum()
                 inferred.append(out.requires_grad)
+            started.set()
 
     assert run_threads(train, infer) == []
     assert len(losses) == 300 and all(losses)
