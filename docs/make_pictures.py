@@ -2,8 +2,9 @@
 
 Each example runs as a user would run it (``python examples/NAME.py --out
 TMP``), in a temporary folder; the one picture the README shows is copied to
-``docs/NAME.png``. The examples write small PNGs (90 dpi); a picture over
-150 KB is reported.
+``docs/NAME.png`` (cnn's two, the first layer's filters and the feature maps of
+one digit, stacked into one). The examples write small PNGs (90 dpi); a picture
+over 150 KB is reported.
 
 ``graphs`` draws what the project is for, with ``ag.draw_graph(...).render(...)``
 (needs graphviz's ``dot`` program): ``docs/graph_scalar.png``, the Scalar graph
@@ -15,7 +16,7 @@ Usage, from anywhere::
 
     python docs/make_pictures.py                  # all examples, full runs (a minute or so)
     python docs/make_pictures.py --quick          # --quick runs: fast, rougher pictures
-    python docs/make_pictures.py xor sgd          # only some
+    python docs/make_pictures.py xor sgd          # only some (cnn, newton, gradients...)
     python docs/make_pictures.py graphs           # only the two graph pictures
     python docs/make_pictures.py --mnist-data ~/data/mnist   # include mnist.py
 
@@ -38,7 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 LIMIT = 150 * 1024
 
-# example -> (extra arguments, the picture it writes that the README shows)
+# example -> (extra arguments, the picture it writes that the README shows; a tuple of
+# pictures is stacked top to bottom into one)
 PICTURES = {
     "digits": ([], "digits_learning_curves.png"),
     "linear_models": ([], "linear_models.png"),
@@ -46,8 +48,24 @@ PICTURES = {
     "universal_approximation": ([], "universal_approximation.png"),
     "gradients": ([], "gradients.png"),
     "sgd": ([], "sgd.png"),
+    "cnn": ([], ("cnn_filters.png", "cnn_feature_maps.png")),
+    "newton": ([], "newton.png"),
     "mnist": ([], "mnist_learning_curves.png"),
 }
+
+
+def stack_pictures(sources: list, target: Path) -> None:
+    """Write the PNGs ``sources`` one below the other, centred on white, as ``target``."""
+    from PIL import Image  # matplotlib's own dependency: there whenever the examples run
+
+    images = [Image.open(path).convert("RGB") for path in sources]
+    width = max(im.width for im in images)
+    sheet = Image.new("RGB", (width, sum(im.height for im in images)), "white")
+    top = 0
+    for im in images:
+        sheet.paste(im, ((width - im.width) // 2, top))
+        top += im.height
+    sheet.save(target, optimize=True)
 
 
 GRAPHS = ("graph_scalar.png", "graph_mlp.png")
@@ -126,16 +144,21 @@ def main(argv=None) -> int:
                 print(f"skipping mnist: no MNIST files in {args.mnist_data} (see --mnist-data)")
                 continue
             extra = [*extra, "--data", str(args.mnist_data.resolve())]
+        pictures = picture if isinstance(picture, tuple) else (picture,)
         with tempfile.TemporaryDirectory() as tmp:
             rc = run_example(name, extra, args.quick, Path(tmp))
-            source = Path(tmp) / picture
-            if rc != 0 or not source.is_file():
+            sources = [Path(tmp) / p for p in pictures]
+            missing = [p.name for p in sources if not p.is_file()]
+            if rc != 0 or missing:
                 failed.append(name)
-                state = "found" if source.is_file() else "missing"
+                state = f"missing {', '.join(missing)}" if missing else "found"
                 print(f"!! {name}: exit status {rc}, picture {state}")
                 continue
             target = DOCS / f"{name}.png"
-            shutil.copyfile(source, target)
+            if len(sources) == 1:
+                shutil.copyfile(sources[0], target)
+            else:
+                stack_pictures(sources, target)
             written.append(target)
 
     print()
