@@ -8,6 +8,7 @@ repository root (the folder above ``examples/``) is put on ``sys.path``.
 from __future__ import annotations
 
 import argparse
+import shlex
 import shutil
 import sys
 import time
@@ -237,7 +238,8 @@ def save_figure(fig: Any, path: Path) -> Path:
 
 def save_graph(graph: Any, path_stem: Path) -> Path:
     """Render a graphviz Digraph to ``<stem>.svg`` when the ``dot`` program exists,
-    else write its DOT source to ``<stem>.dot`` (render it later: dot -Tsvg -O file.dot)."""
+    else write its DOT source to ``<stem>.dot`` and print the command that renders it
+    (with full paths, so it works from any folder)."""
     path_stem = Path(path_stem)
     if shutil.which("dot"):
         try:
@@ -247,8 +249,14 @@ def save_graph(graph: Any, path_stem: Path) -> Path:
             return Path(rendered)
         except Exception as exc:  # graphviz.ExecutableNotFound, CalledProcessError
             print(f"(could not run dot: {exc}; writing the DOT source instead)")
-    path = path_stem.with_suffix(".dot")
+            if path_stem.is_file():  # the DOT source render saved before running dot
+                path_stem.unlink()
+            reason = "graphviz's `dot` program failed"
+    else:
+        reason = "graphviz's `dot` program not found"
+    path = path_stem.parent / f"{path_stem.name}.dot"  # name + .dot, as the .svg would be
     path.write_text(graph.source)
-    print(f"wrote {path} (graphviz's `dot` program not found; render it with "
-          f"`dot -Tsvg {path.name} -o {path_stem.name}.svg`)")
+    svg = path_stem.parent / f"{path_stem.name}.svg"
+    command = shlex.join(["dot", "-Tsvg", str(path.resolve()), "-o", str(svg.resolve())])
+    print(f"wrote {path} ({reason}; render it with `{command}`)")
     return path
