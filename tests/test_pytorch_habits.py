@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from strategies import shapes
+from strategies import distinct, shapes
 
 import autograd as ag
 import nn
@@ -487,9 +487,10 @@ def test_reductions_take_dim_and_keepdim_as_torch(name, dim, keep):
                                       by_numpy_names.data)
 
 
-@given(hnp.arrays(np.float64, shapes(min_dims=1, max_dims=3), elements=st.floats(-3, 3),
-                  unique=True), st.data())
+@given(hnp.arrays(np.float64, shapes(min_dims=1, max_dims=3), elements=st.floats(-3, 3)),
+       st.data())
 def test_dim_keepdim_equal_axis_keepdims_with_the_same_gradient(data, draw):
+    data = distinct(data)  # no ties (max/min), far wider apart than the finite-difference step
     dim = draw.draw(st.integers(-data.ndim, data.ndim - 1))
     keep = draw.draw(st.booleans())
     name = draw.draw(st.sampled_from(REDUCTIONS))
