@@ -14,6 +14,10 @@ same structure:
 Each of the three is linear in each of its inputs, so the backward of each is
 again written with the three of them: conv2d is differentiable to any order.
 
+The batch dimension is last in memory (see "the layout" below): im2col's copies
+move long contiguous rows, and conv2d's output is an (N, O, OH, OW) array laid
+out as (O, OH, OW, N), an order that relu and max-pooling keep.
+
 Pooling takes a reshape fast path when the kernel equals the stride and the
 sizes divide, and a loop over kernel offsets otherwise. Max-pooling remembers
 the index of each window's maximum (the first one on ties, as PyTorch); its
@@ -100,7 +104,7 @@ def _check_window(where: str, x_shape: tuple, kernel: tuple, padding: tuple,
 
 
 # ==========================================================================
-# im2col / col2im: a loop over kernel offsets, the batch dimension last
+# im2col / col2im: a loop over kernel offsets, the batch dimension last (the layout)
 # ==========================================================================
 #
 # The layout is chosen for speed. With the images as (C, H, W, N), the pixels one kernel
@@ -108,13 +112,23 @@ def _check_window(where: str, x_shape: tuple, kernel: tuple, padding: tuple,
 # numbers in a row of memory (1792 for LeNet's first layer); in (N, C, H, W) order the
 # same copy moves rows of only OW numbers. Each of the kh * kw copies of im2col, and each
 # addition of col2im, therefore runs over long contiguous rows (2-2.7x faster at LeNet's
-# sizes). The matrix products see contiguous (K, M) operands, M = OH * OW * N, and only
-# the output and its gradient are transposed between (N, O, OH, OW) and (O, OH, OW, N).
+# sizes). The matrix products see contiguous (K, M) operands, M = OH * OW * N.
+#
+# The product comes out as (O, OH, OW, N), and conv2d returns it as it is: an
+# (N, O, OH, OW) array whose memory is in that order (a transposed view, like PyTorch's
+# channels_last tensors). Shapes and values are those of any other layout; only the
+# strides differ. numpy's elementwise ops keep their input's memory order, max-pooling
+# keeps it too, so relu, pooling and the next convolution's im2col all run over
+# contiguous memory, and the gradients come back in the same order: no transposing
+# copy of the output or of its gradient is needed anywhere in a LeNet step.
 
 def _batch_last(x: np.ndarray, padding: tuple) -> np.ndarray:
-    """x (N, C, H, W) -> (C, H + pt + pb, W + pl + pr, N), zero padded: one copy."""
+    """x (N, C, H, W) -> (C, H + pt + pb, W + pl + pr, N), zero padded: one copy (none
+    if x is unpadded and already laid out batch-last, as conv2d's and pooling's outputs)."""
     N, C, H, W = x.shape
     pt, pb, pl, pr = padding
+    if not (pt or pb or pl or pr):
+        return np.ascontiguousarray(x.transpose(1, 2, 3, 0))
     padded = np.zeros((C, H + pt + pb, W + pl + pr, N), dtype=x.dtype)
     padded[:, pt:pt + H, pl:pl + W] = x.transpose(1, 2, 3, 0)
     return padded
@@ -139,7 +153,8 @@ def _im2col(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilatio
 
 def _col2im(dcols: np.ndarray, x_shape: tuple, stride: tuple, padding: tuple,
             dilation: tuple) -> np.ndarray:
-    """The adjoint of ``_im2col``: dcols (C, kh, kw, OH, OW, N) summed back into (N, C, H, W)."""
+    """The adjoint of ``_im2col``: dcols (C, kh, kw, OH, OW, N) summed back into (N, C, H, W)
+    (laid out batch-last in memory, as conv2d's outputs)."""
     N, C, H, W = x_shape
     _, kh, kw, OH, OW, _ = dcols.shape
     (sh, sw), (dh, dw) = stride, dilation
@@ -150,7 +165,7 @@ def _col2im(dcols: np.ndarray, x_shape: tuple, stride: tuple, padding: tuple,
         for j in range(kw):
             c = j * dw
             padded[:, r:r + sh * (OH - 1) + 1:sh, c:c + sw * (OW - 1) + 1:sw] += dcols[:, i, j]
-    return np.ascontiguousarray(padded[:, pt:pt + H, pl:pl + W].transpose(3, 0, 1, 2))
+    return padded[:, pt:pt + H, pl:pl + W].transpose(3, 0, 1, 2)
 
 
 def _outputs_as_rows(g: np.ndarray, groups: int) -> np.ndarray:
@@ -183,14 +198,12 @@ class Convolution(Function):
         cols = _im2col(x, (kh, kw), stride, padding, dilation, (OH, OW))
         prod = np.matmul(w.reshape(groups, O // groups, -1),
                          cols.reshape(groups, -1, N * OH * OW))  # (G, O/G, N*OH*OW)
-        prod = prod.reshape(O, OH, OW, N).transpose(3, 0, 1, 2)
-        out = np.empty((N, O, OH, OW), dtype=prod.dtype)
-        if b is None:
-            np.copyto(out, prod)
-        else:  # the bias is added while the product is copied into NCHW order
-            np.add(prod, b.reshape(O, 1, 1), out=out)
+        prod = prod.reshape(O, OH * OW * N)
+        if b is not None:  # in place, in the product's own buffer
+            prod += b.reshape(O, 1)
         if relu:
-            np.maximum(out, 0, out=out)
+            np.maximum(prod, 0, out=prod)
+        out = prod.reshape(O, OH, OW, N).transpose(3, 0, 1, 2)  # a view: see "the layout"
         ctx.conf = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
         ctx.relu = relu
         # cols is not saved for the backward: ConvGradWeight builds it again from x. It is
@@ -405,6 +418,13 @@ def _offset_views(padded: Any, kernel: tuple, stride: tuple, out_hw: tuple) -> l
             for i in range(kh) for j in range(kw)]
 
 
+def _in_layout_of(a: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """A copy of ``a`` laid out in memory as ``like`` (same shape)."""
+    out = np.empty_like(like, dtype=a.dtype)
+    out[...] = a
+    return out
+
+
 class MaxPool(Function):
     """The maximum of each window; the gradient goes to the (first) maximal element.
 
@@ -420,18 +440,19 @@ class MaxPool(Function):
         N, C, H, W = x.shape
         pt, pb, pl, pr = pads
         if any(pads):
-            padded = np.full((N, C, H + pt + pb, W + pl + pr), -np.inf, dtype=x.dtype)
+            padded = np.full_like(x, -np.inf, shape=(N, C, H + pt + pb, W + pl + pr))
             padded[:, :, pt:pt + H, pl:pl + W] = x
         else:
             padded = x
         views = _offset_views(padded, kernel, stride, out_hw)
-        out = views[0].copy()
+        # out and which in x's memory order (order="K", *_like): see "the layout" above
+        out = views[0].copy(order="K")
         for v in views[1:]:
             np.maximum(out, v, out=out)  # NaN wins, as in PyTorch
         nan = x.dtype.kind == "f" and bool(np.isnan(out).any())
         # the first offset holding the maximum: which = 0 if it is at offset 0, else
         # 1 + (0 if at offset 1, else 1 + ...), built from the last offset back
-        which = np.zeros(out.shape, dtype=np.uint8)
+        which = np.zeros_like(out, dtype=np.uint8)
         for v in reversed(views[:-1]):
             found = v == out
             if nan:
@@ -462,8 +483,12 @@ class MaxPoolGrad(Function):
         N, C, H, W = shape
         pt, pb, pl, pr = pads
         tiled = _fast_pool(shape, kernel, stride, pads)  # every pixel in exactly one window
-        padded = (np.empty if tiled else np.zeros)((N, C, H + pt + pb, W + pl + pr),
-                                                   dtype=g.dtype)
+        # dx in the memory order of x (which has it); g copied once into the same order
+        # if it comes in another, as numpy's loops over differently laid out arrays are slow
+        padded = (np.empty_like if tiled else np.zeros_like)(
+            which, dtype=g.dtype, shape=(N, C, H + pt + pb, W + pl + pr))
+        if g.flags.c_contiguous != which.flags.c_contiguous:
+            g = _in_layout_of(g, which)
         for k, view in enumerate(_offset_views(padded, kernel, stride, out_hw)):
             if tiled:
                 np.multiply(g, which == k, out=view)

@@ -5,6 +5,7 @@ errors, and PyTorch as an oracle."""
 from __future__ import annotations
 
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -341,6 +342,69 @@ def test_pooling_keeps_float32_and_checks_its_arguments():
     assert "kernel_size=2" in repr(nn.MaxPool2d(2)) and "stride=2" in repr(nn.AvgPool2d(2))
 
 
+# ---------------------------------------------------------------------------- memory layout
+# conv2d returns its output laid out batch-last in memory, (N, O, OH, OW) strides over an
+# (O, OH, OW, N) buffer, and pooling keeps its input's layout: the math must not notice.
+
+
+def batch_last(a):
+    """The same (N, C, H, W) values, laid out in memory as (C, H, W, N)."""
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+
+def is_batch_last(a):
+    return a.transpose(1, 2, 3, 0).flags.c_contiguous
+
+
+@given(conv_configs(max_side=3))
+def test_conv2d_output_is_batch_last_and_the_input_layout_changes_nothing(cfg):
+    x, w, b = _conv_inputs(cfg)
+    xb = Tensor(batch_last(x.data), requires_grad=True)
+    assert is_batch_last(xb.data)
+    fn = _conv_fn(cfg)
+    out, outb = fn(x, w, b), fn(xb, w, b)
+    assert is_batch_last(out.data) and is_batch_last(outb.data)
+    np.testing.assert_array_equal(out.data, outb.data)
+    R = np.random.default_rng(cfg["seed"]).standard_normal(out.shape)
+    for a, c in zip(ag.grad((out * R).sum(), [x, w]), ag.grad((outb * R).sum(), [xb, w]),
+                    strict=True):
+        np.testing.assert_array_equal(a, c)
+
+
+@given(pool_configs())
+def test_pooling_keeps_a_batch_last_layout_and_computes_the_same(cfg):
+    args = (cfg["kernel"], cfg["stride"], cfg["padding"])
+    for f in (max_pool2d, avg_pool2d):
+        x = Tensor(cfg["x"], requires_grad=True)
+        xb = Tensor(batch_last(cfg["x"]), requires_grad=True)
+        out, outb = f(x, *args), f(xb, *args)
+        np.testing.assert_array_equal(out.data, outb.data)
+        if f is max_pool2d:
+            assert is_batch_last(outb.data)
+        # R in C order: the incoming gradient's layout differs from the batch-last input's
+        R = np.random.default_rng(0).standard_normal(out.shape)
+        np.testing.assert_array_equal(ag.grad((out * R).sum(), [x])[0],
+                                      ag.grad((outb * R).sum(), [xb])[0])
+
+
+def test_conv2d_graph_keeps_x_and_w_not_the_im2col_matrix():
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.standard_normal((8, 3, 16, 16)), requires_grad=True)
+    w = Tensor(rng.standard_normal((4, 3, 5, 5)), requires_grad=True)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        out = conv2d(x, w, padding=2)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # the output and some bookkeeping; the im2col matrix would be 25x the size of x
+    assert held < out.data.nbytes + x.data.nbytes
+    (out * out).sum().backward()  # the backward builds the matrix again
+    expected = ag.numerical_grad(lambda w: (conv2d(x.data, w, padding=2) ** 2).sum(), [w])[0]
+    np.testing.assert_allclose(w.grad, expected, rtol=1e-6, atol=1e-7 * np.abs(expected).max())
+
+
 # ---------------------------------------------------------------------------- pad
 
 
@@ -417,3 +481,39 @@ def test_conv2d_float32_matches_pytorch_on_lenet_shapes(torch):
     tout = torch.nn.functional.conv2d(*map(torch.from_numpy, (x, w, b)), padding=2)
     assert out.dtype == np.float32
     np.testing.assert_allclose(out.data, tout.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_lenet_chain_matches_pytorch_with_second_derivatives(torch):
+    """conv (padded) -> relu -> max-pool -> conv -> relu -> max-pool -> flatten -> linear ->
+    cross-entropy, float64: the loss, every gradient and a Hessian-vector product of the
+    loss with respect to the conv weights against PyTorch's double backward."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) * 0.5 for s in
+              ((4, 1, 12, 12), (4, 1, 3, 3), (4,), (6, 4, 3, 3), (6,), (10, 24), (10,))]
+    y = np.array([3, 1, 4, 1])
+    v = [rng.standard_normal(arrays[i].shape) for i in (1, 3)]
+
+    def run(lib, conv, pool, relu, linear, ce, xs, target):
+        x, w1, b1, w2, b2, W, b = xs
+        h = pool(relu(conv(x, w1, b1, padding=1)), 2)
+        h = pool(relu(conv(h, w2, b2)), 2)
+        return ce(linear(h.reshape(h.shape[0], -1), W, b), target)
+
+    ours = [Tensor(a, requires_grad=True) for a in arrays]
+    loss = run(ag, F.conv2d, F.max_pool2d, F.relu, F.linear, F.cross_entropy, ours, y)
+    grads = ag.grad(loss, ours, create_graph=True)
+    hvp = ag.grad(sum((grads[i] * Tensor(vi)).sum() for i, vi in zip((1, 3), v, strict=True)),
+                  [ours[1], ours[3]])
+
+    tf = torch.nn.functional
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    tloss = run(torch, tf.conv2d, tf.max_pool2d, tf.relu, tf.linear, tf.cross_entropy, theirs,
+                torch.from_numpy(y))
+    tgrads = torch.autograd.grad(tloss, theirs, create_graph=True)
+    thvp = torch.autograd.grad(sum((tgrads[i] * torch.from_numpy(vi)).sum()
+                                   for i, vi in zip((1, 3), v, strict=True)),
+                               [theirs[1], theirs[3]])
+
+    np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-12)
+    for a, t in zip(list(grads) + list(hvp), list(tgrads) + list(thvp), strict=True):
+        np.testing.assert_allclose(a.data, t.detach().numpy(), rtol=1e-9, atol=1e-12)
