@@ -46,9 +46,9 @@ def _numerical_jacobian(fn: Callable, inputs: Sequence[Any], index: int,
         if isinstance(target, Scalar):
             x0 = target.data
             target.data = x0 + eps
-            plus = _value(fn(*leaves))
+            plus = _value(fn(*leaves)).copy()  # a copy: the output may be a view of the input
             target.data = x0 - eps
-            minus = _value(fn(*leaves))
+            minus = _value(fn(*leaves)).copy()
             target.data = x0
             return ((plus - minus) / (2 * eps)).reshape(-1, 1)
         if target.data.size == 0:
@@ -58,9 +58,9 @@ def _numerical_jacobian(fn: Callable, inputs: Sequence[Any], index: int,
         for i in range(flat.size):
             x0 = flat[i]
             flat[i] = x0 + eps
-            plus = _value(fn(*leaves))
+            plus = _value(fn(*leaves)).copy()  # a copy: the output may be a view of the input
             flat[i] = x0 - eps
-            minus = _value(fn(*leaves))
+            minus = _value(fn(*leaves)).copy()
             flat[i] = x0
             columns.append(((plus - minus) / (2 * eps)).reshape(-1))
     if not columns:

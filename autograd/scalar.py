@@ -81,6 +81,12 @@ class Scalar(Node):
     def __float__(self) -> float:
         return self.data
 
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def __format__(self, spec: str) -> str:
+        return format(self.data, spec) if spec else repr(self)
+
     # ---- arithmetic ---------------------------------------------------------
     def __add__(self, other: Any) -> "Scalar":
         return _apply(ops.Add, (self, other), _NO_PARAMS)

@@ -63,14 +63,18 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
         data = data.data
     if dtype is not None:
         arr = np.array(data, dtype=dtype)
-        _check_numeric(arr)
+        if arr.dtype.kind not in _NUMERIC:
+            _check_numeric(arr)
         return arr
     if isinstance(data, (np.ndarray, np.generic)):
         arr = np.array(data)
+        if arr.dtype.kind in _NUMERIC:
+            return arr
         _check_numeric(arr)
-        return arr if arr.dtype.kind != "O" else _as_array(arr.tolist(), None)
+        return _as_array(arr.tolist(), None)
     arr = np.array(data)
-    _check_numeric(arr)
+    if arr.dtype.kind not in _NUMERIC:
+        _check_numeric(arr)
     if arr.dtype.kind == "f" or (arr.dtype.kind == "O" and arr.size):
         arr = arr.astype(defaults.get_default_dtype())
     elif arr.dtype.kind in "iu":
@@ -78,6 +82,9 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     elif arr.size == 0 and arr.dtype.kind != "b":
         arr = arr.astype(defaults.get_default_dtype())
     return arr
+
+
+_NUMERIC = "biufc"
 
 
 def _check_numeric(arr: np.ndarray) -> None:
@@ -380,12 +387,7 @@ class Tensor(Node):
                 f"({what}). Wrap the update in `with ag.no_grad():` (as an optimizer step "
                 "does), or write it out of place: x = x + y."
             )
-        if isinstance(value, Node) and value._requires_grad and is_grad_enabled():
-            raise RuntimeError(
-                f"{what}: the value requires grad, and an in-place write is not recorded in "
-                "the graph, so its gradient would be lost. Build the result out of place "
-                "(e.g. ag.where(mask, value, t) or ag.concatenate), or detach the value."
-            )
+        _refuse_lost_gradient(what, value)
         value = _data(value)
         new = self.data.copy()
         try:
@@ -427,6 +429,7 @@ class Tensor(Node):
     def _inplace_value(self, ufunc: Any, other: Any, what: str) -> np.ndarray:
         if self._requires_grad and is_grad_enabled():
             self._inplace(what, 0)  # raises with PyTorch's advice
+        _refuse_lost_gradient(what, other)
         other = _data(other)
         with np.errstate(divide="ignore", invalid="ignore"):
             try:
@@ -452,6 +455,7 @@ class Tensor(Node):
 
     def copy_(self, src: Any) -> "Tensor":
         """Copy ``src``'s values (broadcast to this shape, cast to this dtype) into this tensor."""
+        _refuse_lost_gradient("copy_()", src)
         return self._inplace("copy_()", np.asarray(_data(src)).astype(self.data.dtype))
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -728,6 +732,16 @@ class Tensor(Node):
     def unsqueeze(self, axis: int) -> "Tensor":
         """Insert an axis of length 1 at ``axis``."""
         return self.reshape(np.expand_dims(self.data, axis).shape)
+
+
+def _refuse_lost_gradient(what: str, value: Any) -> None:
+    """In-place writes are not recorded: refuse a value whose gradient they would drop."""
+    if isinstance(value, Node) and value._requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            f"{what}: the value requires grad, and an in-place write is not recorded in the "
+            "graph, so its gradient would be lost. Write it out of place (t = t + v, "
+            "ag.where(mask, v, t), ag.concatenate), or detach the value."
+        )
 
 
 def _reduction(what: str, axis: Any, keepdims: bool, dim: Any, keepdim: Any) -> tuple:

@@ -37,8 +37,8 @@ def value(x: Any) -> Any:
     return x
 
 
-def sum(x: Any, axis: Any = None) -> Any:  # noqa: A001 (the namespace's name for it)
-    return np.add.reduce(x, axis=axis)
+# sum(x, axis): numpy's reduction itself, not ndarray.sum's Python wrapper around it
+sum = np.add.reduce  # noqa: A001 (the namespace's name for it)
 
 
 def tanh_grad(y: Any, g: Any) -> Any:

@@ -118,7 +118,8 @@ def main(argv: list | None = None) -> dict:
         fig, ax = plt.subplots(figsize=(6.5, 4))
         floor = 1e-16
         ax.semilogy(np.maximum(np.array(gd_errors) - e_star, floor), label="gradient descent")
-        ax.semilogy(np.maximum(np.array(newton_errors) - e_star, floor), "o-",
+        # Newton's last point is the minimum itself (a gap of exactly 0): not drawn
+        ax.semilogy(np.maximum(np.array(newton_errors[:-1]) - e_star, floor), "o-",
                     label="Newton (engine's Hessian)")
         ax.axhline(args.tol, color="grey", lw=0.8, ls="--", label=f"min + {args.tol:g}")
         ax.set_xscale("symlog", linthresh=10)

@@ -144,8 +144,7 @@ class CrossEntropyGrad(Function):
     @staticmethod
     def forward(ctx: Context, logits: np.ndarray, g: Any, ids: np.ndarray,
                 softmax: tuple | None = None) -> np.ndarray:
-        ctx.saved = (logits, g)
-        ctx.ids = ids
+        ctx.saved = (logits, g, ids)
         if softmax is None:
             grad = _softmax_rows(logits)
         else:
@@ -158,8 +157,7 @@ class CrossEntropyGrad(Function):
 
     @staticmethod
     def backward(ctx: Context, v: Any) -> tuple:
-        logits, g = ctx.saved
-        ids = ctx.ids
+        logits, g, ids = ctx.saved
         rows = np.arange(len(ids))
         n = len(ids)
         p = ctx.xp.apply(Softmax, logits, axis=1)

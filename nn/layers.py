@@ -171,7 +171,8 @@ class MLP(Module):
         for i, layer in enumerate(self.layers):
             name = self.activation if i < last else self.output_activation
             fused = FUSED.get(name)
-            hooked = layer.has_forward_hooks()  # then run it as a module: its hooks fire
+            hooks = layer.__dict__  # a layer with forward hooks runs as a module: they fire
+            hooked = hooks.get("_forward_hooks") or hooks.get("_forward_pre_hooks")
             if fused is not None and not hooked:  # tanh/relu: signal and output in one node
                 x = layer.apply_op(fused, x)
                 continue

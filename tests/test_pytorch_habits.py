@@ -750,3 +750,29 @@ def test_tensor_dataset_len_and_rows():
     xi, yi = ds[4]
     np.testing.assert_array_equal(xi.data, X[4])
     assert yi.item() == 4
+
+
+# ---- found by these tests, fixed in the library ------------------------------------------
+
+
+def test_gradcheck_of_a_view_of_the_input():
+    x = ag.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True, dtype=np.float64)
+    assert ag.gradcheck(lambda x: x.reshape(-1), [x])
+    assert ag.gradcheck(lambda x: x.T, [x])
+    assert ag.gradcheck(lambda x: x[0], [x])
+
+
+@pytest.mark.parametrize("update", [
+    lambda t, v: t.__iadd__(v), lambda t, v: t.__isub__(v), lambda t, v: t.__imul__(v),
+    lambda t, v: t.__itruediv__(v), lambda t, v: t.copy_(v)])
+def test_in_place_with_a_value_that_requires_grad_raises_instead_of_dropping_it(update):
+    t, v = ag.zeros(3), ag.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        update(t, v)
+    with ag.no_grad():
+        update(t, v)  # nothing is recorded anyway: allowed
+
+
+def test_scalar_int_and_format():
+    assert int(ag.Scalar(2.5)) == 2
+    assert format(ag.Scalar(2.5), ".2f") == "2.50" and f"{ag.Scalar(0.125):.1e}" == "1.2e-01"
