@@ -374,17 +374,18 @@ def test_conv2d_output_is_batch_last_and_the_input_layout_changes_nothing(cfg):
 @given(pool_configs())
 def test_pooling_keeps_a_batch_last_layout_and_computes_the_same(cfg):
     args = (cfg["kernel"], cfg["stride"], cfg["padding"])
-    for f in (max_pool2d, avg_pool2d):
+    # max-pooling only selects (equal to the last bit); averaging sums in memory order
+    for f, tol in ((max_pool2d, 0.0), (avg_pool2d, 1e-14)):
         x = Tensor(cfg["x"], requires_grad=True)
         xb = Tensor(batch_last(cfg["x"]), requires_grad=True)
         out, outb = f(x, *args), f(xb, *args)
-        np.testing.assert_array_equal(out.data, outb.data)
-        if f is max_pool2d:
+        np.testing.assert_allclose(out.data, outb.data, rtol=tol, atol=tol)
+        if f is max_pool2d and min(xb.shape) > 1:  # (size-1 dims leave the layout open)
             assert is_batch_last(outb.data)
         # R in C order: the incoming gradient's layout differs from the batch-last input's
         R = np.random.default_rng(0).standard_normal(out.shape)
-        np.testing.assert_array_equal(ag.grad((out * R).sum(), [x])[0],
-                                      ag.grad((outb * R).sum(), [xb])[0])
+        np.testing.assert_allclose(ag.grad((out * R).sum(), [x])[0],
+                                   ag.grad((outb * R).sum(), [xb])[0], rtol=tol, atol=tol)
 
 
 def test_conv2d_graph_keeps_x_and_w_not_the_im2col_matrix():
