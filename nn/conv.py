@@ -169,7 +169,8 @@ def _col2im(dcols: np.ndarray, x_shape: tuple, stride: tuple, padding: tuple,
 
 
 def _outputs_as_rows(g: np.ndarray, groups: int) -> np.ndarray:
-    """g (N, O, OH, OW) -> (groups, O // groups, OH * OW * N): the layout of the products."""
+    """g (N, O, OH, OW) -> (groups, O // groups, OH * OW * N): the layout of the products
+    (no copy when g is laid out batch-last, as the gradient of conv2d's output usually is)."""
     N, O, OH, OW = g.shape
     return np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(groups, O // groups, -1)
 
