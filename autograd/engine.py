@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import gc
+import functools
 import heapq
 import itertools
 import operator
 import threading
+import weakref
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -44,13 +45,14 @@ _ndarray = np.ndarray
 
 # Grad mode is per thread, as in PyTorch: one thread's ``no_grad()`` never stops
 # another thread from recording its graph. Reading a ``threading.local`` on every op
-# costs more than a module global, so the hot path reads ``_threads_without_grad``
-# first: while no thread is inside ``no_grad()`` (nearly always) it is 0 and grad
-# mode is on everywhere; only otherwise is the calling thread's own flag read.
+# costs more than a module global, so the hot path reads ``_grad_everywhere`` first:
+# while no thread is inside ``no_grad()`` (nearly always) it is True and grad mode is
+# on everywhere; only otherwise is the calling thread's own flag read.
 # A thread counts itself in before its ops run and out after, so it always sees
 # its own entry.
 _anomaly = False  # process-wide, as in PyTorch: does every op check for NaN/inf
 _threads_without_grad = 0  # how many threads have grad mode off right now
+_grad_everywhere = True  # _threads_without_grad == 0: the one global the hot path reads
 _mode_lock = threading.Lock()
 
 
@@ -74,12 +76,13 @@ def _recording_backward() -> str | None:
 
 def _set_grad_enabled(enabled: bool) -> None:
     """Set this thread's grad mode, keeping the count of threads without grad in step."""
-    global _threads_without_grad
+    global _threads_without_grad, _grad_everywhere
     local = _local
     if local.enabled == enabled:
         return
     with _mode_lock:
         _threads_without_grad += -1 if enabled else 1
+        _grad_everywhere = _threads_without_grad == 0
         local.enabled = enabled
 
 
@@ -168,20 +171,20 @@ class Context:
     ``saved``, which backward() releases.
     """
 
-    # ``xp``: the array namespace backward formulas use (``xp.py``): numpy here; a
-    # backward recorded under create_graph sees a context whose ``xp`` is the graph's.
-    # A slot set with every op: the fastest attribute a backward can read.
-    __slots__ = ("fn", "inputs", "saved", "needs_input_grad", "xp", "__dict__")
+    __slots__ = ("fn", "inputs", "saved", "needs_input_grad", "__dict__")
+
+    # The array namespace backward formulas use (``xp.py``): numpy here; a backward
+    # recorded under create_graph sees a context whose ``xp`` is the graph's. A class
+    # attribute, not a slot: ops pay nothing for it, only backwards that read it.
+    xp = NUMPY
 
     def __deepcopy__(self, memo: dict) -> "Context":
-        """A deep copy that shares the namespace module ``xp`` (modules cannot be copied)."""
+        """A deep copy of what the op saved (its class attribute ``xp``, a module, is shared)."""
         new = _new(Context)
         memo[id(self)] = new
         for slot in ("fn", "inputs", "saved", "needs_input_grad"):
             if hasattr(self, slot):
                 setattr(new, slot, copy.deepcopy(getattr(self, slot), memo))
-        if hasattr(self, "xp"):
-            new.xp = self.xp
         if getattr(self, "__dict__", None):
             new.__dict__.update(copy.deepcopy(self.__dict__, memo))
         return new
@@ -189,6 +192,17 @@ class Context:
     def save_for_backward(self, *values: Any) -> None:
         """Keep arrays for backward; released after backward unless retain_graph=True."""
         self.saved = values
+
+
+# Gradient hooks of nodes, by id: (a weak reference that removes the entry when the node
+# dies, {handle id: hook}). Kept beside the nodes, not in a slot of each, so that an op
+# pays nothing for them and a backward pass checks one local when there are none.
+_NODE_HOOKS: dict = {}
+
+
+def _forget_hooks(table: dict, key: int, _ref: Any) -> None:
+    """A hooked node died: drop its entry (the table is bound now: this may run at exit)."""
+    table.pop(key, None)
 
 
 class RemovableHandle:
@@ -225,7 +239,7 @@ class Node:
     """
 
     __slots__ = ("data", "grad", "_requires_grad", "_ctx", "name", "_retains_grad", "_seq", "_g",
-                 "_hooks", "__weakref__")
+                 "__weakref__")
 
     __hash__ = object.__hash__
     _node_type: type  # the class an op's output gets (Parameter -> Tensor)
@@ -247,7 +261,6 @@ class Node:
         self._retains_grad = self._retain_default
         self._seq = _next_seq()
         self._g = None
-        self._hooks = None
 
     @property
     def requires_grad(self) -> bool:
@@ -315,12 +328,15 @@ class Node:
             )
         if not callable(fn):
             raise TypeError(f"register_hook: expected a function, got {type(fn).__name__}.")
-        if self._hooks is None:
-            self._hooks = {}
-        return RemovableHandle(self._hooks, fn)
+        entry = _NODE_HOOKS.get(id(self))
+        if entry is None:
+            key = id(self)
+            forget = functools.partial(_forget_hooks, _NODE_HOOKS, key)
+            entry = _NODE_HOOKS[key] = (weakref.ref(self, forget), {})
+        return RemovableHandle(entry[1], fn)
 
     def _run_hooks(self, g: Any) -> Any:
-        for fn in list(self._hooks.values()):
+        for fn in list(_NODE_HOOKS[id(self)][1].values()):
             new = fn(g)
             if new is not None:
                 g = self._hooked_grad(new, g, fn)
@@ -369,14 +385,26 @@ class Function:
 
     # True for the built-in ops, whose backward returns only arrays that nothing else
     # holds (or views the engine copies anyway). A custom op's backward may return an
-    # array it saved, even an input's own data: the engine then copies what it
-    # returns, so that no ``.grad`` ever shares memory with anything it did not make.
-    # Built-in ops also use saved values other than their inputs and output only as
-    # plain values (a custom op that saves such a float array cannot be recorded).
+    # array it saved, even an input's own data: its backward is wrapped when the class
+    # is made (__init_subclass__) so that what it returns is copied, and no ``.grad``
+    # ever shares memory with anything the engine did not make. Built-in ops also use
+    # saved values other than their inputs and output only as plain values (a custom
+    # op that saves such a float array cannot be recorded under create_graph).
     builtin = False
     # A backward written with numpy only (no ``ctx.xp``): create_graph=True through
     # this op raises, naming it, instead of returning a wrong second derivative.
     once_differentiable = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__module__ == __name__.rpartition(".")[0] + ".ops" or cls.__dict__.get("builtin"):
+            return  # the built-in ops (autograd.ops, and those that say builtin = True)
+        raw = cls.__dict__.get("backward")
+        if isinstance(raw, classmethod):  # keep it a classmethod: subclasses may rely on cls
+            cls.backward = classmethod(_copying_backward(raw.__func__))
+        elif raw is not None:
+            func = raw.__func__ if isinstance(raw, staticmethod) else raw
+            cls.backward = staticmethod(_copying_backward(func))
 
     @staticmethod
     def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
@@ -414,7 +442,6 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
     """
     ctx = _new(Context)
     ctx.saved = ()
-    ctx.xp = NUMPY
     n = len(inputs)
     if n == 2 or n == 3:  # a binary op, or x, W, b of the affine ops
         a, b = inputs[0], inputs[1]
@@ -489,8 +516,7 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
     node._retains_grad = node_type._retain_default
     node._seq = _next_seq()
     node._g = None
-    node._hooks = None
-    if tracked and (not _threads_without_grad or _local.enabled):
+    if tracked and (_grad_everywhere or _local.enabled):
         node._requires_grad = True
         ctx.fn = fn
         ctx.inputs = inputs
@@ -559,8 +585,9 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
     are stored there and no ``.grad`` is touched; otherwise leaves and retained
     nodes accumulate into ``.grad``. With ``graph`` (create_graph) gradients are
     nodes and every backward is recorded (``_graph_backward``). With ``record``
-    (a list) each visit is appended as ``(node, gradient, ((input, contribution),
-    ...))``: ``backward_steps`` is this walk, observed.
+    (a list) each visit is appended as ``(node, gradient, ctx, grads)``, the
+    gradients as the op's backward returned them: ``backward_steps`` is this walk,
+    observed.
     """
     if not root._requires_grad:
         raise RuntimeError(
@@ -570,18 +597,19 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
     assigned: set = set()  # ids of arrays handed to .grad in this pass (to avoid aliasing)
     anomaly = _anomaly
     root._g = seed
-    # A backward pass makes no reference cycles, only short-lived tuples: pause the
-    # cyclic collector, which would otherwise walk the whole graph again and again.
-    _pause_gc()
+    # The cyclic collector is left alone: the short-lived tuples of a backward pass cost
+    # it little, and pausing it per call (thread-safely, without undoing a user's own
+    # gc.disable()) cost more than it saved, on small graphs and large ones alike.
     heap: list = []  # (-seq, id, node) of pending nodes; id breaks ties (copies share _seq)
     pop, push = heapq.heappop, heapq.heappush
     node, nxt = root, None
-    sent: list | None = None  # this visit's contributions, when recording
+    special = graph or record is not None  # the plain first-order pass checks only this
+    hooked = _NODE_HOOKS or None  # nodes with gradient hooks (nearly always none)
     try:
         while True:
             g = node._g
             node._g = None
-            if node._hooks is not None:
+            if hooked is not None and id(node) in hooked:
                 g = node._run_hooks(g)
             ctx = node._ctx
             if capture is not None:
@@ -590,20 +618,15 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
             elif ctx is None or node._retains_grad:
                 node._accumulate(g, assigned)
             nxt = None  # the youngest input that became pending at this node
-            if record is not None:
-                sent = []
-                record.append((node, g, sent))
             if ctx is not None:
                 if ctx.saved is _FREED:
                     _raise_freed(ctx)
-                if graph:
-                    grads = _graph_backward(ctx, node, g)
+                if special:
+                    grads = _observed_backward(ctx, node, g, graph, record)
                 else:
                     grads = ctx.fn.backward(ctx, g)
                     if grads.__class__ is not tuple:
                         grads = (grads,)
-                    if not ctx.fn.builtin:
-                        grads = _private_copies(grads)
                 inputs = ctx.inputs
                 if len(grads) != len(inputs):
                     _raise_arity(ctx, grads)
@@ -621,9 +644,8 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
                     if kind is not xd.__class__ or kind is _ndarray and (
                             gx.shape != xd.shape or gx.dtype is not xd.dtype):
                         gx = x._fix_grad(gx)
-                    if sent is not None:
-                        sent.append((x, gx))
-                    if x._ctx is None and capture is None and x._hooks is None:
+                    if x._ctx is None and capture is None and (
+                            hooked is None or id(x) not in hooked):
                         x._accumulate(gx, assigned)  # a leaf: nothing to wait for
                         continue
                     prev = x._g
@@ -638,6 +660,8 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
                             nxt = x
                         else:
                             push(heap, (-x._seq, id(x), x))
+            elif record is not None:
+                record.append((node, g, None, ()))
             # next: the held node unless the heap has a younger one
             if nxt is not None and (not heap or nxt._seq > -heap[0][0]):
                 node = nxt
@@ -653,8 +677,20 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
         if nxt is not None:
             nxt._g = None
         raise
-    finally:
-        _resume_gc()
+
+
+def _observed_backward(ctx: Context, node: Node, g: Any, graph: bool,
+                       record: list | None) -> tuple:
+    """An op's backward in a create_graph or backward_steps pass (see _run_backward)."""
+    if graph:
+        grads = _graph_backward(ctx, node, g)
+    else:
+        grads = ctx.fn.backward(ctx, g)
+        if grads.__class__ is not tuple:
+            grads = (grads,)
+    if record is not None:
+        record.append((node, g, ctx, grads))
+    return grads
 
 
 # --------------------------------------------------------------------------
@@ -749,38 +785,18 @@ def _graph_backward(ctx: Context, node: Node, g: Node) -> tuple:
     return tuple(fixed)
 
 
-def _private_copies(grads: tuple) -> tuple:
-    """Copies of the arrays a custom op's backward returned (see Function.builtin)."""
-    return tuple(g.copy() if g.__class__ is _ndarray else g for g in grads)
+def _copying_backward(backward: Callable) -> Callable:
+    """A custom op's backward that returns copies of the arrays it gives (see
+    Function.builtin): the engine may then store them as ``.grad``."""
 
+    @functools.wraps(backward)
+    def copying(*args: Any) -> Any:  # (ctx, g), or (cls, ctx, g) for a classmethod
+        grads = backward(*args)
+        if grads.__class__ is not tuple:
+            return grads.copy() if grads.__class__ is _ndarray else grads
+        return tuple(x.copy() if x.__class__ is _ndarray else x for x in grads)
 
-_gc_lock = threading.Lock()
-_gc_pauses = 0  # backward passes running now, in any thread
-_gc_threshold: tuple = ()  # the collector's thresholds before the first of them began
-
-
-def _pause_gc() -> None:
-    """Stop automatic cyclic collection while any backward pass runs.
-
-    Threshold 0 stops it without touching ``gc.enable()``/``gc.disable()``, which
-    stay the user's: a ``gc.disable()`` made meanwhile, in any thread, survives.
-    """
-    global _gc_pauses, _gc_threshold
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_threshold = gc.get_threshold()
-            gc.set_threshold(0, *_gc_threshold[1:])
-        _gc_pauses += 1
-
-
-def _resume_gc() -> None:
-    """Undo ``_pause_gc`` when the last running backward pass ends (unless the user
-    changed the thresholds meanwhile)."""
-    global _gc_pauses
-    with _gc_lock:
-        _gc_pauses -= 1
-        if _gc_pauses == 0 and gc.get_threshold()[0] == 0:
-            gc.set_threshold(*_gc_threshold)
+    return copying
 
 
 def _raise_arity(ctx: Context, grads: tuple) -> None:
@@ -878,4 +894,11 @@ def backward_steps(root: Node, grad: Any = None) -> list:
     """
     record: list = []
     _run_backward(root, root._seed(grad), True, {}, record=record)
-    return [BackwardStep(i, node, g, tuple(sent)) for i, (node, g, sent) in enumerate(record)]
+    steps = []
+    for i, (node, g, ctx, grads) in enumerate(record):
+        sent = () if ctx is None else tuple(
+            (x, x._fix_grad(gx))  # what the walk hands on: reduced to the input's shape
+            for x, gx, needed in zip(ctx.inputs, grads, ctx.needs_input_grad)  # noqa: B905
+            if needed and gx is not None)
+        steps.append(BackwardStep(i, node, g, sent))
+    return steps

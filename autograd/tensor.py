@@ -26,12 +26,17 @@ _MatMul, _Neg, _Exp, _Log = ops.MatMul, ops.Neg, ops.Exp, ops.Log
 _Tanh, _Sigmoid, _Relu = ops.Tanh, ops.Sigmoid, ops.Relu
 
 
+class _NotFloating(Exception):
+    """_float_operand's answer for a tensor that is not floating (see there)."""
+
+
 _FLOAT_CONSTANTS: dict = {}  # float dtype -> {Python float: read-only 0-d array}
 
 
 def _float_operand(value: float, tensor: "Tensor") -> Any:
     """A Python float in arithmetic with a float tensor, as a 0-d array of its dtype
-    (None for a tensor that is not floating).
+    (``_NotFloating`` for a tensor that is not floating: an exception, so that the
+    operators' common path tests nothing more).
 
     numpy computes the same values either way (it casts the float to the
     array's dtype first) but combines two arrays in half the time of an array
@@ -43,7 +48,7 @@ def _float_operand(value: float, tensor: "Tensor") -> Any:
     cache = _FLOAT_CONSTANTS.get(dtype)
     if cache is None:
         if dtype.kind != "f":
-            return None  # not a floating tensor: promotion decides (see _operands)
+            raise _NotFloating  # promotion decides (see _operands)
         cache = _FLOAT_CONSTANTS[dtype] = {}
     arr = cache.get(value)
     if arr is None:
@@ -470,57 +475,81 @@ class Tensor(Node):
 
     # ---- arithmetic ---------------------------------------------------------
     def __add__(self, other: Any) -> "Tensor":
-        if other.__class__ is float and (c := _float_operand(other, self)) is not None:
-            other = c
+        if other.__class__ is float:
+            try:
+                other = _float_operand(other, self)
+            except _NotFloating:
+                self, other = _operands(self, other)
         elif other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
             self, other = _operands(self, other)
         return _apply(_Add, (self, other), _NO_PARAMS)
 
     def __radd__(self, other: Any) -> "Tensor":
-        if other.__class__ is float and (c := _float_operand(other, self)) is not None:
-            other = c
+        if other.__class__ is float:
+            try:
+                other = _float_operand(other, self)
+            except _NotFloating:
+                other, self = _operands(other, self)
         elif other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
             other, self = _operands(other, self)
         return _apply(_Add, (other, self), _NO_PARAMS)
 
     def __sub__(self, other: Any) -> "Tensor":
-        if other.__class__ is float and (c := _float_operand(other, self)) is not None:
-            other = c
+        if other.__class__ is float:
+            try:
+                other = _float_operand(other, self)
+            except _NotFloating:
+                self, other = _operands(self, other)
         elif other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
             self, other = _operands(self, other)
         return _apply(_Sub, (self, other), _NO_PARAMS)
 
     def __rsub__(self, other: Any) -> "Tensor":
-        if other.__class__ is float and (c := _float_operand(other, self)) is not None:
-            other = c
+        if other.__class__ is float:
+            try:
+                other = _float_operand(other, self)
+            except _NotFloating:
+                other, self = _operands(other, self)
         elif other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
             other, self = _operands(other, self)
         return _apply(_Sub, (other, self), _NO_PARAMS)
 
     def __mul__(self, other: Any) -> "Tensor":
-        if other.__class__ is float and (c := _float_operand(other, self)) is not None:
-            other = c
+        if other.__class__ is float:
+            try:
+                other = _float_operand(other, self)
+            except _NotFloating:
+                self, other = _operands(self, other)
         elif other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
             self, other = _operands(self, other)
         return _apply(_Mul, (self, other), _NO_PARAMS)
 
     def __rmul__(self, other: Any) -> "Tensor":
-        if other.__class__ is float and (c := _float_operand(other, self)) is not None:
-            other = c
+        if other.__class__ is float:
+            try:
+                other = _float_operand(other, self)
+            except _NotFloating:
+                other, self = _operands(other, self)
         elif other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
             other, self = _operands(other, self)
         return _apply(_Mul, (other, self), _NO_PARAMS)
 
     def __truediv__(self, other: Any) -> "Tensor":
-        if other.__class__ is float and (c := _float_operand(other, self)) is not None:
-            other = c
+        if other.__class__ is float:
+            try:
+                other = _float_operand(other, self)
+            except _NotFloating:
+                self, other = _operands(self, other)
         elif other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
             self, other = _operands(self, other)
         return _apply(_Div, (self, other), _NO_PARAMS)
 
     def __rtruediv__(self, other: Any) -> "Tensor":
-        if other.__class__ is float and (c := _float_operand(other, self)) is not None:
-            other = c
+        if other.__class__ is float:
+            try:
+                other = _float_operand(other, self)
+            except _NotFloating:
+                other, self = _operands(other, self)
         elif other.__class__ is not Tensor or other.data.dtype is not self.data.dtype:
             other, self = _operands(other, self)
         return _apply(_Div, (other, self), _NO_PARAMS)

@@ -701,3 +701,15 @@ def test_weakref_to_a_tensor():
     loss.backward()
     del y, loss
     assert r() is None
+
+
+def test_a_hooked_tensor_that_dies_leaves_no_hook_behind():
+    from autograd import engine
+
+    w = Tensor(np.ones(3), requires_grad=True)
+    y = w * 2
+    y.register_hook(lambda g: g)
+    key = id(y)
+    assert key in engine._NODE_HOOKS
+    del y
+    assert key not in engine._NODE_HOOKS
