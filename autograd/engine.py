@@ -603,20 +603,26 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
     heap: list = []  # (-seq, id, node) of pending nodes; id breaks ties (copies share _seq)
     pop, push = heapq.heappop, heapq.heappush
     node, nxt = root, None
-    special = graph or record is not None  # the plain first-order pass checks only this
+    special = graph or record is not None  # an op's backward is observed or recorded
     hooked = _NODE_HOOKS or None  # nodes with gradient hooks (nearly always none)
+    # the plain pass (loss.backward() without hooks) tests this one flag per node
+    plain = capture is None and hooked is None
     try:
         while True:
             g = node._g
             node._g = None
-            if hooked is not None and id(node) in hooked:
-                g = node._run_hooks(g)
             ctx = node._ctx
-            if capture is not None:
-                if id(node) in capture:
-                    capture[id(node)] = g
-            elif ctx is None or node._retains_grad:
-                node._accumulate(g, assigned)
+            if plain:
+                if ctx is None or node._retains_grad:
+                    node._accumulate(g, assigned)
+            else:
+                if hooked is not None and id(node) in hooked:
+                    g = node._run_hooks(g)
+                if capture is not None:
+                    if id(node) in capture:
+                        capture[id(node)] = g
+                elif ctx is None or node._retains_grad:
+                    node._accumulate(g, assigned)
             nxt = None  # the youngest input that became pending at this node
             if ctx is not None:
                 if ctx.saved is _FREED:
@@ -644,8 +650,7 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
                     if kind is not xd.__class__ or kind is _ndarray and (
                             gx.shape != xd.shape or gx.dtype is not xd.dtype):
                         gx = x._fix_grad(gx)
-                    if x._ctx is None and capture is None and (
-                            hooked is None or id(x) not in hooked):
+                    if x._ctx is None and (plain or capture is None and id(x) not in hooked):
                         x._accumulate(gx, assigned)  # a leaf: nothing to wait for
                         continue
                     prev = x._g
