@@ -17,6 +17,7 @@ import numpy as np
 
 from autograd import Context, Function, Tensor, defaults, ops, where
 
+from .functional import _tensor  # nn.functional imports this module after defining it
 from .module import Module, Parameter
 
 __all__ = [
@@ -48,15 +49,6 @@ class Erf(Function):
     def backward(ctx: Context, g: Any) -> Any:
         (a,) = ctx.saved
         return g * (_TWO_OVER_SQRT_PI * ctx.xp.exp(-(a * a)))
-
-
-def _tensor(x: Any, where_: str) -> Tensor:
-    if isinstance(x, Tensor):
-        return x
-    try:
-        return Tensor(x)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{where_}: expected a Tensor or array, got {type(x).__name__}") from exc
 
 
 def erf(x: Any) -> Tensor:
