@@ -225,6 +225,8 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> Any:
+        if g.__class__ is _ndarray or g.__class__ is float:  # first order: the kernel
+            return tanh_grad(ctx.saved[0], g)  # itself (looking up ctx.xp costs 2 % of W3)
         return ctx.xp.tanh_grad(ctx.saved[0], g)
 
 
@@ -656,7 +658,11 @@ def _affine_backward(ctx: Context, g: Any, x: Any, w: Any) -> tuple:
     gw = g.T @ x if need[1] else None
     if len(need) == 2:  # no bias
         return gx, gw
-    return gx, gw, (ctx.xp.sum(g, axis=0) if need[2] else None)
+    if not need[2]:
+        return gx, gw, None
+    # first order: numpy's reduction itself (a lookup of ctx.xp per layer shows in W1)
+    return gx, gw, (np.add.reduce(g, axis=0) if g.__class__ is _ndarray
+                    else ctx.xp.sum(g, axis=0))
 
 
 class Linear(Function):
@@ -690,7 +696,8 @@ class LinearTanh(Function):
     @staticmethod
     def backward(ctx: Context, g: Any) -> tuple:
         x, w, out = ctx.saved
-        return _affine_backward(ctx, ctx.xp.tanh_grad(out, g), x, w)
+        delta = tanh_grad(out, g) if g.__class__ is _ndarray else ctx.xp.tanh_grad(out, g)
+        return _affine_backward(ctx, delta, x, w)
 
 
 class LinearRelu(Function):
