@@ -269,6 +269,18 @@ def timed(fn, *args):
     return c.seconds, out
 
 
+def timed_blocks(fn, repeats: int, inner: int, scale: float) -> list:
+    """``repeats`` measurements, each one timed block of ``inner`` calls of ``fn``: the
+    seconds per call times ``scale`` (1e6 for microseconds, 1e6 / ops per call, ...)."""
+    times = []
+    for _ in range(repeats):
+        with clock() as c:
+            for _ in range(inner):
+                fn()
+        times.append(c.seconds / inner * scale)
+    return times
+
+
 def need(module: str):
     try:
         return __import__(module)
@@ -547,12 +559,7 @@ def run_w3(workload: str, peer: str, repeats: int, quick: bool, threads: int, **
     rss0 = rss_mb()
     grad = np.array(run(), dtype=np.float64)  # warm-up and check
     inner = S["inner"]
-    times = []
-    for _ in range(repeats):
-        with clock() as c:
-            for _ in range(inner):
-                run()
-        times.append(c.seconds / (inner * S["n_ops"]) * 1e6)
+    times = timed_blocks(run, repeats, inner, 1e6 / S["n_ops"])
     return dict(times=times, check={"grad_sum": float(grad.sum()), "grad0": float(grad[0])},
                 extra={"ops": S["n_ops"], "runs_per_measurement": inner, "shape": [16]},
                 rss_start_mb=rss0)
@@ -804,12 +811,7 @@ def run_w6(workload: str, peer: str, repeats: int, quick: bool, threads: int, **
     check = {"grad_abs_sum": float(sum(np.abs(np.asarray(g, dtype=np.float64)).sum()
                                        for g in grads))}
     inner = S["inner"]
-    times = []
-    for _ in range(repeats):
-        with clock() as c:
-            for _ in range(inner):
-                backprop()
-        times.append(c.seconds / inner * 1e6)
+    times = timed_blocks(backprop, repeats, inner, 1e6)
     extra = {"weights": int(sum(p.size for p in S["params"])), "batch": len(S["X"]),
              "grads_per_measurement": inner}
     if numerical is not None:
@@ -1017,12 +1019,7 @@ def run_w7(workload: str, peer: str, repeats: int, quick: bool, threads: int, **
     step()
     third = step()
     inner = S["inner"]
-    times = []
-    for _ in range(repeats):
-        with clock() as c:
-            for _ in range(inner):
-                step()
-        times.append(c.seconds / inner * 1e3)
+    times = timed_blocks(step, repeats, inner, 1e3)
     return dict(times=times, check={"step0_loss": first, "step2_loss": third},
                 extra={"batch": list(S["X"].shape), "steps_per_measurement": inner},
                 rss_start_mb=rss0)
@@ -1100,12 +1097,7 @@ def run_w8(workload: str, peer: str, repeats: int, quick: bool, threads: int, **
     check = {"hvp_abs_sum": float(sum(np.abs(np.asarray(a, dtype=np.float64)).sum()
                                       for a in h))}
     inner = S["inner"]
-    times = []
-    for _ in range(repeats):
-        with clock() as c:
-            for _ in range(inner):
-                hvp()
-        times.append(c.seconds / inner * 1e6)
+    times = timed_blocks(hvp, repeats, inner, 1e6)
     return dict(times=times, check=check,
                 extra={"weights": int(sum(p.size for p in S["params"])),
                        "hvps_per_measurement": inner}, rss_start_mb=rss0)
