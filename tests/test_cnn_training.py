@@ -11,20 +11,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from helpers import holdout_split, train_classifier
 
 import autograd as ag
 import nn
 from nn import functional as F
-from nn.data import DataLoader
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _split(X: np.ndarray, y: np.ndarray, seed: int = 0, test_fraction: float = 0.2):
-    order = np.random.default_rng(seed).permutation(len(X))
-    n_test = int(round(test_fraction * len(X)))
-    test, train = order[:n_test], order[n_test:]
-    return X[train], y[train], X[test], y[test]
 
 
 class SmallCNN(nn.Module):
@@ -47,23 +40,12 @@ def test_cnn_reaches_the_mlps_accuracy_on_digits_by_learning_its_filters():
     ag.manual_seed(0)
     X, y = nn.datasets.load_digits()
     images = X.reshape(-1, 1, 8, 8)
-    X_train, y_train, X_test, y_test = _split(images, y)
+    X_train, y_train, X_test, y_test = holdout_split(images, y)
 
     model = SmallCNN()
     filters0 = model.conv1.weight.data.copy()
     opt = nn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    loader = DataLoader(X_train, y_train, batch_size=32, seed=0)
-    losses = []
-    for _ in range(12):
-        model.train()
-        total = 0.0
-        for xb, yb in loader:
-            opt.zero_grad()
-            loss = F.cross_entropy(model(xb), yb)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(yb)
-        losses.append(total / len(X_train))
+    losses = train_classifier(model, opt, X_train, y_train, epochs=12)
 
     model.eval()
     with ag.no_grad():

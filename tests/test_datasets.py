@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import peak_bytes_while
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -313,18 +314,6 @@ def test_public_api():
 # ----------------------------------------------------------------------------- MNIST hostile files
 
 
-def _peak_bytes_while(fn) -> int:
-    import tracemalloc
-
-    tracemalloc.start()
-    try:
-        fn()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
-
-
 def _labels_for(directory: Path, n: int) -> None:
     write(directory / NAMES["train"][1], idx_labels(np.zeros(n, np.uint8)), gz=False)
 
@@ -354,7 +343,7 @@ def test_mnist_refuses_a_consistent_gzip_bomb_without_decompressing_it(tmp_path,
                                              r"images data, more than the 65536"):
             load_mnist(tmp_path)
 
-    assert _peak_bytes_while(attempt) < 2**20
+    assert peak_bytes_while(attempt) < 2**20
 
 
 def test_mnist_refuses_a_header_its_gzip_file_cannot_hold(tmp_path):
@@ -379,7 +368,7 @@ def test_mnist_decompresses_no_more_than_the_header_promises(tmp_path):
                                              r"its header promises \(\(2, 2, 2\) = 8 bytes"):
             load_mnist(tmp_path)
 
-    assert _peak_bytes_while(attempt) < 2**21
+    assert peak_bytes_while(attempt) < 2**21
 
 
 def test_mnist_refuses_surplus_data_in_a_plain_file(tmp_path):

@@ -8,6 +8,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from helpers import peak_bytes_while
 
 import nn
 from autograd import Tensor
@@ -316,18 +317,6 @@ def test_save_removes_temporaries_of_killed_saves_only(tmp_path):
 # ----------------------------------------------------------------------------- zip bombs
 
 
-def _peak_bytes_while(fn) -> int:
-    import tracemalloc
-
-    tracemalloc.start()
-    try:
-        fn()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
-
-
 def _npy_bytes(arr: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.lib.format.write_array(buf, arr)
@@ -339,7 +328,7 @@ def _expect_refusal(path, match: str) -> None:
         with pytest.raises(ValueError, match=match):
             nn.load(path)
 
-    assert _peak_bytes_while(attempt) < 2**20  # refused before decompressing or allocating
+    assert peak_bytes_while(attempt) < 2**20  # refused before decompressing or allocating
 
 
 def test_load_refuses_compression_methods_save_never_writes(tmp_path):
