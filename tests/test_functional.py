@@ -90,6 +90,23 @@ def test_cross_entropy_matches_numpy_and_gradchecks(data):
     assert nn.CrossEntropyLoss()(x, Tensor(ids)).item() == pytest.approx(out.item(), rel=1e-12)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_cross_entropy_gradient_for_any_memory_order(order):
+    """The one-hot subtraction writes through a flat view: logits in Fortran order (a
+    transposed batch) must get the same gradient, first and second order."""
+    rng = np.random.default_rng(3)
+    z = np.asarray(rng.standard_normal((6, 4)), order=order)
+    ids = rng.integers(0, 4, 6)
+    x = _leaf(z)
+    x.data = np.asarray(z, order=order)  # keep the layout the leaf would otherwise normalise
+    F.cross_entropy(x, ids).backward()
+    soft = np.exp(_log_softmax(z))
+    soft[np.arange(6), ids] -= 1
+    np.testing.assert_allclose(x.grad, soft / 6, atol=1e-12)
+    (g,) = ag.grad(F.cross_entropy(x, ids), [x], create_graph=True)
+    np.testing.assert_allclose(g.data, soft / 6, atol=1e-12)
+
+
 def test_cross_entropy_is_stable_for_huge_logits():
     z = Tensor(np.array([[1e4, 0.0, -1e4], [0.0, 1e4, 1e4]], dtype=np.float32),
                requires_grad=True)
