@@ -643,29 +643,26 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
     # The cyclic collector is left alone: the short-lived tuples of a backward pass cost
     # it little, and pausing it per call (thread-safely, without undoing a user's own
     # gc.disable()) cost more than it saved, on small graphs and large ones alike.
+    special = graph or record is not None  # an op's backward is observed or recorded
+    hooked = _NODE_HOOKS or None  # nodes with gradient hooks (nearly always none)
+    if capture is None and hooked is None and not special:
+        _plain_walk(root, retain_graph, assigned, anomaly)  # loss.backward(), no hooks
+        return
     heap: list = []  # (-seq, id, node) of pending nodes; id breaks ties (copies share _seq)
     pop, push = heapq.heappop, heapq.heappush
     node, nxt = root, None
-    special = graph or record is not None  # an op's backward is observed or recorded
-    hooked = _NODE_HOOKS or None  # nodes with gradient hooks (nearly always none)
-    # the plain pass (loss.backward() without hooks) tests this one flag per node
-    plain = capture is None and hooked is None
     try:
         while True:
             g = node._g
             node._g = None
             ctx = node._ctx
-            if plain:
-                if ctx is None or node._retains_grad:
-                    node._accumulate(g, assigned)
-            else:
-                if hooked is not None and id(node) in hooked:
-                    g = node._run_hooks(g)
-                if capture is not None:
-                    if id(node) in capture:
-                        capture[id(node)] = g
-                elif ctx is None or node._retains_grad:
-                    node._accumulate(g, assigned)
+            if hooked is not None and id(node) in hooked:
+                g = node._run_hooks(g)
+            if capture is not None:
+                if id(node) in capture:
+                    capture[id(node)] = g
+            elif ctx is None or node._retains_grad:
+                node._accumulate(g, assigned)
             nxt = None  # the youngest input that became pending at this node
             if ctx is not None:
                 if ctx.saved is _FREED:
@@ -693,7 +690,8 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
                     if kind is not xd.__class__ or kind is _ndarray and (
                             gx.shape != xd.shape or gx.dtype is not xd.dtype):
                         gx = x._fix_grad(gx)
-                    if x._ctx is None and (plain or capture is None and id(x) not in hooked):
+                    if x._ctx is None and capture is None and (hooked is None
+                                                               or id(x) not in hooked):
                         x._accumulate(gx, assigned)  # a leaf: nothing to wait for
                         continue
                     prev = x._g
@@ -711,6 +709,81 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
             elif record is not None:
                 record.append((node, g, None, ()))
             # next: the held node unless the heap has a younger one
+            if nxt is not None and (not heap or nxt._seq > -heap[0][0]):
+                node = nxt
+            elif heap:
+                if nxt is not None:
+                    push(heap, (-nxt._seq, id(nxt), nxt))
+                node = pop(heap)[2]
+            else:
+                break
+    except BaseException:
+        for _, _, pending in heap:
+            pending._g = None
+        if nxt is not None:
+            nxt._g = None
+        raise
+
+
+def _plain_walk(root: Node, retain_graph: bool, assigned: set, anomaly: bool) -> None:
+    """``_run_backward``'s walk for ``loss.backward()`` with no hook anywhere: the same
+    steps, in the same order, without the tests for capture, hooks and recording.
+
+    Why a second copy of the loop: it is the first-order training path, and per node
+    it runs a third fewer lines of bytecode. Under callgrind a W3-like chain (1000
+    ops, forward and backward) executes 0.5 % fewer instructions with it and misses
+    the L1 data cache 3 % less often (the interpreter reads less of the loop's code
+    and inline caches); ``compare.py`` measured W3 at 0.99x of the single loop.
+    A change to one walk must be made to the other (the tests run both: every
+    gradient check runs backward() and grad()).
+    """
+    heap: list = []
+    pop, push = heapq.heappop, heapq.heappush
+    node, nxt = root, None
+    try:
+        while True:
+            g = node._g
+            node._g = None
+            ctx = node._ctx
+            if ctx is None or node._retains_grad:
+                node._accumulate(g, assigned)
+            nxt = None
+            if ctx is not None:
+                if ctx.saved is _FREED:
+                    _raise_freed(ctx)
+                grads = ctx.fn.backward(ctx, g)
+                if grads.__class__ is not tuple:
+                    grads = (grads,)
+                inputs = ctx.inputs
+                if len(grads) != len(inputs):
+                    _raise_arity(ctx, grads)
+                if anomaly:
+                    _check_finite(ctx.fn, "backward", grads, inputs)
+                if not retain_graph:
+                    ctx.saved = _FREED
+                for x, gx, needed in zip(inputs, grads, ctx.needs_input_grad):  # noqa: B905 (checked above)
+                    if not needed or gx is None:
+                        continue
+                    xd = x.data
+                    kind = gx.__class__
+                    if kind is not xd.__class__ or kind is _ndarray and (
+                            gx.shape != xd.shape or gx.dtype is not xd.dtype):
+                        gx = x._fix_grad(gx)
+                    if x._ctx is None:
+                        x._accumulate(gx, assigned)
+                        continue
+                    prev = x._g
+                    if prev is not None:
+                        x._g = prev + gx
+                    else:
+                        x._g = gx
+                        if nxt is None:
+                            nxt = x
+                        elif x._seq > nxt._seq:
+                            push(heap, (-nxt._seq, id(nxt), nxt))
+                            nxt = x
+                        else:
+                            push(heap, (-x._seq, id(x), x))
             if nxt is not None and (not heap or nxt._seq > -heap[0][0]):
                 node = nxt
             elif heap:

@@ -10,6 +10,8 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import autograd as ag
 from autograd import Tensor
@@ -1134,3 +1136,66 @@ def test_a_held_input_waits_for_a_younger_pending_node():
     t = np.tanh(3 * x.data)
     np.testing.assert_allclose(calls[0], (1 - t * t) + 2.0)
     np.testing.assert_allclose(x.grad, 3 * (1 - t * t) + 6.0)
+
+
+# ============================================================================ the two walks
+# loss.backward() without hooks takes the engine's plain walk; grad(), a hook anywhere,
+# backward_steps and create_graph take the general one. They must agree on any graph.
+
+@st.composite
+def random_graphs(draw):
+    """A recipe for a random DAG over 3 leaves: each step combines two earlier values
+    (reuse, diamonds, long and short paths), some intermediates retain their grad."""
+    steps = draw(st.lists(st.tuples(st.sampled_from(["add", "mul", "sub", "tanh", "sum0"]),
+                                    st.integers(0, 10**6), st.integers(0, 10**6),
+                                    st.booleans()),
+                          min_size=1, max_size=25))
+    values = draw(st.lists(st.floats(-2, 2), min_size=6, max_size=6))
+    return steps, values
+
+
+def _build(steps, values):
+    leaves = [Tensor(np.array(values[2 * i:2 * i + 2]), requires_grad=True) for i in range(3)]
+    nodes, retained = list(leaves), []
+    for op, i, j, keep in steps:
+        a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
+        if op == "add":
+            out = a + b
+        elif op == "mul":
+            out = a * b
+        elif op == "sub":
+            out = a - b * 0.5
+        elif op == "tanh":
+            out = a.tanh()
+        else:
+            out = a.sum(axis=0, keepdims=True) + b  # broadcast back to (2,)
+        if keep:
+            out.retain_grad()
+            retained.append(out)
+        nodes.append(out)
+    return leaves, retained, (nodes[-1] * nodes[-1]).sum() + nodes[len(nodes) // 2].sum()
+
+
+@given(random_graphs())
+@settings(max_examples=60, deadline=None)
+def test_the_plain_walk_and_the_general_walk_agree(recipe):
+    steps, values = recipe
+    leaves, retained, loss = _build(steps, values)
+    expected = ag.grad(loss, leaves, allow_unused=True, retain_graph=True)
+    loss.backward()  # the plain walk
+    plain = [x.grad for x in leaves]
+    plain_retained = [r.grad for r in retained]
+    leaves2, retained2, loss2 = _build(steps, values)
+    seen = []
+    handle = leaves2[0].register_hook(lambda g: seen.append(g.copy()))  # the general walk
+    loss2.backward()
+    handle.remove()
+    assert len(seen) == (expected[0] is not None)  # the hook ran once, where w0 is used
+    for want, got, other in zip(expected, plain, [x.grad for x in leaves2], strict=True):
+        if want is None:
+            assert got is None and other is None
+        else:
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(other, want)
+    for got, other in zip(plain_retained, [r.grad for r in retained2], strict=True):
+        np.testing.assert_array_equal(got, other)
