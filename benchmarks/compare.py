@@ -2,14 +2,16 @@
 
     python benchmarks/compare.py HEAD~3                 # W1, W3, W4: now against HEAD~3
     python benchmarks/compare.py main --only W3 --repeats 60
+    python benchmarks/compare.py HEAD --only W3 --against-itself   # the noise floor
 
 The revision's ``autograd/`` and ``nn/`` are exported (``git archive``) to a
 temporary folder; both versions then run the same ``workloads.py`` code as
 peer "ours", in two processes that measure in turns on one core (as
 ``run.py`` does), so each pair of measurements sees the same machine. Printed:
 each side's median and the median over the pairs of now / then, with its
-range. A change of a few percent is visible this way; comparing two separate
-``run.py`` runs, on a shared machine, it is not.
+range. A change of a percent or two is visible this way (ten rounds of process
+pairs by default: one pair's memory layout alone can tilt it by 2-3 %);
+comparing two separate ``run.py`` runs, on a shared machine, it is not.
 """
 
 from __future__ import annotations
@@ -48,7 +50,12 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"comma-separated workloads (default {','.join(DEFAULT)})")
     ap.add_argument("--repeats", type=int, default=None,
                     help="pairs per workload (default: run.py's full-run counts)")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds of processes")
+    # Each process pair gets its own memory layout (and hash seed), which can favour one
+    # side by a percent or two for the whole pair; ten pairs average that out (A/A runs
+    # of one revision against itself: 0.97x-1.02x with 3 rounds, 0.99x-1.01x with 10).
+    ap.add_argument("--rounds", type=int, default=10, help="rounds (pairs) of processes")
+    ap.add_argument("--against-itself", action="store_true",
+                    help="run REV against itself: the noise floor of a comparison")
     ap.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads")
     ap.add_argument("--timeout", type=int, default=600, help="seconds per round")
     args = ap.parse_args(argv)
@@ -60,9 +67,15 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="compare-") as tmp:
         export(args.rev, Path(tmp))
-        variants = {"then": ("ours", ("--root", tmp)), "now": ("ours", ())}
-        print(f"now: this checkout; then: {args.rev} (its autograd/ and nn/), "
-              f"{args.threads} thread(s)")
+        # both sides import from a given root: "now" is this checkout even where another
+        # one is installed (pip install -e elsewhere)
+        variants = {"then": ("ours", ("--root", tmp)),
+                    "now": ("ours", ("--root", str(HERE.parent)))}
+        if args.against_itself:
+            variants["now"] = variants["then"]
+        now = f"{args.rev} again" if args.against_itself else "this checkout"
+        print(f"now: {now}; then: {args.rev} (its autograd/ and nn/), "
+              f"{args.threads} thread(s), {args.rounds} rounds")
         t0 = time.perf_counter()
         for w in selected:
             repeats = args.repeats or REPEATS[w]

@@ -54,6 +54,11 @@ def test_compare_runs_this_checkout_against_a_revision():
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "now/then:" in proc.stdout and "check values identical" in proc.stdout
+    same = subprocess.run([sys.executable, str(BENCH / "compare.py"), "HEAD", "--only", "W6",
+                           "--repeats", "2", "--rounds", "1", "--against-itself"],
+                          capture_output=True, text=True, timeout=300)
+    assert same.returncode == 0, same.stderr
+    assert "now: HEAD again" in same.stdout and "check values identical" in same.stdout
     bad = subprocess.run([sys.executable, str(BENCH / "compare.py"), "no-such-revision"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "cannot export 'no-such-revision'" in bad.stderr
