@@ -196,3 +196,43 @@ def test_int_tensor_with_a_float_number_gives_the_default_dtype(default_dtype):
     assert (i + np.float32(0.5)).dtype == default_dtype  # a numpy scalar counts as a number
     assert result_type(i, 1.5) == default_dtype
     assert result_type(Tensor(np.array(True)), 2.0) == default_dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("scalar_type", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("value", [0.3, 2.0, 0.0, -0.0, 1e-5])
+def test_numpy_float_scalars_count_as_python_floats(dtype, scalar_type, value):
+    """``x * np.float32(c)`` takes the Python float's fast path: the same values, dtype
+    and gradients as ``x * float(c)``, and PyTorch's dtype and values."""
+    c = scalar_type(value)
+    ops = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+           "**": operator.pow}
+    data = np.array([0.25, 0.7, 1.5], dtype=dtype)
+    for sym, op in ops.items():
+        for reflected in (False, True):
+            def apply(x, s, op=op, reflected=reflected):
+                return op(s, x) if reflected else op(x, s)
+
+            x, y = Tensor(data, requires_grad=True), Tensor(data, requires_grad=True)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                ours, ref = apply(x, c), apply(y, float(c))
+                ours.sum().backward()
+                ref.sum().backward()
+            where = f"{np.dtype(dtype).name} {sym} {scalar_type.__name__}({value}), {reflected=}"
+            assert ours.dtype == ref.dtype, where
+            np.testing.assert_array_equal(ours.data, ref.data, err_msg=where)
+            np.testing.assert_array_equal(x.grad, y.grad, err_msg=where)
+            theirs = apply(torch.from_numpy(data.copy()), c.item())
+            assert ours.dtype == torch_dtype(theirs.dtype), where
+            # float16: PyTorch computes in float32 and rounds once; the constant here is
+            # rounded to float16 first, as for a Python float (1e-5 is subnormal there)
+            half = dtype is np.float16
+            np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-2 if half else 1e-6,
+                                       atol=1e-7 if half else 0, err_msg=where)
+
+
+def test_numpy_float_scalars_with_integer_tensors_still_promote(default_dtype):
+    x = Tensor(np.array([1, 2, 3]))
+    assert (x * np.float32(0.5)).dtype == default_dtype
+    assert (np.float64(0.5) + x).dtype == default_dtype
+    np.testing.assert_allclose((x * np.float32(0.5)).data, [0.5, 1.0, 1.5])
