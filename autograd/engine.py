@@ -195,14 +195,14 @@ class Context:
 
 
 # What few nodes carry is kept beside them, by id, not in a slot of every node: an op
-# pays nothing for it, and a node stays at 96 bytes (a ninth slot moved each node to
-# obmalloc's next size class, 112 bytes, which W3 measured at about 1 %). Each entry
-# is (a weak reference that removes it when the node dies, the value).
+# pays nothing for it, and a node stays in obmalloc's 96-byte size class (a ninth slot
+# moved every node of every graph to the 112-byte one). Each entry is (a weak
+# reference that removes it when the node dies, the value).
 _NODE_HOOKS: dict = {}  # {handle id: hook} per hooked node; a backward checks one local
 _NODE_NAMES: dict = {}  # the names users give (Tensor(..., name="x"), t.name = "h1")
 
 
-def _forget_hooks(table: dict, key: int, _ref: Any) -> None:
+def _forget_entry(table: dict, key: int, _ref: Any) -> None:
     """A node with an entry died: drop it (the table is bound now: this may run at exit)."""
     table.pop(key, None)
 
@@ -212,7 +212,7 @@ def _set_entry(table: dict, node: "Node", value: Any) -> None:
     key = id(node)
     entry = table.get(key)
     ref = entry[0] if entry is not None else weakref.ref(
-        node, functools.partial(_forget_hooks, table, key))
+        node, functools.partial(_forget_entry, table, key))
     table[key] = (ref, value)
 
 
