@@ -237,7 +237,6 @@ class RemovableHandle:
 
 
 _new = object.__new__
-_STATE_SLOTS = ("data", "grad", "_requires_grad", "_ctx", "_retains_grad", "_seq", "_g")
 _next_seq = itertools.count().__next__  # creation order: a node is always younger than its inputs
 
 
@@ -365,10 +364,11 @@ class Node:
         if not callable(fn):
             raise TypeError(f"register_hook: expected a function, got {type(fn).__name__}.")
         entry = _NODE_HOOKS.get(id(self))
-        if entry is None:
-            _set_entry(_NODE_HOOKS, self, {})
-            entry = _NODE_HOOKS[id(self)]
-        return RemovableHandle(entry[1], fn)
+        if entry is not None:
+            return RemovableHandle(entry[1], fn)
+        hooks: dict = {}
+        _set_entry(_NODE_HOOKS, self, hooks)
+        return RemovableHandle(hooks, fn)
 
     def _run_hooks(self, g: Any) -> Any:
         for fn in list(_NODE_HOOKS[id(self)][1].values()):
@@ -391,6 +391,9 @@ class Node:
         """Bring an op's gradient for this node to its shape and dtype (Tensor overrides)."""
         return g
 
+
+
+_STATE_SLOTS = tuple(s for s in Node.__slots__ if s != "__weakref__")  # what __getstate__ copies
 
 # --------------------------------------------------------------------------
 # Function: the one mechanism every op, built-in or custom, goes through
@@ -718,11 +721,16 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
             else:
                 break
     except BaseException:
-        for _, _, pending in heap:
-            pending._g = None
-        if nxt is not None:
-            nxt._g = None
+        _drop_pending(heap, nxt)
         raise
+
+
+def _drop_pending(heap: list, nxt: Node | None) -> None:
+    """A walk stopped by an exception: no node keeps a half-summed gradient."""
+    for _, _, pending in heap:
+        pending._g = None
+    if nxt is not None:
+        nxt._g = None
 
 
 def _plain_walk(root: Node, retain_graph: bool, assigned: set, anomaly: bool) -> None:
@@ -793,10 +801,7 @@ def _plain_walk(root: Node, retain_graph: bool, assigned: set, anomaly: bool) ->
             else:
                 break
     except BaseException:
-        for _, _, pending in heap:
-            pending._g = None
-        if nxt is not None:
-            nxt._g = None
+        _drop_pending(heap, nxt)
         raise
 
 
