@@ -16,6 +16,8 @@ import numpy as np
 from . import defaults, ops
 from .broadcast import unbroadcast
 from .engine import _NO_PARAMS, Node, _apply, _recording_backward, is_grad_enabled
+from .ops_math import MathMethods
+from .ops_shape import ShapeMethods
 from .promotion import result_type
 
 _ndarray = np.ndarray
@@ -130,7 +132,7 @@ def _data(x: Any) -> Any:
     return x.data if isinstance(x, Node) else x
 
 
-class Tensor(Node):
+class Tensor(Node, MathMethods, ShapeMethods):
     """An n-dimensional array in the graph: ``Tensor(data, requires_grad, dtype, name)``.
 
     ``dtype=None`` keeps a float ndarray's dtype (float64 stays float64); Python

@@ -544,6 +544,7 @@ OPS = [
        unary(kw=mixed_index_kw, min_dims=2)),
     Op("getitem_list", lambda a, idx: a[idx], lambda a, idx: a[np.asarray(idx)], t_index,
        unary(kw=list_index_kw, min_dims=1)),
+    # ---- PyTorch's elementwise math, reductions and products (autograd/ops_math.py)
     # joining
     Op("concatenate", lambda *a, axis: ag.concatenate(a, axis=axis),
        lambda *a, axis: np.concatenate(a, axis=axis),
@@ -555,6 +556,7 @@ OPS = [
     Op("stack", lambda *a, axis: ag.stack(a, axis=axis),
        lambda *a, axis: np.stack(a, axis=axis),
        lambda *a, axis: __import__("torch").stack(a, dim=axis), joined(new_axis=True)),
+    # ---- PyTorch's shape, indexing and ordering ops (autograd/ops_shape.py)
 ]
 
 OPS_BY_NAME = {op.name: op for op in OPS}
