@@ -39,6 +39,7 @@ from .engine import (
 )
 from .engine import grad_of as grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from .random import Generator
 from .scalar import Scalar
 from .stepper import BackwardStepper, animate_backward
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
@@ -137,5 +138,5 @@ __all__ = [
     "grad", "numerical_grad", "gradcheck", "gradgradcheck",
     "concatenate", "stack", "where", "maximum", "minimum", "matmul",
     "draw_graph", "animate_backward", "BackwardStepper", "toposort", "unbroadcast", "ops",
-    "backward_steps", "BackwardStep",
+    "backward_steps", "BackwardStep", "Generator",
 ]
