@@ -27,18 +27,17 @@ from .creation import (
 from .defaults import get_default_dtype, manual_seed, set_default_dtype, set_printoptions
 from .engine import (
     AnomalyError,
-    BackwardStep,
     Context,
     Function,
-    backward_steps,
     detect_anomaly,
     enable_grad,
     is_grad_enabled,
     no_grad,
     toposort,
 )
-from .engine import grad_of as grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from .gradients import BackwardStep, backward_steps
+from .gradients import grad_of as grad
 from .random import Generator
 from .scalar import Scalar
 from .stepper import BackwardStepper, animate_backward

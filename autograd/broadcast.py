@@ -24,9 +24,9 @@ def unbroadcast(grad: Any, shape: tuple) -> Any:
         # broadcastable value (e.g. a scalar): spread it to the input's shape.
         if isinstance(grad, np.ndarray):
             return np.broadcast_to(grad, shape).copy()
-        from .xp import GRAPH
-
-        return GRAPH.broadcast_to(grad, shape)
+        # a graph node (create_graph): adding zeros broadcasts it and passes its gradient
+        # back unchanged, with no import of the ops (which import this module)
+        return grad + np.zeros(shape, grad.dtype)
     axes = tuple(range(extra)) + tuple(
         i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1
     )

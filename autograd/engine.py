@@ -1,42 +1,46 @@
-"""The one graph core shared by Tensor and Scalar.
+"""The first-order engine: grad mode, the graph's nodes, ops, and the backward walk.
 
 A forward pass builds a graph of ``Node`` objects. Each node made by an op keeps a
-``Context``: the ``Function`` that made it, its inputs in order, and whatever the
-op saved for its backward. ``backward`` walks that graph once, in reverse
-topological order, calling each op's ``backward`` and handing every input its
-gradient, un-broadcast to the input's shape.
+``Context`` (``context.py``): the ``Function`` that made it, its inputs in order,
+and whatever the op saved for its backward. ``backward`` walks that graph once,
+youngest node first, calling each op's ``backward`` and handing every input its
+gradient, brought to the input's shape and dtype.
 
-Nothing else in the project walks the graph: ``grad``, ``gradcheck`` and
-``draw_graph`` reuse ``toposort`` from here.
+The walk (``_run_backward``) is the only backward pass: ``Tensor.backward``,
+``ag.grad`` and its create_graph mode (``higher_order.py``) and
+``ag.backward_steps`` (``gradients.py``) all run it, the last two giving it the
+per-op backward to call. ``toposort`` lists a graph for whoever needs it whole
+(gradcheck, the functional transforms); ``draw_graph`` (``viz.py``) reads the same
+structure (``Node.parents``) to lay it out.
 
-Per-node Python overhead is the whole cost of a small network, so the hot paths
-(``Function.apply`` and ``_run_backward``) are written with care: ``__slots__``,
-no needless conversions, one dictionary of pending gradients.
+Per-node Python overhead is the whole cost of a small network, so the hot paths,
+``_apply`` (every op's forward) and ``_run_backward``, are written with care:
+``__slots__``, no needless conversions, each pending gradient in its node's ``_g``
+slot, and a heap only where the graph branches.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import heapq
 import itertools
 import operator
 import threading
 import weakref
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from .xp import GRAPH, NUMPY
+from .context import FREED, Context
 
 __all__ = [
-    "Node", "Context", "Function", "toposort", "no_grad", "enable_grad",
-    "is_grad_enabled", "detect_anomaly", "AnomalyError", "backward_steps", "BackwardStep",
-    "RemovableHandle",
+    "Node", "Context", "Function", "BuiltinFunction", "toposort", "no_grad", "enable_grad",
+    "is_grad_enabled", "detect_anomaly", "AnomalyError", "RemovableHandle",
 ]
 
 _ndarray = np.ndarray
+_FREED = FREED
 
 
 # --------------------------------------------------------------------------
@@ -155,43 +159,8 @@ def _check_finite(fn: type, where: str, values: Any, inputs: tuple) -> None:
 
 
 # --------------------------------------------------------------------------
-# nodes and contexts
+# nodes
 # --------------------------------------------------------------------------
-
-_FREED = object()  # marks a Context whose saved buffers backward() released
-
-
-class Context:
-    """What one op remembers for its backward.
-
-    ``fn`` is the Function, ``inputs`` the forward inputs in order (Nodes, or the
-    constants they were combined with), ``saved`` the arrays of
-    ``save_for_backward`` and ``needs_input_grad`` one bool per input. Ops may set
-    small attributes (an axis, a shape) for their backward; arrays belong in
-    ``saved``, which backward() releases.
-    """
-
-    __slots__ = ("fn", "inputs", "saved", "needs_input_grad", "__dict__")
-
-    # The array namespace backward formulas use (``xp.py``): numpy here; a backward
-    # recorded under create_graph sees a context whose ``xp`` is the graph's. A class
-    # attribute, not a slot: ops pay nothing for it, only backwards that read it.
-    xp = NUMPY
-
-    def __deepcopy__(self, memo: dict) -> "Context":
-        """A deep copy of what the op saved (its class attribute ``xp``, a module, is shared)."""
-        new = _new(Context)
-        memo[id(self)] = new
-        for slot in ("fn", "inputs", "saved", "needs_input_grad"):
-            if hasattr(self, slot):
-                setattr(new, slot, copy.deepcopy(getattr(self, slot), memo))
-        if getattr(self, "__dict__", None):
-            new.__dict__.update(copy.deepcopy(self.__dict__, memo))
-        return new
-
-    def save_for_backward(self, *values: Any) -> None:
-        """Keep arrays for backward; released after backward unless retain_graph=True."""
-        self.saved = values
 
 
 # What few nodes carry is kept beside them, by id, not in a slot of every node: an op
@@ -381,15 +350,38 @@ class Node:
         """A hook's replacement gradient, checked and made the engine's own (Tensor overrides)."""
         return new
 
+    # ---- what each kind of node (Tensor, Scalar) implements for the engine ----------
     def _seed(self, grad: Any) -> Any:  # pragma: no cover - defined by subclasses
+        """The gradient a backward pass starts from: ``grad`` checked, or one for a single value."""
+        raise NotImplementedError
+
+    def _graph_seed(self, grad: Any) -> "Node":  # pragma: no cover - defined by subclasses
+        """``_seed`` as a graph node, for create_graph passes."""
         raise NotImplementedError
 
     def _accumulate(self, g: Any, assigned: set) -> None:  # pragma: no cover
+        """Add ``g`` to ``.grad`` (``assigned``: arrays already handed out, never aliased)."""
         raise NotImplementedError
 
-    def _fix_grad(self, g: Any) -> Any:
-        """Bring an op's gradient for this node to its shape and dtype (Tensor overrides)."""
+    def _grad_like_self(self, g: Any) -> Any:
+        """An op's gradient for this node brought to its shape, dtype and payload type
+        (un-broadcast, cast; Tensor overrides)."""
         return g
+
+    @staticmethod
+    def _own_copy(g: Any) -> Any:  # pragma: no cover - defined by subclasses
+        """``g`` as a value the caller may keep and change (``ag.grad``'s results)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _constant(value: Any) -> "Node":  # pragma: no cover - defined by subclasses
+        """``value`` as a node outside any graph (a create_graph gradient that is constant)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _differentiable_view(x: "Node") -> "Node":  # pragma: no cover - defined by subclasses
+        """A new node made from ``x`` by an identity op (gradcheck differentiates it)."""
+        raise NotImplementedError
 
 
 
@@ -410,9 +402,11 @@ class Function:
 
     Write ``backward`` with operators and ``xp = ctx.xp`` (``xp.exp``, ``xp.where``,
     ...; see ``xp.py``) and it is twice differentiable: under create_graph the same
-    lines run on graph nodes. Save with ``ctx.save_for_backward`` the inputs and the
-    output you need, not other arrays computed from them; set
-    ``once_differentiable = True`` for a backward that needs numpy itself.
+    lines run on graph nodes. Save the inputs and the output you need, not other
+    arrays computed from them: ``ctx.saved = (x, out)`` (what the library's ops
+    write) or PyTorch's ``ctx.save_for_backward(x, out)``, read back as
+    ``ctx.saved`` or ``ctx.saved_tensors``. Set ``once_differentiable = True`` for a
+    backward that needs numpy itself.
 
     What ``ctx.saved`` holds is referenced, not copied: the input arrays themselves.
     Changing one in place (an ndarray operand, or a leaf's ``.data``) between the
@@ -421,22 +415,21 @@ class Function:
     tensor a new buffer).
     """
 
-    # True for the built-in ops, whose backward returns only arrays that nothing else
-    # holds (or views the engine copies anyway). A custom op's backward may return an
-    # array it saved, even an input's own data: its backward is wrapped when the class
-    # is made (__init_subclass__) so that what it returns is copied, and no ``.grad``
-    # ever shares memory with anything the engine did not make. Built-in ops also use
-    # saved values other than their inputs and output only as plain values (a custom
-    # op that saves such a float array cannot be recorded under create_graph).
+    # False for a custom op: its backward may return an array it saved, even an input's
+    # own data, so it is wrapped when the class is made (__init_subclass__) to return
+    # copies, and no ``.grad`` ever shares memory with anything the engine did not make.
+    # The library's own ops derive from ``BuiltinFunction``, which sets it True.
     builtin = False
     # A backward written with numpy only (no ``ctx.xp``): create_graph=True through
     # this op raises, naming it, instead of returning a wrong second derivative.
     once_differentiable = False
+    # What a forward run on its own gets as ``ctx`` (``xp_numpy.apply``).
+    context_type = Context
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.__module__ == __name__.rpartition(".")[0] + ".ops" or cls.__dict__.get("builtin"):
-            return  # the built-in ops (autograd.ops, and those that say builtin = True)
+        if cls.builtin:
+            return
         raw = cls.__dict__.get("backward")
         if isinstance(raw, classmethod):  # keep it a classmethod: subclasses may rely on cls
             cls.backward = classmethod(_copying_backward(raw.__func__))
@@ -463,7 +456,16 @@ class Function:
         return _apply(cls, inputs, params)
 
 
-_NO_PARAMS: dict = {}  # never modified
+class BuiltinFunction(Function):
+    """An op of this library. Its backward returns only arrays that nothing else holds
+    (or views the engine copies anyway), so they are not copied again; and it uses saved
+    values other than its inputs and output only as plain values (create_graph keeps
+    them as constants). Every op of ``ops.py``, ``ops_math.py``, ``ops_shape.py`` and
+    ``nn`` derives from it; a user's op derives from ``Function``."""
+
+    builtin = True
+
+
 # needs_input_grad of one- and two-input ops, shared (requires_grad is always a bool):
 # _NEEDS2[a][b] is (a, b) without a new tuple per op
 _NEEDS1 = ((False,), (True,))
@@ -558,6 +560,8 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
         ctx.fn = fn
         ctx.inputs = inputs
         ctx.needs_input_grad = needs
+        if params:  # kept so that a released context can be made again (backward_steps)
+            ctx.params = params
         node._ctx = ctx
     else:
         node._requires_grad = False
@@ -616,9 +620,9 @@ def toposort(root: Node, grad_only: bool = True) -> list:
     return nodes
 
 
-def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | None,
-                  graph: bool = False, record: list | None = None) -> None:
-    """Backpropagate ``seed`` from ``root``, youngest node first.
+def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | None = None,
+                  observe: Callable | None = None) -> None:
+    """Backpropagate ``seed`` from ``root``, youngest node first: the one backward walk.
 
     The walk is ``toposort``'s order, taken lazily: the next node is always the
     youngest one with a pending gradient; all its consumers are younger, so its
@@ -629,11 +633,11 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
 
     With ``capture`` (a dict from id(node) to None) the gradients of those nodes
     are stored there and no ``.grad`` is touched; otherwise leaves and retained
-    nodes accumulate into ``.grad``. With ``graph`` (create_graph) gradients are
-    nodes and every backward is recorded (``_graph_backward``). With ``record``
-    (a list) each visit is appended as ``(node, gradient, ctx, grads)``, the
-    gradients as the op's backward returned them: ``backward_steps`` is this walk,
-    observed.
+    nodes accumulate into ``.grad``. ``observe(ctx, node, g) -> grads`` replaces
+    the op's own backward call: create_graph records it (``higher_order.py``),
+    ``backward_steps`` writes it down (``gradients.py``); it is also called as
+    ``observe(None, leaf, g)`` for each leaf the walk visits. Gradient hooks run
+    on each hooked node's complete gradient.
     """
     if not root._requires_grad:
         raise RuntimeError(
@@ -646,11 +650,10 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
     # The cyclic collector is left alone: the short-lived tuples of a backward pass cost
     # it little, and pausing it per call (thread-safely, without undoing a user's own
     # gc.disable()) cost more than it saved, on small graphs and large ones alike.
-    special = graph or record is not None  # an op's backward is observed or recorded
     hooked = _NODE_HOOKS or None  # nodes with gradient hooks (nearly always none)
-    if capture is None and hooked is None and not special:
-        _plain_walk(root, retain_graph, assigned, anomaly)  # loss.backward(), no hooks
-        return
+    # A leaf's gradient goes straight into .grad when it arrives, unless it is captured
+    # or hooked: then the leaf waits and is visited like any node.
+    direct = capture is None and hooked is None
     heap: list = []  # (-seq, id, node) of pending nodes; id breaks ties (copies share _seq)
     pop, push = heapq.heappop, heapq.heappush
     node, nxt = root, None
@@ -668,14 +671,14 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
                 node._accumulate(g, assigned)
             nxt = None  # the youngest input that became pending at this node
             if ctx is not None:
-                if ctx.saved is _FREED:
-                    _raise_freed(ctx)
-                if special:
-                    grads = _observed_backward(ctx, node, g, graph, record)
-                else:
+                if observe is None:
+                    if ctx.saved is _FREED:
+                        _raise_freed(ctx)
                     grads = ctx.fn.backward(ctx, g)
                     if grads.__class__ is not tuple:
                         grads = (grads,)
+                else:
+                    grads = observe(ctx, node, g)
                 inputs = ctx.inputs
                 if len(grads) != len(inputs):
                     _raise_arity(ctx, grads)
@@ -692,9 +695,8 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
                     kind = gx.__class__
                     if kind is not xd.__class__ or kind is _ndarray and (
                             gx.shape != xd.shape or gx.dtype is not xd.dtype):
-                        gx = x._fix_grad(gx)
-                    if x._ctx is None and capture is None and (hooked is None
-                                                               or id(x) not in hooked):
+                        gx = x._grad_like_self(gx)
+                    if x._ctx is None and (direct or capture is None and id(x) not in hooked):
                         x._accumulate(gx, assigned)  # a leaf: nothing to wait for
                         continue
                     prev = x._g
@@ -709,8 +711,8 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
                             nxt = x
                         else:
                             push(heap, (-x._seq, id(x), x))
-            elif record is not None:
-                record.append((node, g, None, ()))
+            elif observe is not None:
+                observe(None, node, g)
             # next: the held node unless the heap has a younger one
             if nxt is not None and (not heap or nxt._seq > -heap[0][0]):
                 node = nxt
@@ -721,194 +723,12 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
             else:
                 break
     except BaseException:
-        _drop_pending(heap, nxt)
+        # a walk stopped by an exception: no node keeps a half-summed gradient
+        for _, _, pending in heap:
+            pending._g = None
+        if nxt is not None:
+            nxt._g = None
         raise
-
-
-def _drop_pending(heap: list, nxt: Node | None) -> None:
-    """A walk stopped by an exception: no node keeps a half-summed gradient."""
-    for _, _, pending in heap:
-        pending._g = None
-    if nxt is not None:
-        nxt._g = None
-
-
-def _plain_walk(root: Node, retain_graph: bool, assigned: set, anomaly: bool) -> None:
-    """``_run_backward``'s walk for ``loss.backward()`` with no hook anywhere: the same
-    steps, in the same order, without the tests for capture, hooks and recording.
-
-    Why a second copy of the loop: it is the first-order training path, and per node
-    it runs a third fewer lines of bytecode. Under callgrind a W3-like chain (1000
-    ops, forward and backward) executes 0.5 % fewer instructions with it and misses
-    the L1 data cache 3 % less often (the interpreter reads less of the loop's code
-    and inline caches); ``compare.py`` measured W3 at 0.99x of the single loop.
-    A change to one walk must be made to the other (the tests run both: every
-    gradient check runs backward() and grad()).
-    """
-    heap: list = []
-    pop, push = heapq.heappop, heapq.heappush
-    node, nxt = root, None
-    try:
-        while True:
-            g = node._g
-            node._g = None
-            ctx = node._ctx
-            if ctx is None or node._retains_grad:
-                node._accumulate(g, assigned)
-            nxt = None
-            if ctx is not None:
-                if ctx.saved is _FREED:
-                    _raise_freed(ctx)
-                grads = ctx.fn.backward(ctx, g)
-                if grads.__class__ is not tuple:
-                    grads = (grads,)
-                inputs = ctx.inputs
-                if len(grads) != len(inputs):
-                    _raise_arity(ctx, grads)
-                if anomaly:
-                    _check_finite(ctx.fn, "backward", grads, inputs)
-                if not retain_graph:
-                    ctx.saved = _FREED
-                for x, gx, needed in zip(inputs, grads, ctx.needs_input_grad):  # noqa: B905 (checked above)
-                    if not needed or gx is None:
-                        continue
-                    xd = x.data
-                    kind = gx.__class__
-                    if kind is not xd.__class__ or kind is _ndarray and (
-                            gx.shape != xd.shape or gx.dtype is not xd.dtype):
-                        gx = x._fix_grad(gx)
-                    if x._ctx is None:
-                        x._accumulate(gx, assigned)
-                        continue
-                    prev = x._g
-                    if prev is not None:
-                        x._g = prev + gx
-                    else:
-                        x._g = gx
-                        if nxt is None:
-                            nxt = x
-                        elif x._seq > nxt._seq:
-                            push(heap, (-nxt._seq, id(nxt), nxt))
-                            nxt = x
-                        else:
-                            push(heap, (-x._seq, id(x), x))
-            if nxt is not None and (not heap or nxt._seq > -heap[0][0]):
-                node = nxt
-            elif heap:
-                if nxt is not None:
-                    push(heap, (-nxt._seq, id(nxt), nxt))
-                node = pop(heap)[2]
-            else:
-                break
-    except BaseException:
-        _drop_pending(heap, nxt)
-        raise
-
-
-def _observed_backward(ctx: Context, node: Node, g: Any, graph: bool,
-                       record: list | None) -> tuple:
-    """An op's backward in a create_graph or backward_steps pass (see _run_backward)."""
-    if graph:
-        grads = _graph_backward(ctx, node, g)
-    else:
-        grads = ctx.fn.backward(ctx, g)
-        if grads.__class__ is not tuple:
-            grads = (grads,)
-    if record is not None:
-        record.append((node, g, ctx, grads))
-    return grads
-
-
-# --------------------------------------------------------------------------
-# create_graph: the backward recorded as a graph of its own
-# --------------------------------------------------------------------------
-
-class _GraphContext:
-    """The context a backward sees under create_graph: ``xp`` is the engine's namespace and
-    ``saved`` holds graph nodes in place of the forward's inputs and output; everything
-    else (an axis, a shape) is read from the op's own context."""
-
-    xp = GRAPH
-
-    def __init__(self, ctx: Context, saved: tuple) -> None:
-        self._ctx = ctx
-        self.saved = saved
-        self.needs_input_grad = ctx.needs_input_grad
-        self.inputs = ctx.inputs
-        self.fn = ctx.fn
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ctx, name)
-
-
-def _graph_saved(ctx: Context, node: Node) -> tuple:
-    """``ctx.saved`` with each input's and the output's value replaced by its node.
-
-    Ops save their inputs in their own positions, so a value is matched there
-    first (two inputs may share one array, e.g. ``x * x.detach()``), then against
-    the output, then against any input. Other values stay plain: built-in ops use
-    them only as values; a custom op that saved such a float array cannot be
-    recorded, and says so.
-    """
-    inputs = ctx.inputs
-    raw = [x.data if isinstance(x, Node) else x for x in inputs]
-    out = node.data
-    mapped = []
-    for i, v in enumerate(ctx.saved):
-        if i < len(raw) and v is raw[i]:
-            mapped.append(inputs[i])
-        elif v is out:
-            mapped.append(node)
-        else:
-            for x, r in zip(inputs, raw):  # noqa: B905 (same length)
-                if v is r:
-                    mapped.append(x)
-                    break
-            else:
-                if (not ctx.fn.builtin and isinstance(v, np.ndarray) and v.dtype.kind in "fc"):
-                    raise RuntimeError(
-                        f"create_graph through {ctx.fn.__name__}: its forward saved a value "
-                        f"of shape {v.shape} that is neither an input nor its output, so its "
-                        "backward cannot be differentiated again. Save inputs and the output "
-                        "and recompute the rest in backward with ctx.xp, or set "
-                        "once_differentiable = True."
-                    )
-                mapped.append(v)
-    return tuple(mapped)
-
-
-def _graph_backward(ctx: Context, node: Node, g: Node) -> tuple:
-    """Run ``ctx.fn.backward`` on graph nodes, so that what it computes is recorded."""
-    fn = ctx.fn
-    if fn.once_differentiable:
-        raise RuntimeError(
-            f"create_graph through {fn.__name__}: it is once_differentiable (its backward "
-            "works on numpy arrays only), so its gradient cannot be differentiated again. "
-            "Write its backward with operators and ctx.xp instead."
-        )
-    saved = _graph_saved(ctx, node)
-    outer = _local.recording  # Tensor.__array__ refuses to drop a graph meanwhile
-    _local.recording = fn.__name__
-    try:
-        grads = fn.backward(_GraphContext(ctx, saved), g)
-    finally:
-        _local.recording = outer
-    if grads.__class__ is not tuple:
-        grads = (grads,)
-    tracked = g._requires_grad or any(isinstance(v, Node) and v._requires_grad for v in saved)
-    fixed = []
-    for gx in grads:
-        if gx is not None and not isinstance(gx, Node):
-            if tracked:
-                raise RuntimeError(
-                    f"create_graph through {fn.__name__}: its backward returned a "
-                    f"{type(gx).__name__}, not a graph node: it computed with numpy where "
-                    "it should use operators and ctx.xp. Rewrite it, or set "
-                    "once_differentiable = True."
-                )
-            gx = node._node_type._constant(gx)
-        fixed.append(gx)
-    return tuple(fixed)
 
 
 def _copying_backward(backward: Callable) -> Callable:
@@ -939,92 +759,3 @@ def _raise_freed(ctx: Context) -> None:
         "already freed by the first backward(). Pass retain_graph=True to the first "
         "backward() if you need to backpropagate twice through the same graph."
     )
-
-
-def grad_of(output: Node, inputs: Node | Sequence[Node], grad_output: Any = None,
-            retain_graph: bool | None = None, create_graph: bool = False,
-            allow_unused: bool = False) -> list:
-    """Gradients of ``output`` with respect to ``inputs``, leaving every ``.grad`` untouched.
-
-    ``inputs``: one Tensor/Scalar or a sequence of them -> a list, one entry per input.
-    Without ``create_graph`` the entries are ndarrays (floats for Scalars). With it
-    they are Tensors (Scalars) recorded as a graph of their own, so they can be
-    differentiated again, to any order; ``retain_graph`` then defaults to True.
-    An input ``output`` does not depend on raises, unless ``allow_unused=True``
-    puts None in its place (as torch.autograd.grad).
-    """
-    if isinstance(output, (list, tuple)) and len(output) == 1:
-        output = output[0]
-    if not isinstance(output, Node):
-        raise TypeError(f"grad: output must be a Tensor or Scalar, got {type(output).__name__}.")
-    single = isinstance(inputs, Node)
-    inputs = [inputs] if single else list(inputs)
-    for i, x in enumerate(inputs):
-        if not isinstance(x, Node) or not x.requires_grad:
-            raise RuntimeError(
-                f"grad: every input must be a Tensor or Scalar that requires grad; input {i} "
-                f"is a {type(x).__name__}"
-                f"{'' if not isinstance(x, Node) else ' without requires_grad'}."
-            )
-    if retain_graph is None:
-        retain_graph = create_graph
-    capture = {id(x): None for x in inputs}
-    if create_graph:
-        seed = output._graph_seed(grad_output)
-    else:
-        seed = output._seed(grad_output)
-    _run_backward(output, seed, retain_graph, capture, graph=create_graph)
-    result = []
-    for i, x in enumerate(inputs):
-        g = capture[id(x)]
-        if g is None:
-            if not allow_unused:
-                what = repr(x.name) if x.name else f"of shape {getattr(x, 'shape', ())}"
-                raise RuntimeError(
-                    f"grad: input {i} ({what}) was not used to compute the output, so it has "
-                    "no gradient. Pass allow_unused=True to get None for it."
-                )
-            result.append(None)
-        elif create_graph:
-            result.append(g)
-        else:
-            result.append(x._own_copy(g))
-    return result
-
-
-class BackwardStep:
-    """One node visited by the backward pass (see ``backward_steps``)."""
-
-    __slots__ = ("index", "node", "upstream", "contributions")
-
-    def __init__(self, index: int, node: Node, upstream: Any, contributions: tuple) -> None:
-        self.index = index
-        self.node = node
-        self.upstream = upstream  # the gradient the node received: the sum of its consumers'
-        self.contributions = contributions  # ((input, gradient sent to it), ...)
-
-    def __repr__(self) -> str:
-        label = self.node.name or self.node.op or "leaf"
-        return (f"BackwardStep({self.index}: {label}, sends to "
-                f"{len(self.contributions)} input(s))")
-
-
-def backward_steps(root: Node, grad: Any = None) -> list:
-    """The backward pass from ``root`` as data, in the order the engine runs it.
-
-    One ``BackwardStep`` per node visited (root first, leaves included): the node,
-    the upstream gradient it received, and for each input the contribution sent
-    to it (the chain rule, one product at a time; already reduced to the input's
-    shape). It is the engine's own walk, observed: it changes no ``.grad`` and
-    frees no buffer, so ``root.backward()`` still works afterwards.
-    """
-    record: list = []
-    _run_backward(root, root._seed(grad), True, {}, record=record)
-    steps = []
-    for i, (node, g, ctx, grads) in enumerate(record):
-        sent = () if ctx is None else tuple(
-            (x, x._fix_grad(gx))  # what the walk hands on: reduced to the input's shape
-            for x, gx, needed in zip(ctx.inputs, grads, ctx.needs_input_grad)  # noqa: B905
-            if needed and gx is not None)
-        steps.append(BackwardStep(i, node, g, sent))
-    return steps

@@ -17,8 +17,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .engine import Node, enable_grad, grad_of
-from .tensor import Tensor
+from .engine import Node, enable_grad
+from .gradients import grad_of
+from .tensor import Tensor, stack
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 
@@ -94,6 +95,20 @@ def _outputs(fn: Callable, inputs: tuple, fn_name: str) -> tuple[tuple, bool]:
     return _as_tuple(out, "the function's output", fn_name)
 
 
+def _only_defaults(fn_name: str, **given: Any) -> None:
+    """Refuse torch.autograd.functional's options this module does not implement, rather
+    than silently computing something else (e.g. reverse mode for strategy="forward-mode")."""
+    defaults = {"strict": False, "vectorize": False, "strategy": "reverse-mode",
+                "outer_jacobian_strategy": "reverse-mode"}
+    for name, value in given.items():
+        if value != defaults[name]:
+            raise NotImplementedError(
+                f"{fn_name}: {name}={value!r} is not supported here (only "
+                f"{name}={defaults[name]!r}); leave the argument out. Every function of "
+                "autograd.functional computes in reverse mode, one pass per output element."
+            )
+
+
 def _structure(items: tuple, is_tuple: bool) -> Any:
     return items if is_tuple else items[0]
 
@@ -101,6 +116,7 @@ def _structure(items: tuple, is_tuple: bool) -> Any:
 def vjp(fn: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple:
     """(fn(inputs), v^T J): the vector-Jacobian product, one reverse pass per output."""
+    _only_defaults("vjp", strict=strict)
     xs, in_tuple = _as_tuple(inputs, "inputs", "vjp")
     leaves = _leaves(xs, create_graph)
     outs, out_tuple = _outputs(fn, leaves, "vjp")
@@ -112,6 +128,7 @@ def vjp(fn: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
 def jvp(fn: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple:
     """(fn(inputs), J v): the Jacobian-vector product, by the double-vjp trick."""
+    _only_defaults("jvp", strict=strict)
     xs, in_tuple = _as_tuple(inputs, "inputs", "jvp")
     if v is None:
         if len(xs) != 1 or xs[0].size != 1:
@@ -137,6 +154,7 @@ def jacobian(fn: Callable, inputs: Any, create_graph: bool = False, strict: bool
     A Tensor of shape out.shape + in.shape for one input and one output; a tuple
     over inputs, over outputs, or a tuple (outputs) of tuples (inputs), as torch.
     """
+    _only_defaults("jacobian", strict=strict, vectorize=vectorize, strategy=strategy)
     xs, in_tuple = _as_tuple(inputs, "inputs", "jacobian")
     leaves = _leaves(xs, create_graph)
     outs, out_tuple = _outputs(fn, leaves, "jacobian")
@@ -153,8 +171,6 @@ def jacobian(fn: Callable, inputs: Any, create_graph: bool = False, strict: bool
         per_input = []
         for k, x in enumerate(leaves):
             if rows[k]:
-                from .tensor import stack
-
                 block = stack(rows[k]).reshape(out.shape + x.shape)
             else:
                 block = Tensor._wrap(np.zeros(out.shape + x.shape, dtype=x.dtype))
@@ -181,6 +197,8 @@ def hessian(fn: Callable, inputs: Any, create_graph: bool = False, strict: bool 
 
     A Tensor of shape in.shape + in.shape for one input; a tuple of tuples for several.
     """
+    _only_defaults("hessian", strict=strict, vectorize=vectorize,
+                   outer_jacobian_strategy=outer_jacobian_strategy)
     xs, in_tuple = _as_tuple(inputs, "inputs", "hessian")
     f = _scalar_fn(fn, "hessian")
 
@@ -196,6 +214,7 @@ def hessian(fn: Callable, inputs: Any, create_graph: bool = False, strict: bool 
 def vhp(fn: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple:
     """(fn(inputs), v^T H): the vjp of the gradient with v."""
+    _only_defaults("vhp", strict=strict)
     xs, in_tuple = _as_tuple(inputs, "inputs", "vhp")
     f = _scalar_fn(fn, "vhp")
     leaves = _leaves(xs, create_graph)
@@ -217,4 +236,5 @@ def hvp(fn: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple:
     """(fn(inputs), H v). The Hessian of a twice continuously differentiable function is
     symmetric, so H v = (v^T H)^T: computed as vhp."""
-    return vhp(fn, inputs, v, create_graph, strict)
+    _only_defaults("hvp", strict=strict)
+    return vhp(fn, inputs, v, create_graph)

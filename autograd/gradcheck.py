@@ -12,7 +12,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .engine import Node, enable_grad, grad_of, no_grad
+from .engine import Node, enable_grad, no_grad
+from .gradients import grad_of
 from .scalar import Scalar
 from .tensor import Tensor, concatenate
 

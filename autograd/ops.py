@@ -1,4 +1,9 @@
-"""Every primitive op: one ``Function`` each, forward beside backward.
+"""The engine's core ops: one ``BuiltinFunction`` each, forward beside backward.
+
+Arithmetic, the elementwise functions, reductions, matmul and the fused affine
+layers, shape and indexing: what Tensor's operators and core methods call.
+PyTorch's further ops live beside these in ``ops_math.py`` and ``ops_shape.py``,
+and the layers' and losses' ops in ``nn`` (``nn/functional.py``, ``nn/conv.py``).
 
 Forwards take raw values (ndarrays for Tensor, floats for Scalar) and return
 one. Backwards take the upstream gradient and return one gradient per forward
@@ -29,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from .broadcast import unbroadcast
-from .engine import Context, Function
+from .engine import BuiltinFunction, Context
 from .xp_numpy import tanh_grad
 
 _ndarray = np.ndarray
@@ -60,7 +65,7 @@ def _broadcast_error(op: str, *operands: Any) -> ValueError:
 # ==========================================================================
 
 
-class Add(Function):
+class Add(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
         try:
@@ -73,7 +78,7 @@ class Add(Function):
         return g, g
 
 
-class Sub(Function):
+class Sub(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
         try:
@@ -86,7 +91,7 @@ class Sub(Function):
         return g, (-g if ctx.needs_input_grad[1] else None)
 
 
-class Mul(Function):
+class Mul(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
         ctx.saved = (a, b)
@@ -102,7 +107,7 @@ class Mul(Function):
         return (g * b if need_a else None), (g * a if need_b else None)
 
 
-class Div(Function):
+class Div(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
         ctx.saved = (a, b)
@@ -120,7 +125,7 @@ class Div(Function):
         return ga, gb
 
 
-class Neg(Function):
+class Neg(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
         return -a
@@ -130,7 +135,7 @@ class Neg(Function):
         return -g
 
 
-class Pow(Function):
+class Pow(BuiltinFunction):
     """a ** b. At a = 0 and for negative a with an integer b the gradient is PyTorch's."""
 
     @staticmethod
@@ -165,7 +170,7 @@ class Pow(Function):
 # ==========================================================================
 
 
-class Exp(Function):
+class Exp(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
         out = np.exp(a)
@@ -177,7 +182,7 @@ class Exp(Function):
         return g * ctx.saved[0]
 
 
-class Log(Function):
+class Log(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
         ctx.saved = (a,)
@@ -188,7 +193,7 @@ class Log(Function):
         return _divide(g, ctx.saved[0])
 
 
-class Sqrt(Function):
+class Sqrt(BuiltinFunction):
     """sqrt; its gradient at 0 is inf (as PyTorch), without a numpy warning."""
 
     @staticmethod
@@ -203,7 +208,7 @@ class Sqrt(Function):
             return g / (2 * ctx.saved[0])
 
 
-class Abs(Function):
+class Abs(BuiltinFunction):
     """|a|; abs'(0) = 0, as PyTorch."""
 
     @staticmethod
@@ -216,7 +221,7 @@ class Abs(Function):
         return g * np.sign(ctx.xp.value(ctx.saved[0]))
 
 
-class Tanh(Function):
+class Tanh(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
         out = math.tanh(a) if a.__class__ is float else np.tanh(a)  # float: see Relu
@@ -230,7 +235,7 @@ class Tanh(Function):
         return ctx.xp.tanh_grad(ctx.saved[0], g)
 
 
-class TanhGrad(Function):
+class TanhGrad(BuiltinFunction):
     """g * (1 - y^2): the backward of tanh (and of the fused tanh layer) as an op.
 
     The first-order path runs its forward (one buffer, ``xp.tanh_grad``) directly;
@@ -257,7 +262,7 @@ def stable_sigmoid(a: Any) -> Any:
     return np.exp(-np.logaddexp(0, -a))
 
 
-class Sigmoid(Function):
+class Sigmoid(BuiltinFunction):
     """The logistic function theta(a) = 1 / (1 + e^-a), computed by ``stable_sigmoid``."""
 
     @staticmethod
@@ -272,7 +277,7 @@ class Sigmoid(Function):
         return g * s * (1 - s)
 
 
-class Relu(Function):
+class Relu(BuiltinFunction):
     """max(a, 0); relu'(0) = 0, as PyTorch; relu(nan) = nan."""
 
     @staticmethod
@@ -288,7 +293,7 @@ class Relu(Function):
         return g * (ctx.xp.value(ctx.saved[0]) > 0)
 
 
-class Clip(Function):
+class Clip(BuiltinFunction):
     """clip(a, lo, hi); the gradient passes where lo <= a <= hi (as torch.clamp)."""
 
     @staticmethod
@@ -308,7 +313,7 @@ class Clip(Function):
         return g * inside
 
 
-class _Pairwise(Function):
+class _Pairwise(BuiltinFunction):
     """Elementwise max / min of two inputs; on a tie each side gets half the gradient
     (as PyTorch)."""
 
@@ -341,7 +346,7 @@ class Minimum(_Pairwise):
     wins = staticmethod(np.less)
 
 
-class Where(Function):
+class Where(BuiltinFunction):
     """cond ? a : b elementwise; cond is a constant boolean array."""
 
     @staticmethod
@@ -368,7 +373,7 @@ class Where(Function):
         return None, ga, gb
 
 
-class Cast(Function):
+class Cast(BuiltinFunction):
     """Change the dtype; the gradient goes back in the input's dtype."""
 
     @staticmethod
@@ -419,7 +424,7 @@ def _check_reducible(name: str, shape: tuple, axis: Any) -> None:
         )
 
 
-class Sum(Function):
+class Sum(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> Any:
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
@@ -430,7 +435,7 @@ class Sum(Function):
         return ctx.xp.broadcast_to(_keepdims(g, ctx.shape, ctx.axis, ctx.keepdims), ctx.shape)
 
 
-class Mean(Function):
+class Mean(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> Any:
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
@@ -443,7 +448,7 @@ class Mean(Function):
         return ctx.xp.broadcast_to(g, ctx.shape)
 
 
-class Var(Function):
+class Var(BuiltinFunction):
     """Variance: the mean squared deviation, divided by n - ddof (numpy's ddof=0 default).
 
     With n - ddof <= 0 the value is inf (nan where all values are equal), and so is
@@ -475,7 +480,7 @@ class Var(Function):
             return g * centered * scale
 
 
-class _Extremum(Function):
+class _Extremum(BuiltinFunction):
     """max / min over axes; tied elements share the gradient evenly (as torch.amax)."""
 
     reduce: Any = None
@@ -506,7 +511,7 @@ class Min(_Extremum):
     reduce = staticmethod(np.min)
 
 
-class LogSumExp(Function):
+class LogSumExp(BuiltinFunction):
     """log(sum(exp(a))) with the max subtracted first: finite for logits of any size;
     -inf over an empty axis (as PyTorch)."""
 
@@ -533,7 +538,7 @@ class LogSumExp(Function):
             a - _keepdims(out, shape, axis, keepdims))
 
 
-class Softmax(Function):
+class Softmax(BuiltinFunction):
     """exp(a) / sum(exp(a)) along ``axis``, with the max subtracted first."""
 
     @staticmethod
@@ -554,7 +559,7 @@ class Softmax(Function):
         return gy - y * gy.sum(axis=ctx.axis, keepdims=True)
 
 
-class LogSoftmax(Function):
+class LogSoftmax(BuiltinFunction):
     """a - logsumexp(a) along ``axis``: finite for logits of any size."""
 
     @staticmethod
@@ -583,7 +588,7 @@ def _swap(x: Any) -> Any:
     return x.swapaxes(-1, -2)
 
 
-class MatMul(Function):
+class MatMul(BuiltinFunction):
     """numpy's matmul: 1-D, 2-D and batched (broadcast) operands."""
 
     @staticmethod
@@ -665,7 +670,7 @@ def _affine_backward(ctx: Context, g: Any, x: Any, w: Any) -> tuple:
                     else ctx.xp.sum(g, axis=0))
 
 
-class Linear(Function):
+class Linear(BuiltinFunction):
     """s = x @ W.T + b in one node (PyTorch's layout: W is (out, in)); fused for speed."""
 
     @staticmethod
@@ -679,7 +684,7 @@ class Linear(Function):
         return _affine_backward(ctx, g, x, w)
 
 
-class LinearTanh(Function):
+class LinearTanh(BuiltinFunction):
     """x_out = tanh(x @ W.T + b): a hidden layer of the lecture's MLP as one node.
 
     The backward first takes the signal's sensitivity, delta = g * (1 - x_out^2),
@@ -700,7 +705,7 @@ class LinearTanh(Function):
         return _affine_backward(ctx, delta, x, w)
 
 
-class LinearRelu(Function):
+class LinearRelu(BuiltinFunction):
     """x_out = relu(x @ W.T + b) as one node; relu'(0) = 0 as in Relu."""
 
     @staticmethod
@@ -721,7 +726,7 @@ class LinearRelu(Function):
 # ==========================================================================
 
 
-class Reshape(Function):
+class Reshape(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, shape: tuple) -> np.ndarray:
         ctx.shape = a.shape
@@ -738,7 +743,7 @@ class Reshape(Function):
         return g.reshape(ctx.shape)
 
 
-class Transpose(Function):
+class Transpose(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, axes: Any = None) -> np.ndarray:
         ctx.axes = axes
@@ -752,7 +757,7 @@ class Transpose(Function):
         return g.transpose(tuple(np.argsort([a % g.ndim for a in ctx.axes])))
 
 
-class SwapAxes(Function):
+class SwapAxes(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, axis1: int, axis2: int) -> np.ndarray:
         ctx.axes = (axis1, axis2)
@@ -763,7 +768,7 @@ class SwapAxes(Function):
         return g.swapaxes(*ctx.axes)
 
 
-class BroadcastTo(Function):
+class BroadcastTo(BuiltinFunction):
     """``a`` broadcast to ``shape`` (a read-only view); the gradient sums back."""
 
     @staticmethod
@@ -798,7 +803,7 @@ def scatter_add(g: np.ndarray, shape: tuple, idx: Any) -> np.ndarray:
     return out
 
 
-class GetItem(Function):
+class GetItem(BuiltinFunction):
     """a[idx]; the gradient scatter-adds, so repeated integer indices accumulate."""
 
     @staticmethod
@@ -811,7 +816,7 @@ class GetItem(Function):
         return ctx.xp.apply(ScatterAdd, g, shape=ctx.shape, idx=ctx.idx)
 
 
-class ScatterAdd(Function):
+class ScatterAdd(BuiltinFunction):
     """GetItem's backward as an op: g added into zeros at ``idx``; its gradient is gg[idx]."""
 
     @staticmethod
@@ -829,7 +834,7 @@ def _along(axis: int, index: Any) -> tuple:
     return (slice(None),) * axis + (index,)
 
 
-class Concatenate(Function):
+class Concatenate(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, *arrays: np.ndarray, axis: int = 0) -> np.ndarray:
         try:
@@ -849,7 +854,7 @@ class Concatenate(Function):
         return tuple(g[_along(ctx.axis, slice(b[i], b[i + 1]))] for i in range(len(b) - 1))
 
 
-class Stack(Function):
+class Stack(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, *arrays: np.ndarray, axis: int = 0) -> np.ndarray:
         try:
@@ -865,10 +870,3 @@ class Stack(Function):
     def backward(ctx: Context, g: Any) -> tuple:
         return tuple(g[_along(ctx.axis, i)] for i in range(g.shape[ctx.axis]))
 
-
-# The built-in ops: each backward returns gradients that nothing else holds (no copies
-# needed), and uses saved values other than its inputs and output only as plain values.
-for _op in list(globals().values()):
-    if isinstance(_op, type) and issubclass(_op, Function) and _op.__module__ == __name__:
-        _op.builtin = True
-del _op

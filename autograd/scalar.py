@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import ops
-from .engine import _NO_PARAMS, Node, _apply
+from .context import _NO_PARAMS
+from .engine import Node, _apply
 
 
 class Scalar(Node):
@@ -42,7 +43,7 @@ class Scalar(Node):
     def _accumulate(self, g: Any, assigned: set) -> None:
         self.grad += float(g)
 
-    def _fix_grad(self, g: Any) -> Any:
+    def _grad_like_self(self, g: Any) -> Any:
         return g if isinstance(g, Node) else float(g)
 
     @staticmethod

@@ -15,7 +15,8 @@ import numpy as np
 
 from . import defaults, ops
 from .broadcast import unbroadcast
-from .engine import _NO_PARAMS, Node, _apply, _recording_backward, is_grad_enabled
+from .context import _NO_PARAMS
+from .engine import Node, _apply, _recording_backward, is_grad_enabled
 from .ops_math import MathMethods
 from .ops_shape import ShapeMethods
 from .promotion import result_type
@@ -181,7 +182,7 @@ class Tensor(Node, MathMethods, ShapeMethods):
             )
         return g
 
-    def _fix_grad(self, g: Any) -> Any:
+    def _grad_like_self(self, g: Any) -> Any:
         d = self.data
         if isinstance(g, Node):  # create_graph: reduce and cast with ops, so they are recorded
             if g.shape != d.shape:

@@ -28,8 +28,8 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from . import engine as _engine
 from .engine import Node, toposort
+from .gradients import backward_steps
 
 __all__ = ["draw_graph", "dot_available", "render_svgs", "INSTALL_HINT", "node_id", "node_title"]
 
@@ -261,10 +261,7 @@ def _signal_grad(node: Node, upstream: Any) -> np.ndarray:
 
 
 def _steps_of(root: Node, where: str) -> list:
-    steps_fn = getattr(_engine, "backward_steps", None)
-    if steps_fn is None:  # pragma: no cover - the engine always provides it
-        raise RuntimeError(f"{where}: this version of the engine has no backward_steps().")
-    return list(steps_fn(root))
+    return list(backward_steps(root))
 
 
 # --------------------------------------------------------------------------

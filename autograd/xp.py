@@ -18,8 +18,12 @@ constant, are computed on ``xp.value(x)``: the raw array under both namespaces.
 Each namespace is a module with the same names: ``exp, log, power, where,
 broadcast_to, sum, value, apply`` (run another op: ``xp.apply(Op, *values,
 **params)``) and ``tanh_grad``. ``xp_numpy`` is the first-order one, ``xp_graph``
-the recorded one. This seam is also where another array library (CuPy for a
-GPU) would plug in: a module of its functions in place of ``xp_numpy``.
+the recorded one. The seam is the backward formulas' only: forwards call numpy
+directly and the engine tests for ``np.ndarray``, so another array library (CuPy
+for a GPU) would need more than a namespace of its own.
+
+This module only names the two; the engine's modules import the one they need
+(``context.py`` the first-order one, ``higher_order.py`` the graph one).
 """
 
 from __future__ import annotations

@@ -11,10 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from . import (
-    engine,  # partly initialised here (engine imports xp): used at call time
-    xp_numpy,
-)
+from . import ops, xp_numpy
+from .engine import Node, _apply
 
 name = "graph"
 
@@ -22,44 +20,38 @@ name = "graph"
 def apply(fn: type, *args: Any, **params: Any) -> Any:
     """Run the op ``fn`` on the graph (recorded when an argument is a node)."""
     for a in args:
-        if isinstance(a, engine.Node):
-            return engine._apply(fn, args, params)
+        if isinstance(a, Node):
+            return _apply(fn, args, params)
     return xp_numpy.apply(fn, *args, **params)
 
 
-def _ops() -> Any:
-    from . import ops
-
-    return ops
-
-
 def exp(x: Any) -> Any:
-    return apply(_ops().Exp, x)
+    return apply(ops.Exp, x)
 
 
 def log(x: Any) -> Any:
-    return apply(_ops().Log, x)
+    return apply(ops.Log, x)
 
 
 def power(a: Any, b: Any) -> Any:
-    return apply(_ops().Pow, a, b)
+    return apply(ops.Pow, a, b)
 
 
 def broadcast_to(x: Any, shape: tuple) -> Any:
-    return apply(_ops().BroadcastTo, x, tuple(shape))
+    return apply(ops.BroadcastTo, x, tuple(shape))
 
 
 def tanh_grad(y: Any, g: Any) -> Any:
-    return apply(_ops().TanhGrad, y, g)
+    return apply(ops.TanhGrad, y, g)
 
 
 def where(cond: Any, a: Any, b: Any) -> Any:
-    return apply(_ops().Where, np.asarray(value(cond)), a, b)
+    return apply(ops.Where, np.asarray(value(cond)), a, b)
 
 
 def value(x: Any) -> Any:
-    return x.data if isinstance(x, engine.Node) else x
+    return x.data if isinstance(x, Node) else x
 
 
 def sum(x: Any, axis: Any = None) -> Any:  # noqa: A001 (the namespace's name for it)
-    return x.sum(axis=axis) if isinstance(x, engine.Node) else np.add.reduce(x, axis=axis)
+    return x.sum(axis=axis) if isinstance(x, Node) else np.add.reduce(x, axis=axis)

@@ -2,7 +2,7 @@
 
 See ``xp.py`` for what a namespace is. A module rather than an object: a backward
 looks its functions up on every call, and a module attribute is the cheapest
-lookup Python has.
+lookup Python has. It imports nothing of the package: it is the engine's floor.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
-from . import engine  # partly initialised here (engine imports xp): used at call time
 
 name = "numpy"
 exp = np.exp
@@ -26,8 +24,12 @@ _ONES: dict = {}  # dtype -> a 0-d one of that dtype
 
 
 def apply(fn: type, *args: Any, **params: Any) -> Any:
-    """Run the op ``fn`` on raw values: its forward, recording nothing."""
-    return fn.forward(_new(engine.Context), *args, **params)
+    """Run the op ``fn`` on raw values: its forward, recording nothing.
+
+    The context comes from the Function (``fn.context_type``) so that this module
+    imports nothing of the package: every layer of the engine stays above it.
+    """
+    return fn.forward(_new(fn.context_type), *args, **params)
 
 
 def value(x: Any) -> Any:

@@ -1138,9 +1138,10 @@ def test_a_held_input_waits_for_a_younger_pending_node():
     np.testing.assert_allclose(x.grad, 3 * (1 - t * t) + 6.0)
 
 
-# ============================================================================ the two walks
-# loss.backward() without hooks takes the engine's plain walk; grad(), a hook anywhere,
-# backward_steps and create_graph take the general one. They must agree on any graph.
+# ============================================================================ one walk, every mode
+# The engine has one backward walk; loss.backward() without hooks accumulates leaves as
+# their gradients arrive, while grad() captures them and a hook makes hooked leaves wait
+# to be visited. Those three modes must agree on any graph.
 
 @st.composite
 def random_graphs(draw):
@@ -1178,16 +1179,16 @@ def _build(steps, values):
 
 @given(random_graphs())
 @settings(max_examples=60, deadline=None)
-def test_the_plain_walk_and_the_general_walk_agree(recipe):
+def test_backward_grad_and_a_hooked_backward_agree(recipe):
     steps, values = recipe
     leaves, retained, loss = _build(steps, values)
     expected = ag.grad(loss, leaves, allow_unused=True, retain_graph=True)
-    loss.backward()  # the plain walk
+    loss.backward()  # leaves accumulate directly
     plain = [x.grad for x in leaves]
     plain_retained = [r.grad for r in retained]
     leaves2, retained2, loss2 = _build(steps, values)
     seen = []
-    handle = leaves2[0].register_hook(lambda g: seen.append(g.copy()))  # the general walk
+    handle = leaves2[0].register_hook(lambda g: seen.append(g.copy()))  # leaf 0 waits
     loss2.backward()
     handle.remove()
     assert len(seen) == (expected[0] is not None)  # the hook ran once, where w0 is used

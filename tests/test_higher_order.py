@@ -612,3 +612,29 @@ def test_gradgradcheck_on_an_empty_output():
 def test_gradcheck_on_an_empty_input():
     x = Tensor(np.ones((0, 3)), requires_grad=True)
     assert ag.gradcheck(lambda t: t * 2, [x])
+
+
+# ============================================================ options of torch's functional API
+
+@pytest.mark.parametrize("call", [
+    lambda f, x: AF.jacobian(f, x, strategy="forward-mode"),
+    lambda f, x: AF.jacobian(f, x, vectorize=True),
+    lambda f, x: AF.jacobian(f, x, strict=True),
+    lambda f, x: AF.hessian(lambda y: f(y).sum(), x, outer_jacobian_strategy="forward-mode"),
+    lambda f, x: AF.hessian(lambda y: f(y).sum(), x, vectorize=True),
+    lambda f, x: AF.vjp(f, x, ag.ones(3, dtype=np.float64), strict=True),
+    lambda f, x: AF.jvp(f, x, ag.ones(3, dtype=np.float64), strict=True),
+    lambda f, x: AF.vhp(lambda y: f(y).sum(), x, ag.ones(3, dtype=np.float64), strict=True),
+    lambda f, x: AF.hvp(lambda y: f(y).sum(), x, ag.ones(3, dtype=np.float64), strict=True),
+], ids=["jacobian-strategy", "jacobian-vectorize", "jacobian-strict", "hessian-strategy",
+        "hessian-vectorize", "vjp-strict", "jvp-strict", "vhp-strict", "hvp-strict"])
+def test_unsupported_options_raise_instead_of_being_ignored(call):
+    x = Tensor(np.array([0.5, -1.0, 2.0]))
+    with pytest.raises(NotImplementedError, match="is not supported here .*leave the argument out"):
+        call(lambda y: y.tanh() * y, x)
+
+
+def test_default_options_spelled_out_still_work():
+    x = Tensor(np.array([0.5, -1.0, 2.0]))
+    j = AF.jacobian(lambda y: y * y, x, strict=False, vectorize=False, strategy="reverse-mode")
+    np.testing.assert_allclose(j.data, np.diag(2 * x.data))

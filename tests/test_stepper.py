@@ -186,3 +186,57 @@ def test_stepper_without_dot_still_shows_the_steps(tmp_path, monkeypatch):
     assert data["svgs"] is None and data["hint"] == INSTALL_HINT
     assert len(data["steps"]) == len(st)
     assert "apt-get install graphviz" in st._repr_html_()
+
+
+# ------------------------------------------------------- after an ordinary backward()
+
+
+def _mlp_loss():
+    rng = np.random.default_rng(3)
+    x = Tensor(rng.standard_normal((4, 3)))
+    w = Tensor(rng.standard_normal((3, 2)), requires_grad=True, name="w")
+    b = Tensor(rng.standard_normal(2), requires_grad=True, name="b")
+    h = (x @ w + b).tanh()
+    return (h.softmax(axis=1).log().sum(axis=1) * h.sum(axis=1)).mean()
+
+
+@pytest.mark.parametrize("make", [scalar_graph, _mlp_loss], ids=["scalar", "tensor"])
+def test_steps_after_backward_equal_the_steps_before(make):
+    """The README's order: c.backward(), then look at the steps. backward() released the
+    saved buffers; the steps are remade from the values the graph keeps."""
+    before = ag.backward_steps(make())
+    root = make()
+    root.backward()
+    leaves = [x for x in ag.toposort(root) if x.is_leaf]
+    grads = [np.copy(x.grad) for x in leaves]
+    after = ag.backward_steps(root)
+    assert len(after) == len(before)
+    for a, b in zip(after, before, strict=True):
+        assert a.node.op == b.node.op
+        np.testing.assert_allclose(np.asarray(a.upstream, float), np.asarray(b.upstream, float),
+                                   rtol=1e-12)
+        assert len(a.contributions) == len(b.contributions)
+        for (xa, ga), (xb, gb) in zip(a.contributions, b.contributions, strict=True):
+            np.testing.assert_allclose(np.asarray(ga, float), np.asarray(gb, float), rtol=1e-12)
+    for x, g in zip(leaves, grads, strict=True):  # the steps leave .grad alone
+        np.testing.assert_array_equal(x.grad, g)
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs graphviz's dot (apt-get install graphviz)")
+def test_picture_page_and_stepper_after_backward(tmp_path):
+    root = scalar_graph()
+    root.backward()
+    n = len(ag.backward_steps(root))
+    assert "backward pass, step 2" in ag.draw_graph(root, step=2).source
+    animate_backward(root, tmp_path / "page.html")
+    assert (tmp_path / "page.html").stat().st_size > 0
+    stepper = BackwardStepper(root)
+    assert len(stepper) == n and stepper.goto(n).k == n
+
+
+def test_a_second_backward_still_refuses():
+    """Remaking steps does not make a released graph reusable for backward itself."""
+    root = _mlp_loss()
+    root.backward()
+    ag.backward_steps(root)
+    with pytest.raises(RuntimeError, match="a second time.*retain_graph=True"):
+        root.backward()
