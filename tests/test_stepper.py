@@ -217,11 +217,14 @@ def test_steps_after_backward_equal_the_steps_before(make):
                                    rtol=1e-12)
         assert len(a.contributions) == len(b.contributions)
         for (xa, ga), (xb, gb) in zip(a.contributions, b.contributions, strict=True):
+            assert xa.op == xb.op and np.shape(xa.data) == np.shape(xb.data)
             np.testing.assert_allclose(np.asarray(ga, float), np.asarray(gb, float), rtol=1e-12)
     for x, g in zip(leaves, grads, strict=True):  # the steps leave .grad alone
         np.testing.assert_array_equal(x.grad, g)
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="needs graphviz's dot (apt-get install graphviz)")
+
+@pytest.mark.skipif(shutil.which("dot") is None,
+                    reason="needs graphviz's dot (apt-get install graphviz)")
 def test_picture_page_and_stepper_after_backward(tmp_path):
     root = scalar_graph()
     root.backward()
