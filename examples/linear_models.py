@@ -82,7 +82,7 @@ def classification_error(w_raw: np.ndarray, X: np.ndarray, y: np.ndarray) -> flo
 def pocket(Z: np.ndarray, y: np.ndarray, max_iter: int, seed: int) -> tuple[np.ndarray, int]:
     """The pocket algorithm: the updates of PLA, keeping the best w seen so far.
 
-    The same updates as ``nn.linear.Perceptron(seed=seed)`` (w = 0 at the start,
+    The same updates as ``nn.linear_models.Perceptron(seed=seed)`` (w = 0 at the start,
     then w <- w + y_n x_n on a misclassified point picked at random), written
     out so that each w can be scored; returns the pocket w and the update at
     which it was found.
@@ -155,7 +155,7 @@ def main(argv=None) -> list:
 
     results = []   # (name, w in raw units, details, seconds)
     with Timer() as t:
-        pla = nn.linear.Perceptron(max_iter=max_iter, seed=args.seed).fit(Ztr, ytr)
+        pla = nn.linear_models.Perceptron(max_iter=max_iter, seed=args.seed).fit(Ztr, ytr)
     state = "converged" if pla.converged else "not converged"
     results.append(("PLA", raw_weights(pla.w, mean, std),
                     f"{pla.n_updates} updates, {state}: the last w", t.seconds))
@@ -164,11 +164,11 @@ def main(argv=None) -> list:
     results.append(("PLA + pocket", raw_weights(w_pocket, mean, std),
                     f"the best w of those updates (update {found_at})", t.seconds))
     with Timer() as t:
-        lin = nn.linear.LinearRegression().fit(Ztr, ytr)
+        lin = nn.linear_models.LinearRegression().fit(Ztr, ytr)
     results.append(("linear regression", raw_weights(lin.w, mean, std),
                     "w = X^+ y (one step), sign(w^T x)", t.seconds))
     with Timer() as t:
-        logit = nn.linear.LogisticRegression(lr=args.lr, epochs=epochs).fit(Ztr, ytr)
+        logit = nn.linear_models.LogisticRegression(lr=args.lr, epochs=epochs).fit(Ztr, ytr)
     results.append(("logistic regression", raw_weights(logit.w, mean, std),
                     f"{epochs} epochs of GD, eta {args.lr}, "
                     f"cross-entropy {logit.losses[-1]:.3f}", t.seconds))

@@ -197,7 +197,7 @@ def main(argv=None) -> dict:
     # 2. one perceptron cannot: PLA never stops on XOR
     X = np.array(POINTS, dtype=float)
     y = xor_by_hand(X[:, 0], X[:, 1])
-    pla = nn.linear.Perceptron(max_iter=1000).fit(X, y)
+    pla = nn.linear_models.Perceptron(max_iter=1000).fit(X, y)
     print(f"\none perceptron on XOR: PLA after {pla.n_updates} updates: "
           f"{'converged' if pla.converged else 'not converged'}, "
           f"E_in = {pla.error(X, y):.2f} (XOR is not linearly separable)")

@@ -3,19 +3,20 @@
 Modules and layers (``Module``, ``Linear``, ``MLP``...), losses
 (``nn.functional``), optimizers (``nn.optim``), data (``nn.data``,
 ``nn.datasets``), saving without pickle, and the lecture's linear models
-(``nn.linear``) and hand-written backpropagation (``nn.backprop``).
+(``nn.linear_models``, also reachable as ``nn.linear``) and hand-written
+backpropagation (``nn.backprop``).
 """
 
-from . import backprop, data, datasets, functional, init, linear, optim, utils
-
-# after the core: these modules import nn.functional and nn.module themselves
-from .conv import AvgPool2d, Conv2d, MaxPool2d  # noqa: E402
-from .extra_layers import GELU, Embedding, LeakyReLU, LogSoftmax, Softmax  # noqa: E402
-from .interop import export_onnx, from_torch, to_torch  # noqa: E402
-from .layers import MLP, Dropout, Flatten, Identity, Linear, ReLU, Sigmoid, Tanh
+from . import backprop, data, datasets, functional, init, linear, linear_models, optim, utils
+from .activations import GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .conv import AvgPool2d, Conv2d, MaxPool2d
+from .dropout import Dropout
+from .embedding import Embedding
+from .interop import export_onnx, from_torch, to_torch
+from .layers import MLP, Flatten, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss
 from .module import Module, Parameter, Sequential
-from .norm import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: E402
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .serialization import load, save
 
 __all__ = [
@@ -24,5 +25,6 @@ __all__ = [
     "BatchNorm2d", "LayerNorm", "Embedding", "LeakyReLU", "GELU", "Softmax", "LogSoftmax",
     "MSELoss", "CrossEntropyLoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
     "save", "load", "to_torch", "from_torch", "export_onnx",
-    "optim", "data", "datasets", "linear", "backprop", "functional", "init", "utils",
+    "optim", "data", "datasets", "linear", "linear_models", "backprop", "functional", "init",
+    "utils",
 ]

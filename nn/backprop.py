@@ -353,7 +353,7 @@ def _engine_side(model: MLP, x: np.ndarray, y: Any, loss: str) -> tuple[float, l
     from autograd import ops
 
     from . import functional as F
-    from .layers import ACTIVATIONS
+    from .activations import ACTIVATIONS
 
     error = F.mse_loss if loss == "mse" else F.cross_entropy
     dtype = model.layers[0].weight.data.dtype

@@ -32,9 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Context, Function, Tensor
+from autograd import Context, Function, Tensor, defaults
 
-from .layers import layer_input
+from . import init
+from ._args import as_tensor, layer_input
 from .module import Module, Parameter
 
 __all__ = [
@@ -294,13 +295,6 @@ class ConvGradWeight(Function):
 # F.conv2d
 # ==========================================================================
 
-def _as_input(x: Any, dtype: np.dtype, where: str) -> Tensor:
-    """A Tensor of the weights' dtype (raw data converted; a Tensor of another dtype raises)."""
-    if isinstance(x, Tensor) and x.dtype == dtype:
-        return x
-    return layer_input(x, dtype, where)
-
-
 def conv2d(x: Any, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
            padding: Any = 0, dilation: Any = 1, groups: int = 1, *,
            _relu: bool = False, _where: str = "conv2d") -> Tensor:
@@ -311,14 +305,14 @@ def conv2d(x: Any, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
     'same' (output as large as the input; stride 1 only). A (C, H, W) input is one
     image and gives a (O, OH, OW) output. One graph node, differentiable to any order.
     """
-    weight = weight if isinstance(weight, Tensor) else Tensor(weight)
+    weight = as_tensor(weight)
     where = _where
     if weight.ndim != 4:
         raise ValueError(
             f"{where}: weight must be 4-D (out_channels, in_channels // groups, kh, kw), got "
             f"shape {weight.shape}."
         )
-    x = _as_input(x, weight.dtype, where)
+    x = layer_input(x, weight.dtype, where)  # raw data converted; another dtype raises
     single = x.ndim == 3
     if single:
         x = x.reshape(1, *x.shape)
@@ -565,7 +559,7 @@ class AvgPoolGrad(Function):
 
 
 def _pool(op: type, name: str, x: Any, kernel_size: Any, stride: Any, padding: Any) -> Tensor:
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = as_tensor(x)
     if x.dtype.kind != "f":
         raise TypeError(f"{name}: expected a floating input, got dtype {x.dtype}.")
     single = x.ndim == 3
@@ -615,7 +609,7 @@ class Pad(Function):
 def pad(x: Any, pad: Any, value: float = 0.0) -> Tensor:
     """Pad with ``value``; ``pad`` lists (before, after) pairs from the last dimension
     backwards, as torch.nn.functional.pad: (left, right, top, bottom, ...)."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = as_tensor(x)
     pad = tuple(pad)
     if (len(pad) % 2 or len(pad) // 2 > x.ndim
             or not all(isinstance(p, (int, np.integer)) and p >= 0 for p in pad)):
@@ -644,10 +638,6 @@ class Conv2d(Module):
                  padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
                  dtype: Any = None) -> None:
         super().__init__()
-        from autograd import defaults
-
-        from . import init
-
         where = f"Conv2d({in_channels}, {out_channels})"
         if in_channels < 1 or out_channels < 1 or groups < 1:
             raise ValueError(f"{where}: channels and groups must be >= 1.")

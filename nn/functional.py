@@ -3,35 +3,36 @@
 The cross-entropy losses are fused ops (one graph node, forward beside
 backward): softmax and log fused are stable for logits of any size, and one
 node instead of five is what makes small networks fast.
+
+The functions behind the layers that live in modules of their own (conv2d and
+pooling in ``nn.conv``, batch_norm and layer_norm in ``nn.norm``, embedding in
+``nn.embedding``, dropout in ``nn.dropout``) are imported here, so that
+``nn.functional`` is the one place to find them, as ``torch.nn.functional``.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from autograd import Context, Function, Tensor
+from autograd import Context, Function, Tensor, ops, where
 from autograd.ops import Sigmoid, Softmax
 
+from ._args import integer_ids, tensor_arg, values
+from .conv import avg_pool2d, conv2d, max_pool2d, pad
+from .dropout import dropout
+from .embedding import embedding
+from .norm import batch_norm, layer_norm
+
 __all__ = [
-    "mse_loss", "l1_loss", "cross_entropy", "binary_cross_entropy",
+    "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "logistic_loss",
-    "tanh", "relu", "sigmoid", "softmax", "log_softmax", "linear",
+    "tanh", "relu", "sigmoid", "softmax", "log_softmax", "linear", "erf", "leaky_relu", "gelu",
+    "conv2d", "max_pool2d", "avg_pool2d", "pad", "batch_norm", "layer_norm", "dropout",
+    "embedding",
 ]
-
-
-def _tensor(x: Any, what: str) -> Tensor:
-    if isinstance(x, Tensor):
-        return x
-    try:
-        return Tensor(x)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{what}: expected a Tensor or array, got {type(x).__name__}") from exc
-
-
-def _values(x: Any) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _floating(loss: str, what: str, x: Tensor) -> None:
@@ -56,40 +57,93 @@ def _same_shape(loss: str, left: str, left_shape: tuple, right: str, right_shape
 # ---- plain functions (the same ops the layers use) ---------------------------
 
 def tanh(x: Tensor) -> Tensor:
-    return _tensor(x, "tanh").tanh()
+    return tensor_arg(x, "tanh").tanh()
 
 
 def relu(x: Tensor) -> Tensor:
-    return _tensor(x, "relu").relu()
+    return tensor_arg(x, "relu").relu()
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    return _tensor(x, "sigmoid").sigmoid()
+    return tensor_arg(x, "sigmoid").sigmoid()
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    return _tensor(x, "softmax").softmax(axis)
+    return tensor_arg(x, "softmax").softmax(axis)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    return _tensor(x, "log_softmax").log_softmax(axis)
+    return tensor_arg(x, "log_softmax").log_softmax(axis)
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias as one node (PyTorch's layout: weight is (out, in))."""
-    from autograd import ops
-
     if bias is None:
         return ops.Linear.apply(x, weight)
     return ops.Linear.apply(x, weight, bias)
+
+
+# ---- erf, leaky_relu, gelu --------------------------------------------------------
+# leaky_relu and gelu are composed of existing differentiable ops, so they are
+# differentiable to any order without a backward of their own. numpy has no erf:
+# ``Erf`` evaluates ``math.erf`` (the C library's, exact to the last bit) on every
+# element, and its derivative is 2/sqrt(pi) exp(-x^2), written with ``xp``.
+
+_erf_each = np.frompyfunc(math.erf, 1, 1)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def erf_values(a: Any) -> np.ndarray:
+    """The error function of every element of a float array, in its dtype (math.erf)."""
+    a = np.asarray(a)
+    return np.asarray(_erf_each(a), dtype=np.float64).astype(a.dtype, copy=False)
+
+
+class Erf(Function):
+    """erf(a) = 2/sqrt(pi) * integral_0^a exp(-t^2) dt; derivative 2/sqrt(pi) exp(-a^2)."""
+
+    builtin = True
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        ctx.saved = (a,)
+        return erf_values(a)
+
+    @staticmethod
+    def backward(ctx: Context, g: Any) -> Any:
+        (a,) = ctx.saved
+        return g * (_TWO_OVER_SQRT_PI * ctx.xp.exp(-(a * a)))
+
+
+def erf(x: Any) -> Tensor:
+    """The error function, elementwise (differentiable to any order)."""
+    return Erf.apply(tensor_arg(x, "erf"))
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, negative_slope * x elsewhere (the gradient at 0 is negative_slope,
+    as PyTorch)."""
+    x = tensor_arg(x, "leaky_relu")
+    return where(x.data > 0, x, x * negative_slope)
+
+
+def gelu(x: Any, approximate: str = "none") -> Tensor:
+    """x * Phi(x), Phi the standard normal CDF: 0.5 x (1 + erf(x / sqrt 2)), PyTorch's
+    default; ``approximate='tanh'`` gives 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    x = tensor_arg(x, "gelu")
+    if approximate == "none":
+        return x * 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
+    if approximate == "tanh":
+        return x * 0.5 * (1.0 + ((x + 0.044715 * x * x * x) * math.sqrt(2.0 / math.pi)).tanh())
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}.")
 
 
 # ---- mean squared error ----------------------------------------------------------
 
 def mse_loss(pred: Tensor, target: Any) -> Tensor:
     """mean((pred - target)^2) over all elements."""
-    pred = _tensor(pred, "mse_loss")
-    tshape = np.shape(_values(target))
+    pred = tensor_arg(pred, "mse_loss")
+    tshape = np.shape(values(target))
     _same_shape("mse_loss", "pred has", pred.shape, "target has", tshape,
                 " (reshape one, e.g. target.reshape(-1, 1), to avoid silent broadcasting)")
     diff = pred - target
@@ -98,8 +152,8 @@ def mse_loss(pred: Tensor, target: Any) -> Tensor:
 
 def l1_loss(pred: Tensor, target: Any) -> Tensor:
     """mean(|pred - target|) over all elements (the gradient at pred == target is 0)."""
-    pred = _tensor(pred, "l1_loss")
-    tshape = np.shape(_values(target))
+    pred = tensor_arg(pred, "l1_loss")
+    tshape = np.shape(values(target))
     _same_shape("l1_loss", "pred has", pred.shape, "target has", tshape,
                 " (reshape one, e.g. target.reshape(-1, 1), to avoid silent broadcasting)")
     return (pred - target).abs().mean()
@@ -129,7 +183,8 @@ class CrossEntropy(Function):
     def backward(ctx: Context, g: Any) -> tuple:
         logits, ids, exp, total = ctx.saved
         # first order: xp_numpy.apply's one line written out (its keyword arguments cost
-        # W1 0.5-1 %: compare.py HEAD~2 with it through apply measured 1.005x and 1.010x)
+        # W1 0.5-1 %: benchmarks/compare.py timed the call through apply at 1.005x and
+        # 1.010x of this direct one)
         if g.__class__ is np.ndarray:
             return CrossEntropyGrad.forward(_new(Context), logits, g, ids, (exp, total)), None
         return ctx.xp.apply(CrossEntropyGrad, logits, g, ids=ids, softmax=(exp, total)), None
@@ -209,7 +264,7 @@ _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def _class_ids(target: Any, n: int, classes: int) -> np.ndarray:
-    ids = _values(target)
+    ids = values(target)
     if ids.dtype.kind not in "iu":
         if ids.ndim == 2 and ids.shape == (n, classes):
             hint = "one-hot targets: pass class ids instead, e.g. target.argmax(axis=1)"
@@ -246,7 +301,7 @@ def cross_entropy(logits: Tensor, target: Any, label_smoothing: float = 0.0) -> 
         raise ValueError(
             f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}."
         )
-    logits = _tensor(logits, "cross_entropy")
+    logits = tensor_arg(logits, "cross_entropy")
     if logits.ndim != 2:
         raise ValueError(
             f"cross_entropy: logits must have shape (n, classes), got {logits.shape}; "
@@ -261,6 +316,25 @@ def cross_entropy(logits: Tensor, target: Any, label_smoothing: float = 0.0) -> 
         return loss
     uniform = (logits.logsumexp(axis=1) - logits.mean(axis=1)).mean()
     return loss * (1.0 - label_smoothing) + uniform * label_smoothing
+
+
+def nll_loss(log_probs: Any, class_ids: Any) -> Tensor:
+    """mean_i -log_probs[i, class_ids[i]]: the negative log-likelihood of log-probabilities
+    (n, C), e.g. from log_softmax; with log_softmax it equals cross_entropy."""
+    log_probs = tensor_arg(log_probs, "nll_loss")
+    if log_probs.ndim != 2:
+        raise ValueError(
+            f"nll_loss: log_probs must have shape (n, classes), got {log_probs.shape}."
+        )
+    n, classes = log_probs.shape
+    ids = integer_ids(class_ids, classes, "nll_loss", "class id")
+    if ids.shape != (n,):
+        raise ValueError(
+            f"nll_loss: class ids must have shape ({n},) (one per row), got {ids.shape}."
+        )
+    if n == 0:
+        raise ValueError("nll_loss: the batch is empty (0 rows).")
+    return -log_probs[np.arange(n), ids].mean()
 
 
 # ---- binary losses ---------------------------------------------------------------
@@ -302,9 +376,9 @@ def _targets01(loss: str, y: np.ndarray) -> None:
 
 def binary_cross_entropy_with_logits(logits: Tensor, targets: Any) -> Tensor:
     """Binary cross-entropy of logits against targets in [0, 1], mean over elements."""
-    logits = _tensor(logits, "binary_cross_entropy_with_logits")
+    logits = tensor_arg(logits, "binary_cross_entropy_with_logits")
     _floating("binary_cross_entropy_with_logits", "logits", logits)
-    y = _values(targets)
+    y = values(targets)
     _same_shape("binary_cross_entropy_with_logits", "logits have", logits.shape,
                 "targets have", y.shape)
     _targets01("binary_cross_entropy_with_logits", y)
@@ -353,7 +427,7 @@ def binary_cross_entropy(probs: Tensor, targets: Any) -> Tensor:
     For scores (logits) use ``binary_cross_entropy_with_logits``: it is exact
     where sigmoid would round to 0 or 1.
     """
-    probs = _tensor(probs, "binary_cross_entropy")
+    probs = tensor_arg(probs, "binary_cross_entropy")
     _floating("binary_cross_entropy", "probabilities", probs)
     p = probs.data
     if p.size and not (p.min() >= 0 and p.max() <= 1):  # False for NaN too
@@ -363,7 +437,7 @@ def binary_cross_entropy(probs: Tensor, targets: Any) -> Tensor:
             f"binary_cross_entropy: the probabilities must lie in [0, 1], got {found}; for "
             "scores use binary_cross_entropy_with_logits, or apply sigmoid first."
         )
-    y = _values(targets)
+    y = values(targets)
     _same_shape("binary_cross_entropy", "probabilities have", probs.shape,
                 "targets have", y.shape)
     _targets01("binary_cross_entropy", y)
@@ -392,8 +466,8 @@ class LogisticLoss(Function):
 
 def logistic_loss(scores: Tensor, y: Any) -> Tensor:
     """mean of ln(1 + exp(-y * s)) with labels y in {-1, +1}."""
-    scores = _tensor(scores, "logistic_loss")
-    labels = _values(y)
+    scores = tensor_arg(scores, "logistic_loss")
+    labels = values(y)
     _same_shape("logistic_loss", "scores have", scores.shape, "labels have", labels.shape)
     if labels.size and not np.all((labels == 1) | (labels == -1)):
         raise ValueError(
@@ -401,10 +475,3 @@ def logistic_loss(scores: Tensor, y: Any) -> Tensor:
             "with y = 2 * y - 1."
         )
     return LogisticLoss.apply(scores, labels.astype(scores.dtype, copy=False))
-# the functions of the layers that live in their own modules (they import this one)
-from .conv import avg_pool2d, conv2d, max_pool2d, pad  # noqa: E402
-from .extra_layers import dropout, embedding, gelu, leaky_relu, nll_loss  # noqa: E402
-from .norm import batch_norm, layer_norm  # noqa: E402
-
-__all__ += ["conv2d", "max_pool2d", "avg_pool2d", "pad", "batch_norm", "layer_norm", "dropout",
-            "embedding", "gelu", "leaky_relu", "nll_loss"]

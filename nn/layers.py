@@ -1,4 +1,5 @@
-"""Layers: Linear, MLP, activations, Dropout, Flatten."""
+"""Layers: Linear, MLP, Flatten (activation modules are in nn.activations, Dropout in
+nn.dropout)."""
 
 from __future__ import annotations
 
@@ -9,46 +10,11 @@ import numpy as np
 
 from autograd import Tensor, defaults, ops
 
+from ._args import as_tensor, layer_input
+from .activations import ACTIVATIONS
 from .module import Module, Parameter
 
-
-def _as_tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
-def layer_input(x: Any, dtype: np.dtype, layer: str) -> Tensor:
-    """``x`` as a Tensor of the layer's parameter dtype ``dtype``.
-
-    Raw data (ndarrays, lists, numbers) is converted to ``dtype``, so
-    ``nn.Linear(2, 1)(np.random.randn(4, 2))`` computes in float32 like its
-    weights. A Tensor must already have ``dtype``: mixing float64 inputs with
-    float32 weights would silently compute (and return) float64 while the
-    gradients are cast back to float32, so it raises instead, as PyTorch does.
-    """
-    if isinstance(x, Tensor):
-        if x.dtype != dtype:
-            raise TypeError(_dtype_message(layer, x.dtype, dtype))
-        return x
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "fiub":
-        raise TypeError(
-            f"{layer}: expected numbers, got an input of dtype {arr.dtype}; convert the data "
-            "to a numeric array first."
-        )
-    return Tensor(arr, dtype=dtype)
-
-
-def _dtype_message(layer: str, got: np.dtype, want: np.dtype) -> str:
-    casts = {np.dtype(np.float32): ".float()", np.dtype(np.float64): ".double()",
-             np.dtype(np.float16): ".half()"}
-    cast = casts.get(np.dtype(want), f".to(np.{want})")
-    fix = f"convert the input with x{cast} (or x.astype(np.{want}))"
-    if np.dtype(got).kind == "f":
-        fix += f", or the model with model.to(np.{got}) to compute in {got}"
-    return (
-        f"{layer}: expected the input and the layer's parameters to have the same dtype, but "
-        f"got an input of dtype {got} and parameters of dtype {want}; {fix}."
-    )
+__all__ = ["Linear", "MLP", "Flatten"]
 
 
 class Linear(Module):
@@ -94,34 +60,6 @@ class Linear(Module):
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
-
-
-class Tanh(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return ops.Tanh.apply(_as_tensor(x))
-
-
-class ReLU(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return ops.Relu.apply(_as_tensor(x))
-
-
-class Sigmoid(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return ops.Sigmoid.apply(_as_tensor(x))
-
-
-class Identity(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return x
-
-
-ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
-    "tanh": ops.Tanh.apply,
-    "relu": ops.Relu.apply,
-    "sigmoid": ops.Sigmoid.apply,
-    "identity": lambda x: x,
-}
 
 
 # Hidden layers whose activation has a fused op run as one graph node (speed).
@@ -195,28 +133,6 @@ class MLP(Module):
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class Dropout(Module):
-    """Inverted dropout: in training zero each element with probability p and scale the
-    rest by 1 / (1 - p); the identity in eval mode."""
-
-    def __init__(self, p: float = 0.5) -> None:
-        super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}.")
-        self.p = float(p)
-
-    def forward(self, x: Tensor) -> Tensor:
-        if not self.training or self.p == 0.0:
-            return x
-        x = _as_tensor(x)
-        keep = defaults.generator().random(x.shape) >= self.p
-        mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
-        return ops.Mul.apply(x, mask)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
-
-
 class Flatten(Module):
     """Flatten dims start_dim..end_dim (by default all but the batch dim)."""
 
@@ -225,4 +141,4 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return _as_tensor(x).flatten(self.start_dim, self.end_dim)
+        return as_tensor(x).flatten(self.start_dim, self.end_dim)

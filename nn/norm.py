@@ -14,7 +14,7 @@ import numpy as np
 
 from autograd import Tensor, defaults
 
-from .layers import layer_input
+from ._args import as_tensor, layer_input
 from .module import Module, Parameter
 
 __all__ = ["batch_norm", "layer_norm", "BatchNorm1d", "BatchNorm2d", "LayerNorm"]
@@ -42,7 +42,7 @@ def batch_norm(x: Any, running_mean: Any, running_var: Any, weight: Any = None,
     unbiased variance for running_var, as PyTorch. Otherwise the running statistics
     are used. Then y = x_hat * weight + bias, per channel.
     """
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = as_tensor(x)
     if x.ndim < 2:
         raise ValueError(
             f"batch_norm: expected an input of shape (N, C, ...), got {x.shape}; for one "
@@ -101,7 +101,7 @@ def layer_norm(x: Any, normalized_shape: Any, weight: Any = None, bias: Any = No
                eps: float = 1e-5) -> Tensor:
     """Normalise over the last len(normalized_shape) dimensions of each sample (mean 0,
     biased variance 1), then y = x_hat * weight + bias (elementwise, normalized_shape)."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = as_tensor(x)
     shape = _shape(normalized_shape, "layer_norm")
     k = len(shape)
     if x.shape[x.ndim - k:] != shape or x.ndim < k:

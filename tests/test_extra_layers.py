@@ -16,7 +16,7 @@ import autograd as ag
 import nn
 from autograd import Tensor
 from nn import functional as F
-from nn.extra_layers import erf, erf_values
+from nn.functional import erf, erf_values
 
 values = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4),
                     elements=st.one_of(st.floats(-3, -0.05), st.floats(0.05, 3)))

@@ -1,4 +1,5 @@
-"""Tests for nn.linear: the perceptron (PLA), linear regression, logistic regression."""
+"""Tests for nn.linear_models (also nn.linear): the perceptron (PLA), linear regression,
+logistic regression."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 import autograd as ag
 import nn
 from nn import functional as F
-from nn.linear import LinearRegression, LogisticRegression, Perceptron, add_bias
+from nn.linear_models import LinearRegression, LogisticRegression, Perceptron, add_bias
 
 SETTINGS = settings(max_examples=40, deadline=None)
 
@@ -258,7 +259,7 @@ def test_logistic_fit_goes_through_the_engine(monkeypatch):
         calls.append(out)
         return out
 
-    monkeypatch.setattr(nn.linear.F, "logistic_loss", spy)
+    monkeypatch.setattr(nn.linear_models.F, "logistic_loss", spy)
     X, y = blobs(0, n=20)
     LogisticRegression(epochs=7).fit(X, y)
     assert len(calls) == 7                      # one batch step per epoch
@@ -354,3 +355,12 @@ def test_bad_hyperparameters():
         LogisticRegression(batch_size=0)
     with pytest.raises(ValueError, match=r"w has shape \(2,\)"):
         LogisticRegression().loss_and_gradient(np.ones((3, 2)), np.ones(3), np.zeros(2))
+
+
+def test_nn_linear_is_the_old_name_of_linear_models():
+    # nn.linear (the API's spelling, a module of its own) re-exports the same classes
+    for name in nn.linear.__all__:
+        assert getattr(nn.linear, name) is getattr(nn.linear_models, name)
+    assert set(nn.linear.__all__) == set(nn.linear_models.__all__)
+    X, y = blobs(0, n=20)
+    assert (nn.linear.Perceptron(seed=0).fit(X, y).predict(X) == y).all()

@@ -21,7 +21,7 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 
-from ..layers import ACTIVATIONS
+from ..activations import ACTIVATIONS
 from ..module import Module, Sequential
 from ..serialization import _atomic_write
 
@@ -316,7 +316,7 @@ def _where(path: str) -> str:
 
 def _emitter(module: Any) -> Emitter | None:
     """The entry of the module's exact class, when that class is nn's own."""
-    import nn
+    import nn  # here, not at the top: the package imports this module while it loads
 
     cls = type(module)
     emitter = EMITTERS.get(cls.__name__)
