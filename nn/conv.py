@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Context, Function, Tensor, defaults
+from autograd import Context, Tensor, defaults
+from autograd.engine import BuiltinFunction
 
 from . import init
 from ._args import as_tensor, layer_input
@@ -180,14 +181,12 @@ def _outputs_as_rows(g: np.ndarray, groups: int) -> np.ndarray:
 # the three convolution ops
 # ==========================================================================
 
-class Convolution(Function):
+class Convolution(BuiltinFunction):
     """y = conv(x, w) + b in NCHW, PyTorch's weight layout (out, in // groups, kh, kw).
 
     Params: ``stride``, ``dilation`` (pairs), ``padding`` (top, bottom, left, right),
     ``groups``, and ``relu`` (True: y = relu(conv + b) in the same node, for speed).
     """
-
-    builtin = True  # every backward returns arrays of its own
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: Any = None, *,
@@ -234,10 +233,9 @@ class Convolution(Function):
         return gx, gw, (g.sum(axis=(0, 2, 3)) if need[2] else None)
 
 
-class ConvGradInput(Function):
+class ConvGradInput(BuiltinFunction):
     """dx from g (N, O, OH, OW) and w: w^T @ g, then col2im. Linear in g and in w."""
 
-    builtin = True  # every backward returns arrays of its own
 
     @staticmethod
     def forward(ctx: Context, g: np.ndarray, w: np.ndarray, *, x_shape: tuple,
@@ -262,10 +260,8 @@ class ConvGradInput(Function):
         return gg, gw
 
 
-class ConvGradWeight(Function):
+class ConvGradWeight(BuiltinFunction):
     """dw from x and g: g @ cols^T, one product per group. Linear in x and in g."""
-
-    builtin = True  # every backward returns arrays of its own
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, g: np.ndarray, *, w_shape: tuple,
@@ -420,14 +416,12 @@ def _in_layout_of(a: np.ndarray, like: np.ndarray) -> np.ndarray:
     return out
 
 
-class MaxPool(Function):
+class MaxPool(BuiltinFunction):
     """The maximum of each window; the gradient goes to the (first) maximal element.
 
     ``which`` (uint8, one per output) remembers the kernel offset of each window's
     maximum; the backward sends the gradient through that offset's view.
     """
-
-    builtin = True  # every backward returns arrays of its own
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, *, kernel: tuple, stride: tuple, pads: tuple,
@@ -464,11 +458,9 @@ class MaxPool(Function):
         return ctx.xp.apply(MaxPoolGrad, g, which=ctx.which, shape=ctx.shape, **ctx.conf)
 
 
-class MaxPoolGrad(Function):
+class MaxPoolGrad(BuiltinFunction):
     """Max-pooling's backward as an op: g sent through the view of each window's maximum
     (added up where windows overlap). Its backward gathers through the same views."""
-
-    builtin = True  # every backward returns arrays of its own
 
     @staticmethod
     def forward(ctx: Context, g: np.ndarray, *, which: np.ndarray, shape: tuple, kernel: tuple,
@@ -505,10 +497,9 @@ class MaxPoolGrad(Function):
         return total
 
 
-class AvgPool(Function):
+class AvgPool(BuiltinFunction):
     """The mean of each window, padding counted as zeros (count_include_pad=True)."""
 
-    builtin = True  # every backward returns arrays of its own
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, *, kernel: tuple, stride: tuple, pads: tuple,
@@ -530,11 +521,9 @@ class AvgPool(Function):
         return ctx.xp.apply(AvgPoolGrad, g, shape=ctx.shape, **ctx.conf)
 
 
-class AvgPoolGrad(Function):
+class AvgPoolGrad(BuiltinFunction):
     """Average pooling's backward as an op (each window's share spread back over it); it
     is the adjoint of average pooling, so its own backward is average pooling again."""
-
-    builtin = True  # every backward returns arrays of its own
 
     @staticmethod
     def forward(ctx: Context, g: np.ndarray, *, shape: tuple, kernel: tuple, stride: tuple,
@@ -591,10 +580,8 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -
 # padding
 # ==========================================================================
 
-class Pad(Function):
+class Pad(BuiltinFunction):
     """Constant padding; the gradient is the gradient's middle (the input's place)."""
-
-    builtin = True  # every backward returns arrays of its own
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, *, widths: tuple, value: float) -> np.ndarray:

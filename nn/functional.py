@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Context, Function, Tensor, ops, where
+from autograd import Context, Tensor, ops, where
+from autograd.engine import BuiltinFunction
 from autograd.ops import Sigmoid, Softmax
 
 from ._args import integer_ids, tensor_arg, values
@@ -99,10 +100,8 @@ def erf_values(a: Any) -> np.ndarray:
     return np.asarray(_erf_each(a), dtype=np.float64).astype(a.dtype, copy=False)
 
 
-class Erf(Function):
+class Erf(BuiltinFunction):
     """erf(a) = 2/sqrt(pi) * integral_0^a exp(-t^2) dt; derivative 2/sqrt(pi) exp(-a^2)."""
-
-    builtin = True
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
@@ -161,10 +160,8 @@ def l1_loss(pred: Tensor, target: Any) -> Tensor:
 
 # ---- softmax cross-entropy -------------------------------------------------------
 
-class CrossEntropy(Function):
+class CrossEntropy(BuiltinFunction):
     """mean_i -log softmax(logits_i)[y_i], fused: the gradient is (softmax - onehot) / n."""
-
-    builtin = True
 
     @staticmethod
     def forward(ctx: Context, logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -190,15 +187,13 @@ class CrossEntropy(Function):
         return ctx.xp.apply(CrossEntropyGrad, logits, g, ids=ids, softmax=(exp, total)), None
 
 
-class CrossEntropyGrad(Function):
+class CrossEntropyGrad(BuiltinFunction):
     """(softmax(logits) - onehot(ids)) * g / n: cross_entropy's gradient as an op of its own,
     so that it can be differentiated again (Hessians of classifiers, gradient penalties).
 
     ``softmax``: (exp, total) from the forward, to skip recomputing it on the first-order
     path (plain values; the backward below recomputes from the logits).
     """
-
-    builtin = True
 
     @staticmethod
     def forward(ctx: Context, logits: np.ndarray, g: Any, ids: np.ndarray,
@@ -339,10 +334,8 @@ def nll_loss(log_probs: Any, class_ids: Any) -> Tensor:
 
 # ---- binary losses ---------------------------------------------------------------
 
-class BCEWithLogits(Function):
+class BCEWithLogits(BuiltinFunction):
     """mean(max(s, 0) - s y + log(1 + e^-|s|)): binary cross-entropy on logits, stable."""
-
-    builtin = True
 
     @staticmethod
     def forward(ctx: Context, s: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -387,14 +380,12 @@ def binary_cross_entropy_with_logits(logits: Tensor, targets: Any) -> Tensor:
     return BCEWithLogits.apply(logits, targets)
 
 
-class BinaryCrossEntropy(Function):
+class BinaryCrossEntropy(BuiltinFunction):
     """mean(-(y log p + (1 - y) log(1 - p))), each log clamped at -100 as PyTorch does.
 
     The clamp keeps the loss finite at p = 0 or 1; the gradient for p is
     (p - y) / max(p (1 - p), 1e-12), PyTorch's formula, finite there too.
     """
-
-    builtin = True
 
     @staticmethod
     def forward(ctx: Context, p: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -446,10 +437,8 @@ def binary_cross_entropy(probs: Tensor, targets: Any) -> Tensor:
     return BinaryCrossEntropy.apply(probs, targets)
 
 
-class LogisticLoss(Function):
+class LogisticLoss(BuiltinFunction):
     """mean ln(1 + e^(-y s)): the lecture's logistic (cross-entropy) error, y in {-1, +1}."""
-
-    builtin = True
 
     @staticmethod
     def forward(ctx: Context, s: np.ndarray, y: np.ndarray) -> np.ndarray:
