@@ -191,3 +191,44 @@ def test_no_import_cycle(package):
         f"module-level imports that form a cycle in {package}:\n{shown}\n"
         "move what both sides need into a module that imports neither"
     )
+
+
+# ---- the order of autograd/__init__.py's imports does not matter -----------------------
+
+def _reordered_init(order: str) -> str:
+    """autograd/__init__.py with its top-level ``from . ...`` imports moved to the front in
+    another order (reversed, shuffled, or with ``from . import xp`` first)."""
+    source = (ROOT / "autograd" / "__init__.py").read_text()
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    imports = [n for n in tree.body if isinstance(n, ast.ImportFrom) and n.level == 1]
+    chunks = ["".join(lines[n.lineno - 1:n.end_lineno]) for n in imports]
+    drop = {i for n in imports for i in range(n.lineno - 1, n.end_lineno)}
+    rest = "".join(line for i, line in enumerate(lines) if i not in drop)
+    if order == "reversed":
+        chunks.reverse()
+    elif order == "xp first":
+        chunks.insert(0, "from . import xp\n")
+    else:
+        import random
+
+        random.Random(order).shuffle(chunks)
+    # the docstring and `from typing import Any` stay at the very top
+    head, sep, tail = rest.partition("\nimport numpy as np\n")
+    return head + sep + "".join(chunks) + tail
+
+
+@pytest.mark.parametrize("order", ["reversed", "xp first", "shuffle-1", "shuffle-2"])
+def test_import_autograd_whatever_the_order_of_its_init(order, tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "autograd", tmp_path / "autograd",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "autograd" / "__init__.py").write_text(_reordered_init(order))
+    code = ("import autograd as ag, numpy as np; "
+            "x = ag.Tensor(np.ones(3), requires_grad=True); (x * x).sum().backward(); "
+            "assert ag.__file__.startswith(%r) and x.grad.tolist() == [2.0, 2.0, 2.0]"
+            % str(tmp_path))
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, f"import autograd with its imports {order}:\n{run.stderr[-3000:]}"
