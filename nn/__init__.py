@@ -18,6 +18,7 @@ from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELos
 from .module import Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .serialization import load, save
+from .transformer import MultiheadAttention, TransformerEncoderLayer
 
 __all__ = [
     "Module", "Parameter", "Sequential", "Linear", "MLP", "Tanh", "ReLU", "Sigmoid",
@@ -26,5 +27,5 @@ __all__ = [
     "MSELoss", "CrossEntropyLoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
     "save", "load", "to_torch", "from_torch", "export_onnx",
     "optim", "data", "datasets", "linear", "linear_models", "backprop", "functional", "init",
-    "utils",
+    "utils", "MultiheadAttention", "TransformerEncoderLayer",
 ]

@@ -22,6 +22,7 @@ from autograd.engine import BuiltinFunction
 from autograd.ops import Sigmoid, Softmax
 
 from ._args import integer_ids, tensor_arg, values
+from .attention import scaled_dot_product_attention
 from .conv import avg_pool2d, conv2d, max_pool2d, pad
 from .dropout import dropout
 from .embedding import embedding
@@ -32,7 +33,7 @@ __all__ = [
     "binary_cross_entropy_with_logits", "logistic_loss",
     "tanh", "relu", "sigmoid", "softmax", "log_softmax", "linear", "erf", "leaky_relu", "gelu",
     "conv2d", "max_pool2d", "avg_pool2d", "pad", "batch_norm", "layer_norm", "dropout",
-    "embedding",
+    "embedding", "scaled_dot_product_attention",
 ]
 
 

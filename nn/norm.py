@@ -213,17 +213,19 @@ class BatchNorm2d(_BatchNorm):
 
 class LayerNorm(Module):
     """Normalise each sample over its last dimensions (normalized_shape); weight ones and
-    bias zeros of that shape (``elementwise_affine``), as PyTorch."""
+    bias zeros of that shape (``elementwise_affine``; ``bias=False`` leaves the bias out),
+    as PyTorch."""
 
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
-                 elementwise_affine: bool = True, dtype: Any = None) -> None:
+                 elementwise_affine: bool = True, bias: bool = True, dtype: Any = None) -> None:
         super().__init__()
         self.normalized_shape = _shape(normalized_shape, "LayerNorm")
         self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
         dtype = defaults.get_default_dtype() if dtype is None else np.dtype(dtype)
         if elementwise_affine:
             self.weight = Parameter(np.ones(self.normalized_shape), dtype=dtype)
-            self.bias = Parameter(np.zeros(self.normalized_shape), dtype=dtype)
+            self.bias = (Parameter(np.zeros(self.normalized_shape), dtype=dtype) if bias
+                         else None)
         else:
             self.weight = self.bias = None
         self._dtype = dtype

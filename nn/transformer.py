@@ -1,0 +1,185 @@
+"""The transformer's layers: ``nn.MultiheadAttention`` and ``nn.TransformerEncoderLayer``.
+
+Built from the engine's ops and ``F.scaled_dot_product_attention``'s pieces, so
+differentiable to any order; PyTorch's parameter names and layouts, so that
+state_dicts move both ways.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+import autograd as ag
+from autograd import Tensor
+
+from . import init
+from ._args import tensor_arg
+from .attention import _masked
+from .dropout import Dropout, dropout
+from .functional import gelu, relu
+from .layers import Linear
+from .module import Module, Parameter
+from .norm import LayerNorm
+
+
+class MultiheadAttention(Module):
+    """torch.nn.MultiheadAttention: ``num_heads`` heads of size embed_dim // num_heads.
+
+    Parameters under torch's names: ``in_proj_weight`` (3E, E), ``in_proj_bias`` (3E),
+    ``out_proj.weight``, ``out_proj.bias``. ``forward(query, key, value, key_padding_mask,
+    need_weights, attn_mask, average_attn_weights, is_causal) -> (output, weights or None)``.
+    Masks as torch reads them here: a bool mask marks with True what is BLOCKED (the
+    opposite of scaled_dot_product_attention's), a float mask is added.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False,
+                 kdim: int | None = None, vdim: int | None = None,
+                 batch_first: bool = False, dtype: Any = None) -> None:
+        super().__init__()
+        if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
+            raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be a positive "
+                             f"multiple of num_heads ({num_heads}).")
+        if add_bias_kv or add_zero_attn or (kdim or embed_dim) != embed_dim or \
+                (vdim or embed_dim) != embed_dim:
+            raise NotImplementedError(
+                "MultiheadAttention: add_bias_kv, add_zero_attn and kdim/vdim other than "
+                "embed_dim are not supported; project keys and values to embed_dim first."
+            )
+        self.embed_dim, self.num_heads = int(embed_dim), int(num_heads)
+        self.head_dim = self.embed_dim // self.num_heads
+        self.dropout, self.batch_first = float(dropout), bool(batch_first)
+        dtype = ag.get_default_dtype() if dtype is None else np.dtype(dtype)
+        self.in_proj_weight = Parameter(np.zeros((3 * embed_dim, embed_dim)), dtype=dtype)
+        init.xavier_uniform_(self.in_proj_weight)
+        self.in_proj_bias = Parameter(np.zeros(3 * embed_dim), dtype=dtype) if bias else None
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype)
+        if bias:
+            init.zeros_(self.out_proj.bias)
+
+    def forward(self, query: Any, key: Any, value: Any, key_padding_mask: Any = None,
+                need_weights: bool = True, attn_mask: Any = None,
+                average_attn_weights: bool = True, is_causal: bool = False) -> tuple:
+        q, k, v = (tensor_arg(t, "MultiheadAttention") for t in (query, key, value))
+        batched = q.ndim == 3
+        if not batched:  # (L, E): one sequence
+            q, k, v = q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1)
+        elif self.batch_first:  # (N, L, E) -> (L, N, E), torch's working layout
+            q, k, v = q.swapaxes(0, 1), k.swapaxes(0, 1), v.swapaxes(0, 1)
+        if q.ndim != 3 or q.shape[-1] != self.embed_dim or k.shape != v.shape or \
+                k.shape[1] != q.shape[1] or k.shape[-1] != self.embed_dim:
+            raise ValueError(
+                f"MultiheadAttention({self.embed_dim}, {self.num_heads}): expected query "
+                f"(L, N, E), key and value (S, N, E) with E = {self.embed_dim}"
+                f"{' (batch first)' if self.batch_first else ''}; got {tuple(query.shape)}, "
+                f"{tuple(key.shape)}, {tuple(value.shape)}."
+            )
+        if is_causal and attn_mask is None:
+            raise RuntimeError("MultiheadAttention: is_causal=True is a hint that attn_mask is "
+                               "the causal mask; give attn_mask too (as torch).")
+        L, N, E = q.shape
+        S = k.shape[0]
+        H, D = self.num_heads, self.head_dim
+        w, b = self.in_proj_weight, self.in_proj_bias
+        if q is k and k is v:  # self-attention: one projection, split in three
+            qkv = q @ w.T + b if b is not None else q @ w.T
+            qp, kp, vp = qkv[..., :E], qkv[..., E:2 * E], qkv[..., 2 * E:]
+        else:
+            qp, kp, vp = (x @ w[i * E:(i + 1) * E].T + (b[i * E:(i + 1) * E] if b is not None
+                                                          else 0.0)
+                          for i, x in enumerate((q, k, v)))
+        # (L, N, E) -> (N, H, L, D)
+        qh = qp.reshape(L, N, H, D).transpose(1, 2, 0, 3)
+        kh = kp.reshape(S, N, H, D).transpose(1, 2, 0, 3)
+        vh = vp.reshape(S, N, H, D).transpose(1, 2, 0, 3)
+        scores = (qh @ kh.swapaxes(-1, -2)) * (1.0 / math.sqrt(D))
+        scores = self._apply_masks(scores, attn_mask, key_padding_mask, N, L, S)
+        weights = scores.softmax(axis=-1)
+        if self.training and self.dropout > 0.0:
+            weights = dropout(weights, self.dropout, training=True)
+        out = (weights @ vh).transpose(2, 0, 1, 3).reshape(L, N, E)  # (L, N, E)
+        out = self.out_proj(out)
+        if self.batch_first and batched:
+            out = out.swapaxes(0, 1)
+        if not batched:
+            out = out.reshape(L, E)
+        if not need_weights:
+            return out, None
+        attn = weights.mean(axis=1) if average_attn_weights else weights
+        return out, (attn if batched else attn.reshape(attn.shape[1:]))
+
+    def _apply_masks(self, scores: Tensor, attn_mask: Any, key_padding_mask: Any,
+                     N: int, L: int, S: int) -> Tensor:
+        """Add the masks to scores (N, H, L, S); bool masks mark with True what is blocked."""
+        where = f"MultiheadAttention({self.embed_dim}, {self.num_heads})"
+        if attn_mask is not None:
+            m = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+            if m.shape == (N * self.num_heads, L, S):
+                m = m.reshape(N, self.num_heads, L, S)
+            elif m.shape != (L, S):
+                raise ValueError(f"{where}: attn_mask must be (L, S) = {(L, S)} or "
+                                 f"(N * num_heads, L, S) = {(N * self.num_heads, L, S)}; got "
+                                 f"{m.shape}.")
+            scores = _masked(scores, ~m if m.dtype == np.bool_ else m, where)
+        if key_padding_mask is not None:
+            m = (key_padding_mask.data if isinstance(key_padding_mask, Tensor)
+                 else np.asarray(key_padding_mask))
+            if m.ndim == 1:
+                m = m[None]
+            if m.shape != (N, S):
+                raise ValueError(f"{where}: key_padding_mask must be (N, S) = {(N, S)}; got "
+                                 f"{m.shape}.")
+            m = m[:, None, None, :]
+            scores = _masked(scores, ~m if m.dtype == np.bool_ else m, where)
+        return scores
+
+    def extra_repr(self) -> str:
+        return f"{self.embed_dim}, {self.num_heads}, batch_first={self.batch_first}"
+
+
+class TransformerEncoderLayer(Module):
+    """torch.nn.TransformerEncoderLayer: self-attention and a feed-forward block, each with a
+    residual connection and LayerNorm (after each block, or before with ``norm_first``)."""
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: str | Callable = "relu",
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first, dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = bool(norm_first)
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        if isinstance(activation, str):
+            if activation not in ("relu", "gelu"):
+                raise ValueError(f"TransformerEncoderLayer: activation must be 'relu', 'gelu' "
+                                 f"or a function, got {activation!r}.")
+            self.activation = relu if activation == "relu" else gelu
+        else:
+            self.activation = activation
+
+    def forward(self, src: Any, src_mask: Any = None, src_key_padding_mask: Any = None,
+                is_causal: bool = False) -> Tensor:
+        x = tensor_arg(src, "TransformerEncoderLayer")
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            return x + self._ff_block(self.norm2(x))
+        x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
+        return self.norm2(x + self._ff_block(x))
+
+    def _sa_block(self, x: Tensor, mask: Any, padding: Any, is_causal: bool) -> Tensor:
+        out = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=padding,
+                             need_weights=False, is_causal=is_causal)[0]
+        return self.dropout1(out)
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
