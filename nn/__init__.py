@@ -16,7 +16,8 @@ from .layers import MLP, Dropout, Flatten, Identity, Linear, ReLU, Sigmoid, Tanh
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss
 from .module import Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: E402
-from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402, F401
+from .rmsnorm import RMSNorm  # noqa: E402, F401
 from .serialization import load, save
 
 __all__ = [

@@ -405,6 +405,8 @@ def logistic_loss(scores: Tensor, y: Any) -> Tensor:
 from .conv import avg_pool2d, conv2d, max_pool2d, pad  # noqa: E402
 from .extra_layers import dropout, embedding, gelu, leaky_relu, nll_loss  # noqa: E402
 from .norm import batch_norm, layer_norm  # noqa: E402
+from .rmsnorm import rms_norm  # noqa: E402
 
 __all__ += ["conv2d", "max_pool2d", "avg_pool2d", "pad", "batch_norm", "layer_norm", "dropout",
             "embedding", "gelu", "leaky_relu", "nll_loss"]
+__all__ += ["rms_norm"]
