@@ -17,6 +17,8 @@ from .layers import MLP, Flatten, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss
 from .module import Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .rmsnorm import RMSNorm
 from .serialization import load, save
 from .transformer import MultiheadAttention, TransformerEncoderLayer
 
@@ -28,4 +30,5 @@ __all__ = [
     "save", "load", "to_torch", "from_torch", "export_onnx",
     "optim", "data", "datasets", "linear", "linear_models", "backprop", "functional", "init",
     "utils", "MultiheadAttention", "TransformerEncoderLayer",
+    "RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell", "RMSNorm",
 ]

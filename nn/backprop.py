@@ -54,7 +54,7 @@ from .layers import MLP
 
 __all__ = [
     "manual_gradients", "forward_signals", "compare_with_engine", "BackpropReport",
-    "Difference", "THETA", "THETA_PRIME",
+    "Difference", "THETA", "THETA_PRIME", "compare", "CompareReport", "Match",
 ]
 
 # theta(s) for each activation name
@@ -416,3 +416,175 @@ def _loss_value(out: np.ndarray, y: Any, loss: str) -> float:
     shifted = out - out.max(axis=1, keepdims=True)
     log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return float(-log_p[np.arange(out.shape[0]), y].mean())
+
+
+# --------------------------------------------------------------------------
+# the "backprop ninja" check: any gradients derived by hand against the engine's
+# --------------------------------------------------------------------------
+
+class Match:
+    """One name of ``compare``: the hand-derived gradient beside the engine's.
+
+    ``status`` is 'exact' (bitwise equal), 'approximately equal' (np.allclose),
+    'mismatch', 'shape mismatch', 'missing in manual' or 'missing in engine';
+    ``max_diff`` is max |manual - engine| (None where the two cannot be compared).
+    """
+
+    def __init__(self, name: str, manual: np.ndarray | None, engine: np.ndarray | None,
+                 rtol: float, atol: float) -> None:
+        self.name, self.manual, self.engine = name, manual, engine
+        self.exact = self.approx = False
+        self.max_diff: float | None = None
+        if manual is None or engine is None:
+            self.status = "missing in manual" if manual is None else "missing in engine"
+        elif manual.shape != engine.shape:
+            self.status = "shape mismatch"
+        else:
+            self.exact = bool(np.array_equal(manual, engine))
+            self.approx = bool(np.allclose(manual, engine, rtol=rtol, atol=atol))
+            diff = np.abs(manual.astype(np.float64) - engine.astype(np.float64))
+            self.max_diff = float(diff.max()) if diff.size else 0.0
+            self.status = ("exact" if self.exact else "approximately equal" if self.approx
+                           else "mismatch")
+
+    @property
+    def ok(self) -> bool:
+        """Exact or approximately equal."""
+        return self.approx
+
+    @property
+    def shape(self) -> str:
+        m = None if self.manual is None else self.manual.shape
+        e = None if self.engine is None else self.engine.shape
+        if self.status == "shape mismatch":
+            return f"manual {m} vs engine {e}"
+        return str(m if m is not None else e)
+
+    @property
+    def detail(self) -> str:
+        """The status with the difference: what the table's last column says."""
+        if self.status == "exact":
+            return "exact"
+        if self.status in ("approximately equal", "mismatch"):
+            return f"{self.status} (max difference {self.max_diff:.3g})"
+        if self.status == "shape mismatch":
+            m, e = self.manual, self.engine
+            same = m is not None and e is not None and m.size == e.size
+            return "shape mismatch" + (" (same number of elements: reshape one?)" if same
+                                       else "")
+        return self.status
+
+    def __repr__(self) -> str:
+        return f"Match({self.name!r}, {self.detail})"
+
+
+class CompareReport:
+    """What ``compare`` found, one ``Match`` per name: iterate over it, index it by name or
+    position, ``all_close`` says whether every gradient is exact or approximately equal.
+    ``str(report)`` is a text table; Jupyter shows it as an HTML table."""
+
+    HEADERS = ("name", "shape", "exact", "approximate", "max |manual - engine|", "result")
+
+    def __init__(self, matches: list[Match], rtol: float, atol: float) -> None:
+        self.matches, self.rtol, self.atol = matches, rtol, atol
+
+    @property
+    def all_close(self) -> bool:
+        return all(m.ok for m in self.matches)
+
+    def __iter__(self) -> Any:
+        return iter(self.matches)
+
+    def __len__(self) -> int:
+        return len(self.matches)
+
+    def __getitem__(self, key: str | int) -> Match:
+        if isinstance(key, str):
+            for m in self.matches:
+                if m.name == key:
+                    return m
+            raise KeyError(f"compare: no gradient named {key!r}; the names are "
+                           f"{[m.name for m in self.matches]}.")
+        return self.matches[key]
+
+    def table(self) -> list[tuple[str, ...]]:
+        """One row per name: name, shape, exact, approximate, max difference, result."""
+        def cell(m: Match, flag: bool) -> str:
+            return str(flag) if m.max_diff is not None else "-"
+
+        def result(m: Match) -> str:
+            return m.status if m.ok else ("MISMATCH" if m.status == "mismatch"
+                                          else m.detail.upper())
+
+        return [(m.name, m.shape, cell(m, m.exact), cell(m, m.approx),
+                 "-" if m.max_diff is None else f"{m.max_diff:.3e}", result(m))
+                for m in self.matches]
+
+    def _summary(self) -> str:
+        bad = [m.name for m in self.matches if not m.ok]
+        return ("all close" if not bad else f"{len(bad)} of {len(self.matches)} not close: "
+                + ", ".join(bad)) + f" (np.allclose with rtol={self.rtol:g}, atol={self.atol:g})"
+
+    def __str__(self) -> str:
+        rows = [self.HEADERS, *self.table()]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(self.HEADERS))]
+        lines = []
+        for k, row in enumerate(rows):
+            lines.append(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+            if k == 0:
+                lines.append("-+-".join("-" * w for w in widths))
+        return "\n".join([*lines, self._summary()])
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.HEADERS)
+        body = "".join(
+            ("<tr>" if m.ok else '<tr style="color:#b00">')
+            + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+            for m, row in zip(self.matches, self.table(), strict=True))
+        return (f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+                f"<p>{html.escape(self._summary())}</p>")
+
+
+def _array(value: Any) -> np.ndarray:
+    """An ndarray of a value (a Tensor's .data, a torch tensor's numpy())."""
+    if hasattr(value, "detach"):          # a torch tensor
+        value = value.detach().cpu().numpy()
+    return np.asarray(getattr(value, "data", value) if not isinstance(value, np.ndarray)
+                      else value)
+
+
+def compare(manual: dict[str, Any], engine: dict[str, Any], rtol: float = 1e-5,
+            atol: float = 1e-8) -> CompareReport:
+    """Gradients derived by hand against the engine's, name by name (Karpathy's ``cmp``).
+
+    ``manual``: {name: ndarray} (your dlogits, dW1...). ``engine``: {name: Tensor}
+    whose ``.grad`` is compared (call ``t.retain_grad()`` on intermediate tensors
+    before ``backward()``: only leaves keep .grad otherwise), or {name: ndarray} of
+    gradients already taken. Each name is 'exact' (bitwise equal), 'approximately
+    equal' (np.allclose with ``rtol``/``atol``, as torch.allclose) or a 'mismatch',
+    with the largest difference; names on one side only and different shapes are
+    reported as such. Returns a ``CompareReport`` (print it; ``.all_close``).
+    """
+    for what, d in (("manual", manual), ("engine", engine)):
+        if not isinstance(d, dict):
+            raise TypeError(f"compare: {what} must be a dict {{name: gradient}}, got "
+                            f"{type(d).__name__}.")
+    no_grad = [k for k, v in engine.items()
+               if not isinstance(v, np.ndarray) and hasattr(v, "grad") and v.grad is None]
+    if no_grad:
+        raise ValueError(
+            f"compare: engine tensors {no_grad} have no .grad. Call t.retain_grad() on each "
+            "intermediate (non-leaf) tensor before loss.backward(), and run backward() "
+            "before comparing (or pass the gradients themselves as ndarrays)."
+        )
+    grads = {k: _array(v if isinstance(v, np.ndarray) or not hasattr(v, "grad") else v.grad)
+             for k, v in engine.items()}
+    names = list(manual) + [k for k in engine if k not in manual]
+    matches = [Match(k, _array(manual[k]) if k in manual else None, grads.get(k), rtol, atol)
+               for k in names]
+    return CompareReport(matches, rtol, atol)

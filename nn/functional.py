@@ -27,13 +27,14 @@ from .conv import avg_pool2d, conv2d, max_pool2d, pad
 from .dropout import dropout
 from .embedding import embedding
 from .norm import batch_norm, layer_norm
+from .rmsnorm import rms_norm
 
 __all__ = [
     "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "logistic_loss",
     "tanh", "relu", "sigmoid", "softmax", "log_softmax", "linear", "erf", "leaky_relu", "gelu",
     "conv2d", "max_pool2d", "avg_pool2d", "pad", "batch_norm", "layer_norm", "dropout",
-    "embedding", "scaled_dot_product_attention",
+    "embedding", "scaled_dot_product_attention", "rms_norm",
 ]
 
 
