@@ -7,7 +7,7 @@ Modules and layers (``Module``, ``Linear``, ``MLP``...), losses
 """
 
 from . import backprop, data, datasets, functional, init, linear, optim, utils
-from . import text
+from . import text as text  # the tokenizers (nn.text), re-exported
 
 # after the core: these modules import nn.functional and nn.module themselves
 from .conv import AvgPool2d, Conv2d, MaxPool2d  # noqa: E402

@@ -248,7 +248,9 @@ def _compile_pattern(pattern: str | None) -> Any:
     if pattern is None:
         return None
     if not isinstance(pattern, str):
-        raise TypeError(f"BPETokenizer: pattern must be a str or None, got {type(pattern).__name__}")
+        raise TypeError(
+            f"BPETokenizer: pattern must be a str or None, got {type(pattern).__name__}"
+        )
     try:
         return re.compile(pattern)
     except re.error as exc:
@@ -367,9 +369,7 @@ class BPETokenizer:
     elsewhere) decode with U+FFFD replacement characters.
     """
 
-    def __init__(
-        self, merges: Iterable[Sequence[int]] = (), pattern: str | None = None
-    ) -> None:
+    def __init__(self, merges: Iterable[Sequence[int]] = (), pattern: str | None = None) -> None:
         self._set(list(merges), pattern)
 
     def _set(self, merges: list, pattern: str | None) -> None:

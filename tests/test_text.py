@@ -71,7 +71,7 @@ def ref_train(text, vocab_size, pattern=None):
     chunks = [list(c.encode("utf-8", "surrogatepass")) for c in _ref_chunks(text, pattern)]
     merges = []
     for k in range(vocab_size - 256):
-        stats = Counter(p for ids in chunks for p in zip(ids, ids[1:]))
+        stats = Counter(p for ids in chunks for p in zip(ids, ids[1:], strict=False))
         if not stats:
             break
         pair = min(stats, key=lambda p: (-stats[p], p))
@@ -87,7 +87,7 @@ def ref_encode(text, merges, pattern=None):
     for chunk in _ref_chunks(text, pattern):
         ids = list(chunk.encode("utf-8", "surrogatepass"))
         while len(ids) >= 2:
-            pair = min(zip(ids, ids[1:]), key=lambda p: ranks.get(p, float("inf")))
+            pair = min(zip(ids, ids[1:], strict=False), key=lambda p: ranks.get(p, float("inf")))
             if pair not in ranks:
                 break
             ids = _ref_merge(ids, pair, 256 + ranks[pair])
