@@ -7,7 +7,18 @@ Modules and layers (``Module``, ``Linear``, ``MLP``...), losses
 backpropagation (``nn.backprop``).
 """
 
-from . import backprop, data, datasets, functional, init, linear, linear_models, optim, utils
+from . import (
+    backprop,
+    data,
+    datasets,
+    functional,
+    init,
+    linear,
+    linear_models,
+    optim,
+    text,
+    utils,
+)
 from .activations import GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .dropout import Dropout
@@ -30,5 +41,5 @@ __all__ = [
     "save", "load", "to_torch", "from_torch", "export_onnx",
     "optim", "data", "datasets", "linear", "linear_models", "backprop", "functional", "init",
     "utils", "MultiheadAttention", "TransformerEncoderLayer",
-    "RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell", "RMSNorm",
+    "text", "RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell", "RMSNorm",
 ]

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import re
 import struct
+import sys
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +16,7 @@ from helpers import peak_bytes_while
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nn.datasets import load_digits, load_mnist
+from nn.datasets import load_digits, load_mnist, load_names, load_tiny_shakespeare
 
 # ----------------------------------------------------------------------------- digits
 
@@ -308,7 +312,9 @@ def test_mnist_empty_file(tmp_path):
 def test_public_api():
     import nn.datasets
 
-    assert sorted(nn.datasets.__all__) == ["load_digits", "load_mnist"]
+    assert sorted(nn.datasets.__all__) == [
+        "load_digits", "load_mnist", "load_names", "load_tiny_shakespeare"
+    ]
 
 
 # ----------------------------------------------------------------------------- MNIST hostile files
@@ -397,3 +403,53 @@ def test_mnist_refuses_labels_outside_0_to_9(tmp_path, bad, gz):
     with pytest.raises(ValueError, match=rf"t10k-labels-idx1-ubyte.*holds label {bad} at index "
                                          r"2; MNIST labels are the digits 0..9"):
         load_mnist(tmp_path, split="test")
+
+
+# ----------------------------------------------------------------------------- text corpora
+
+# the sha256 of the files as /work/shared/data/README.md lists them (makemore, char-rnn)
+_SHA256 = {
+    "names.txt": "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d",
+    "tiny_shakespeare.txt": "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SHA256))
+def test_bundled_text_files_are_the_published_ones(name):
+    data = resources.files("nn.datasets").joinpath(name).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == _SHA256[name]
+    licence = {"names.txt": "NAMES_LICENSE.md", "tiny_shakespeare.txt": "SHAKESPEARE_LICENSE.md"}
+    note = resources.files("nn.datasets").joinpath(licence[name]).read_text(encoding="utf-8")
+    assert "public domain" in note and _SHA256[name] in note
+
+
+def test_names_counts_and_alphabet():
+    words = load_names()
+    assert isinstance(words, list) and len(words) == 32_033
+    assert words[:3] == ["emma", "olivia", "ava"] and words[-1] == "zzyzx"
+    assert all(re.fullmatch("[a-z]{2,15}", w) for w in words)
+    assert min(map(len, words)) == 2 and max(map(len, words)) == 15
+    assert sorted(set("".join(words))) == [chr(c) for c in range(ord("a"), ord("z") + 1)]
+
+
+def test_names_fresh_list_per_call():
+    a = load_names()
+    a.clear()
+    assert len(load_names()) == 32_033
+
+
+def test_tiny_shakespeare_counts():
+    text = load_tiny_shakespeare()
+    assert isinstance(text, str) and len(text) == 1_115_394
+    assert len(set(text)) == 65
+    assert text.startswith("First Citizen:\nBefore we proceed any further, hear me speak.")
+    assert "\r" not in text and text.count("\n") == 40_000
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib is in the std library from 3.11")
+def test_text_files_are_package_data():
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "*.txt" in config["tool"]["setuptools"]["package-data"]["nn.datasets"]
