@@ -82,6 +82,16 @@ def _lerp_(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -
         np.subtract(end, tmp, out=start)
 
 
+def _zero_grad(p: Tensor, set_to_none: bool) -> None:
+    """Module.zero_grad and Optimizer.zero_grad for one tensor."""
+    if set_to_none or p.grad is None:
+        p.grad = None
+    elif p.grad.flags.writeable:
+        p.grad.fill(0)
+    else:  # a read-only gradient cannot be zeroed in place: give it zeros of its own
+        p.grad = np.zeros_like(p.grad)
+
+
 # ---- the base class -------------------------------------------------------------------
 
 class Optimizer:
@@ -191,11 +201,13 @@ class Optimizer:
         for g in self.param_groups:
             g["lr"] = value
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient (sets ``.grad`` to None, as PyTorch does)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient: ``.grad`` becomes None (PyTorch's default),
+        or with ``set_to_none=False`` is filled with zeros in place (a grad that is None
+        stays None), so that the next backward adds into the same arrays."""
         for g in self.param_groups:
             for p in g["params"]:
-                p.grad = None
+                _zero_grad(p, set_to_none)
 
     def step(self) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define step().")
