@@ -9,6 +9,7 @@ Modules and layers (``Module``, ``Linear``, ``MLP``...), losses
 from . import backprop, data, datasets, functional, init, linear, optim, utils
 
 # after the core: these modules import nn.functional and nn.module themselves
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList  # noqa: E402, F401
 from .conv import AvgPool2d, Conv2d, MaxPool2d  # noqa: E402
 from .extra_layers import GELU, Embedding, LeakyReLU, LogSoftmax, Softmax  # noqa: E402
 from .interop import export_onnx, from_torch, to_torch  # noqa: E402

@@ -21,6 +21,8 @@ import numpy as np
 
 from autograd import Tensor
 
+from ..module import _zero_grad
+
 __all__ = ["Optimizer"]
 
 
@@ -80,16 +82,6 @@ def _lerp_(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -
     else:
         tmp *= 1.0 - weight
         np.subtract(end, tmp, out=start)
-
-
-def _zero_grad(p: Tensor, set_to_none: bool) -> None:
-    """Module.zero_grad and Optimizer.zero_grad for one tensor."""
-    if set_to_none or p.grad is None:
-        p.grad = None
-    elif p.grad.flags.writeable:
-        p.grad.fill(0)
-    else:  # a read-only gradient cannot be zeroed in place: give it zeros of its own
-        p.grad = np.zeros_like(p.grad)
 
 
 # ---- the base class -------------------------------------------------------------------
