@@ -20,6 +20,7 @@ from . import (
     utils,
 )
 from .activations import GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList
 from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .dropout import Dropout
 from .embedding import Embedding
@@ -41,5 +42,6 @@ __all__ = [
     "save", "load", "to_torch", "from_torch", "export_onnx",
     "optim", "data", "datasets", "linear", "linear_models", "backprop", "functional", "init",
     "utils", "MultiheadAttention", "TransformerEncoderLayer",
-    "text", "RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell", "RMSNorm",
+    "text", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
+    "RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell", "RMSNorm",
 ]

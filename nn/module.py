@@ -8,7 +8,8 @@ model, so a ``state_dict`` moves between the two unchanged.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+import operator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -90,64 +91,163 @@ class Module:
         for key, value in vars(self).items():
             yield from _members(key, value)
 
-    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+    def _child_items(self) -> Iterator[tuple[str, "Module"]]:
+        """(name, Module) for each direct submodule, repeats included (for printing)."""
         for name, member in self._named_members():
             if isinstance(member, Module):
                 yield name, member
+
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """(name, Module) for each direct submodule, each module once (as PyTorch)."""
+        seen: set = set()
+        for name, child in self._child_items():
+            if id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
 
     def children(self) -> Iterator["Module"]:
         for _, m in self.named_children():
             yield m
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
-        """(dotted name, Module) for this module and every submodule, each once (as PyTorch)."""
-        return self._named_modules(prefix, set())
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+        """(dotted name, Module) for this module and every submodule, depth first, each
+        once (as PyTorch; ``remove_duplicate=False`` lists a shared module under every
+        name, though never around a cycle). ``memo``: modules to leave out (it is filled)."""
+        if not remove_duplicate:
+            return iter(list(self._all_modules(prefix, set())))
+        memo = set() if memo is None else memo
+        return iter(list(self._named_modules(prefix, memo)))
 
-    def _named_modules(self, prefix: str, seen: set) -> Iterator[tuple[str, "Module"]]:
-        if id(self) in seen:  # a module reached twice (shared, or a reference back up)
+    def _named_modules(self, prefix: str, memo: set) -> Iterator[tuple[str, "Module"]]:
+        if self in memo:  # a module reached twice (shared, or a reference back up)
             return
-        seen.add(id(self))
+        memo.add(self)
         yield prefix, self
-        for name, child in self.named_children():
-            yield from child._named_modules(f"{prefix}.{name}" if prefix else name, seen)
+        for name, child in self._child_items():
+            yield from child._named_modules(f"{prefix}.{name}" if prefix else name, memo)
+
+    def _all_modules(self, prefix: str, path: set) -> Iterator[tuple[str, "Module"]]:
+        if id(self) in path:  # a reference back up the tree: stop there
+            return
+        path.add(id(self))
+        yield prefix, self
+        for name, child in self._child_items():
+            yield from child._all_modules(f"{prefix}.{name}" if prefix else name, path)
+        path.discard(id(self))
 
     def modules(self) -> Iterator["Module"]:
         for _, m in self.named_modules():
             yield m
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, Parameter) pairs; a Parameter shared by two layers appears once."""
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, Parameter): module by module (depth first), each module's own
+        parameters in assignment order, as PyTorch. A Parameter shared by two layers
+        appears once (under every name with ``remove_duplicate=False``); ``recurse=False``
+        gives this module's own parameters only."""
+        if recurse:
+            modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+        else:
+            modules = iter([(prefix, self)])
         seen: set = set()
-        seen_modules: set = set()
-        stack = [(prefix, self)]
         out = []
-        while stack:
-            pre, module = stack.pop()
-            if id(module) in seen_modules:  # shared, or a reference back up: walk it once
-                continue
-            seen_modules.add(id(module))
-            children = []
+        for pre, module in modules:
             for name, member in module._named_members():
-                full = f"{pre}.{name}" if pre else name
                 if isinstance(member, Parameter):
-                    if id(member) not in seen:
+                    if remove_duplicate:
+                        if id(member) in seen:
+                            continue
                         seen.add(id(member))
-                        out.append((full, member))
-                else:
-                    children.append((full, member))
-            # depth-first in assignment order: a module's own parameters, then its children
-            stack.extend(reversed(children))
+                    out.append((f"{pre}.{name}" if pre else name, member))
         return iter(out)
 
-    def parameters(self) -> Iterator[Parameter]:
-        for _, p in self.named_parameters():
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
             yield p
 
+    # ---- registering members by name (what PyTorch code calls) ---------------------
+    def _check_new_name(self, what: str, name: Any, allowed: tuple) -> None:
+        owner = f"{type(self).__name__}.{what}"
+        if not isinstance(name, str):
+            raise TypeError(f"{owner}: the name must be a string, got {type(name).__name__}.")
+        if not name or "." in name:
+            raise KeyError(f"{owner}: the name must be non-empty and contain no '.', "
+                           f"got {name!r}.")
+        existing = self.__dict__.get(name)
+        if (name in self.__dict__ and not isinstance(existing, allowed)) or (
+                name not in self.__dict__ and hasattr(type(self), name)):
+            raise KeyError(f"{owner}: {name!r} is already an attribute of "
+                           f"{type(self).__name__}; choose another name.")
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Make ``param`` this module's parameter ``name`` (the same as assigning
+        ``self.<name> = param``); None keeps an empty slot, as PyTorch."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"{type(self).__name__}.register_parameter({name!r}): expected an "
+                f"nn.Parameter or None, got {type(param).__name__}; wrap it: "
+                "nn.Parameter(values)."
+            )
+        self._check_new_name("register_parameter", name, (Parameter, type(None)))
+        self.__dict__[name] = param
+
+    def add_module(self, name: str, module: "Module | None") -> None:
+        """Make ``module`` the submodule ``name`` (the same as ``self.<name> = module``)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(
+                f"{type(self).__name__}.add_module({name!r}): expected a Module or None, "
+                f"got {type(module).__name__}."
+            )
+        self._check_new_name("add_module", name, (Module, type(None)))
+        self.__dict__[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> "Module":
+        """The submodule at the dotted path ``target`` (as named by ``named_modules``;
+        '' is this module)."""
+        if target == "":
+            return self
+        module, parts = self, target.split(".")
+        while parts:
+            children = dict(module._child_items())
+            # a child's name may itself be dotted (a list attribute: 'blocks.0')
+            for k in range(len(parts), 0, -1):
+                name = ".".join(parts[:k])
+                if name in children:
+                    module, parts = children[name], parts[k:]
+                    break
+            else:
+                value = module.__dict__.get(parts[0])
+                if value is not None and not isinstance(value, (list, tuple, dict)):
+                    raise AttributeError(f"`{parts[0]}` is not an nn.Module")
+                raise AttributeError(f"{type(module).__name__} has no attribute `{parts[0]}`"
+                                     f" (looking up {target!r})")
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target`` (a name of ``named_parameters``)."""
+        params = dict(self.named_parameters(remove_duplicate=False))
+        if target not in params:
+            raise AttributeError(
+                f"{type(self).__name__} has no parameter `{target}`; its parameters are "
+                f"{list(params)}."
+            )
+        return params[target]
+
     # ---- modes and gradients ---------------------------------------------------
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient (sets .grad to None, as PyTorch does)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient: ``.grad`` becomes None (PyTorch's default),
+        or with ``set_to_none=False`` is filled with zeros in place (None stays None)."""
         for p in self.parameters():
-            p.grad = None
+            _zero_grad(p, set_to_none)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Set ``requires_grad`` of every parameter (False freezes the module). Returns self."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
 
     def train(self, mode: bool = True) -> "Module":
         for m in self.modules():
@@ -194,16 +294,20 @@ class Module:
         self.__dict__.setdefault("_buffer_names", {})[name] = bool(persistent)
         self.__dict__[name] = tensor
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True
-                      ) -> Iterator[tuple[str, Tensor]]:
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         """(dotted name, Tensor) for each buffer of this module and (``recurse``) its
-        submodules, as PyTorch names them (``bn.running_mean``); each buffer once."""
-        modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        submodules, as PyTorch names them (``bn.running_mean``), non-persistent ones
+        included; each buffer once (unless ``remove_duplicate=False``)."""
+        if recurse:
+            modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+        else:
+            modules = iter([(prefix, self)])
         seen: set = set()
         for pre, module in modules:
             for name in module.__dict__.get("_buffer_names", ()):
                 value = module.__dict__.get(name)
-                if value is not None and id(value) not in seen:
+                if value is not None and not (remove_duplicate and id(value) in seen):
                     seen.add(id(value))
                     yield (f"{pre}.{name}" if pre else name), value
 
@@ -213,13 +317,12 @@ class Module:
 
     def _named_state(self) -> list[tuple[str, Tensor]]:
         """What ``state_dict`` holds, in PyTorch's order: module by module (depth first),
-        each module's own parameters, then its persistent buffers."""
+        each module's own parameters, then its persistent buffers. As in PyTorch, a
+        shared (tied) parameter or module is listed under every name it has."""
         out: list = []
-        seen: set = set()
-        for pre, module in self.named_modules():
+        for pre, module in self.named_modules(remove_duplicate=False):
             for name, member in module._named_members():
-                if isinstance(member, Parameter) and id(member) not in seen:
-                    seen.add(id(member))
+                if isinstance(member, Parameter):
                     out.append((f"{pre}.{name}" if pre else name, member))
             for name, persistent in module.__dict__.get("_buffer_names", {}).items():
                 value = module.__dict__.get(name)
@@ -317,15 +420,28 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        children = list(self.named_children())
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        if not children:
-            return head + ")"
-        lines = [head]
-        for name, child in children:
-            body = repr(child).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {body}")
-        return "\n".join(lines) + "\n)"
+        """As PyTorch prints a module: ``extra_repr()`` and one line per child, indented."""
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + repr(child).replace("\n", "\n  ")
+                       for name, child in self._child_items()]
+        lines = extra_lines + child_lines
+        body = ""
+        if len(extra_lines) == 1 and not child_lines:
+            body = extra_lines[0]
+        elif lines:
+            body = "\n  " + "\n  ".join(lines) + "\n"
+        return f"{type(self).__name__}({body})"
+
+
+def _zero_grad(p: Tensor, set_to_none: bool) -> None:
+    """zero_grad of one tensor (Module's and Optimizer's): None, or zeros in place."""
+    if set_to_none or p.grad is None:
+        p.grad = None
+    elif p.grad.flags.writeable:
+        p.grad.fill(0)
+    else:  # a read-only gradient cannot be zeroed in place: give it zeros of its own
+        p.grad = np.zeros_like(p.grad)
 
 
 def _values(x: Any) -> Any:
@@ -343,11 +459,101 @@ def _members(key: str, value: Any) -> Iterator[tuple[str, Any]]:
             yield from _members(f"{key}.{k}", item)
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """Modules kept in a list and named by position ('0', '1', ...): what Sequential and
+    ModuleList share (indexing, slicing, append, extend, insert, del, len, iteration)."""
+
+    def __init__(self, modules: Iterable[Module] = ()) -> None:
+        super().__init__()
+        self._layers: list[Module] = []
+        self.extend(modules)
+
+    def _named_members(self) -> Iterator[tuple[str, Any]]:
+        for i, m in enumerate(self._layers):
+            yield str(i), m
+
+    def _checked(self, module: Any, where: str) -> Module:
+        if not isinstance(module, Module):
+            raise TypeError(
+                f"{type(self).__name__}.{where}: expected a Module, got "
+                f"{type(module).__name__}."
+            )
+        return module
+
+    def _from_list(self, modules: list[Module]) -> "_ModuleSequence":
+        return type(self)(modules)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return self._from_list(self._layers[index])
+        return self._layers[self._index(index)]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self._layers[self._index(index)] = self._checked(module, "__setitem__")
+
+    def __delitem__(self, index: int | slice) -> None:
+        # the members after it move up, as in PyTorch: names stay 0, 1, ...
+        del self._layers[index if isinstance(index, slice) else self._index(index)]
+
+    def _index(self, index: Any) -> int:
+        try:
+            i = operator.index(index)
+        except TypeError:
+            raise TypeError(
+                f"{type(self).__name__} indices must be integers or slices, got "
+                f"{type(index).__name__}."
+            ) from None
+        if not -len(self._layers) <= i < len(self._layers):
+            raise IndexError(
+                f"{type(self).__name__}: index {i} is out of range for "
+                f"{len(self._layers)} modules."
+            )
+        return i % len(self._layers)
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._layers)
+
+    def append(self, module: Module) -> "_ModuleSequence":
+        """Add ``module`` at the end (named by its position). Returns self."""
+        self._layers.append(self._checked(module, "append"))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> "_ModuleSequence":
+        """Append each of ``modules``. Returns self."""
+        if isinstance(modules, Module) and not isinstance(modules, _ModuleSequence):
+            raise TypeError(
+                f"{type(self).__name__}.extend: expected an iterable of Modules, got a "
+                f"{type(modules).__name__}; use append for one module."
+            )
+        for m in list(modules):
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Put ``module`` before position ``index`` (list.insert's rules)."""
+        self._layers.insert(operator.index(index), self._checked(module, "insert"))
+
+    def pop(self, index: int = -1) -> Module:
+        """Remove and return the module at ``index``."""
+        return self._layers.pop(self._index(index))
+
+    def __iadd__(self, modules: Iterable[Module]) -> "_ModuleSequence":
+        return self.extend(modules)
+
+    def __add__(self, other: "_ModuleSequence") -> "_ModuleSequence":
+        if not isinstance(other, _ModuleSequence):
+            return NotImplemented
+        return self._from_list(self._layers + list(other))
+
+
+class Sequential(_ModuleSequence):
     """Modules applied one after another; parameters named '0.weight', '2.bias'... as PyTorch."""
 
     def __init__(self, *modules: Module) -> None:
-        super().__init__()
+        Module.__init__(self)
         for i, m in enumerate(modules):
             if not isinstance(m, Module):
                 raise TypeError(
@@ -355,18 +561,8 @@ class Sequential(Module):
                 )
         self._layers = list(modules)
 
-    def _named_members(self) -> Iterator[tuple[str, Any]]:
-        for i, m in enumerate(self._layers):
-            yield str(i), m
-
-    def __getitem__(self, i: int) -> Module:
-        return self._layers[i]
-
-    def __len__(self) -> int:
-        return len(self._layers)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._layers)
+    def _from_list(self, modules: list[Module]) -> "Sequential":
+        return Sequential(*modules)
 
     def forward(self, x: Any) -> Any:
         for m in self._layers:

@@ -143,3 +143,187 @@ def test_epoch_orders_are_successive_permutations_of_the_seeded_generator():
     for _ in range(3):
         order = np.concatenate([yb.data for _, yb in loader])
         np.testing.assert_array_equal(order, rng.permutation(n))
+
+
+# ---- PyTorch's form: DataLoader(dataset, batch_size=1, shuffle=False, ...) ------------------
+
+def _same_batch(ours, theirs):
+    """Our batch and torch's: the same structure, values and dtypes."""
+    if isinstance(theirs, (list, tuple)):
+        assert type(ours) is type(theirs) and len(ours) == len(theirs)
+        for o, t in zip(ours, theirs, strict=True):
+            _same_batch(o, t)
+    elif isinstance(theirs, dict):
+        assert list(ours) == list(theirs)
+        for key in theirs:
+            _same_batch(ours[key], theirs[key])
+    elif hasattr(theirs, "numpy"):
+        assert isinstance(ours, Tensor)
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        assert ours.data.dtype == theirs.numpy().dtype
+    else:
+        assert ours == theirs
+
+
+@pytest.mark.parametrize("kwargs", [{}, dict(batch_size=4), dict(batch_size=3, drop_last=True),
+                                    dict(batch_size=None)])
+def test_tensor_dataset_batches_equal_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import DataLoader as TorchLoader
+    from torch.utils.data import TensorDataset as TorchTensorDataset
+
+    from nn.data import TensorDataset
+    X, y = _data(10)
+    ours = DataLoader(TensorDataset(X, y), **kwargs)
+    theirs = TorchLoader(TorchTensorDataset(torch.from_numpy(X), torch.from_numpy(y)), **kwargs)
+    assert len(ours) == len(theirs)
+    batches = list(ours)
+    assert len(batches) == len(list(theirs))
+    for o, t in zip(batches, theirs, strict=True):
+        _same_batch(list(o), list(t))
+    assert ours.batch_size == theirs.batch_size and not ours.shuffle
+
+
+class Samples:
+    """A map-style data set with no base class: samples of mixed kinds."""
+
+    def __init__(self, n=7):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        x = np.full(3, i, dtype=np.float32)
+        return x, i, i / 2, f"s{i}", {"mask": i % 2 == 0, "w": np.float32(i)}
+
+
+def test_generic_dataset_is_collated_as_torch_default_collate():
+    pytest.importorskip("torch")
+    from torch.utils.data import DataLoader as TorchLoader
+    for kwargs in [dict(batch_size=3), dict(batch_size=2, drop_last=True), {}]:
+        ours, theirs = DataLoader(Samples(), **kwargs), TorchLoader(Samples(), **kwargs)
+        assert len(ours) == len(theirs)
+        for o, t in zip(ours, theirs, strict=True):
+            _same_batch(o, t)
+    # a list is a data set too, and plain numbers become a Tensor (floats: float64)
+    pairs = [(np.ones(2) * i, i) for i in range(5)]
+    for o, t in zip(DataLoader(pairs, 2), TorchLoader(pairs, 2), strict=True):
+        _same_batch(o, t)
+    for o, t in zip(DataLoader([0.5, 1.5, 2.5], 2), TorchLoader([0.5, 1.5, 2.5], 2),
+                    strict=True):
+        _same_batch(o, t)
+
+
+def test_positional_order_sampler_batch_sampler_and_collate_fn_as_torch():
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import BatchSampler, SequentialSampler
+    from torch.utils.data import DataLoader as TorchLoader
+    ds = Samples(9)
+    loader = DataLoader(ds, 4, True, generator=ag.Generator().manual_seed(0))
+    assert loader.batch_size == 4 and loader.shuffle and len(loader) == 3
+    ids = np.concatenate([b[1].data for b in loader])
+    assert sorted(ids.tolist()) == list(range(9)) and ids.tolist() != list(range(9))
+    order = [8, 1, 5, 0, 2]
+    for ours, theirs in [
+        (DataLoader(ds, batch_size=2, sampler=order), TorchLoader(ds, batch_size=2, sampler=order)),
+        (DataLoader(ds, batch_sampler=[[3, 1], [0], [2, 2]]),
+         TorchLoader(ds, batch_sampler=[[3, 1], [0], [2, 2]])),
+        # torch's own samplers are iterables of indices: they work here too
+        (DataLoader(ds, batch_sampler=BatchSampler(SequentialSampler(ds), 4, False)),
+         TorchLoader(ds, batch_sampler=BatchSampler(SequentialSampler(ds), 4, False))),
+        (DataLoader(ds, batch_size=None, sampler=order),
+         TorchLoader(ds, batch_size=None, sampler=order)),
+    ]:
+        assert len(ours) == len(theirs)
+        for o, t in zip(ours, theirs, strict=True):
+            _same_batch(o, t)
+
+    def firsts(batch):
+        return [sample[1] for sample in batch]
+
+    assert list(DataLoader(ds, 5, collate_fn=firsts)) == [[0, 1, 2, 3, 4], [5, 6, 7, 8]]
+    assert list(DataLoader(ds, 5, collate_fn=firsts, num_workers=2)) == list(
+        TorchLoader(ds, 5, collate_fn=firsts))
+    assert torch is not None
+
+
+def test_torch_form_argument_errors():
+    ds = Samples(4)
+    with pytest.raises(ValueError, match="sampler option is mutually exclusive with shuffle"):
+        DataLoader(ds, sampler=[0, 1], shuffle=True)
+    with pytest.raises(ValueError, match="batch_sampler option is mutually exclusive"):
+        DataLoader(ds, 2, batch_sampler=[[0, 1]])
+    with pytest.raises(ValueError, match="batch_size=None option disables auto-batching"):
+        DataLoader(ds, batch_size=None, drop_last=True)
+    with pytest.raises(NotImplementedError, match="worker_init_fn"):
+        DataLoader(ds, num_workers=2, worker_init_fn=print)
+    with pytest.raises(ValueError, match="prefetch_factor and persistent_workers need"):
+        DataLoader(ds, persistent_workers=True)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        DataLoader(ds, 0)
+    with pytest.raises(TypeError, match="batch_size must be an int, got 2.5"):
+        DataLoader(ds, 2.5)
+    with pytest.raises(TypeError, match="generator= must be an ag.Generator"):
+        DataLoader(ds, generator=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="give seed= or generator=, not both"):
+        DataLoader(ds, seed=1, generator=ag.Generator())
+    with pytest.raises(RuntimeError, match="each element in list of batch should be of equal"):
+        next(iter(DataLoader([[1, 2], [3]], batch_size=2)))
+    with pytest.raises(RuntimeError, match=r"same shape, got \(2,\) and \(3,\)"):
+        next(iter(DataLoader([np.ones(2), np.ones(3)], batch_size=2)))
+    with pytest.raises(TypeError, match="default_collate: .*found object"):
+        next(iter(DataLoader([object()], batch_size=1)))
+
+
+def test_an_int_where_y_goes_says_what_to_write():
+    X, y = _data(10)
+    with pytest.raises(TypeError, match=r"the second argument is the targets y, got the int 64\. "
+                                        r"Write DataLoader\(X, y, batch_size=64\)"):
+        DataLoader(X, 64)
+    with pytest.raises(TypeError, match="TensorDataset\\(X, y\\), 8\\) in PyTorch's order"):
+        DataLoader(Tensor(X), 8)
+
+
+def test_generator_gives_repeatable_epochs_and_leaves_the_shared_stream_alone():
+    X, y = _data(40)
+    from nn.data import TensorDataset
+
+    def epochs(loader, k=3):
+        return [np.concatenate([b[1].data for b in loader]).tolist() for _ in range(k)]
+
+    for make in (lambda g: DataLoader(X, y, batch_size=8, generator=g),
+                 lambda g: DataLoader(TensorDataset(X, y), 8, shuffle=True, generator=g)):
+        ag.manual_seed(0)
+        shared = ag.randn(3).data
+        ag.manual_seed(0)
+        a = epochs(make(ag.Generator().manual_seed(5)))
+        np.testing.assert_array_equal(ag.randn(3).data, shared)  # the shared stream untouched
+        b = epochs(make(ag.Generator().manual_seed(5)))
+        c = epochs(make(ag.Generator().manual_seed(6)))
+        assert a == b and a != c
+        assert a[0] != a[1]  # each epoch draws a new order from the generator
+    # both forms, the same seed: the same epochs
+    assert epochs(DataLoader(X, y, batch_size=8, seed=3)) == epochs(
+        DataLoader(TensorDataset(X, y), 8, shuffle=True, seed=3))
+
+
+def test_dataset_base_class_and_seed_none_follows_manual_seed_in_torch_form():
+    from nn.data import Dataset
+
+    class Squares(Dataset):
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            return np.float64(i * i)
+
+    loader = DataLoader(Squares(), batch_size=6, shuffle=True)
+    ag.manual_seed(2)
+    a = next(iter(DataLoader(Squares(), batch_size=6, shuffle=True))).data.tolist()
+    ag.manual_seed(2)
+    b = next(iter(DataLoader(Squares(), batch_size=6, shuffle=True))).data.tolist()
+    assert a == b and sorted(a) == [0, 1, 4, 9, 16, 25]
+    assert len(loader) == 1 and "6 samples, batch_size=6, shuffle=True" in repr(loader)
+    with pytest.raises(NotImplementedError, match="must define __getitem__"):
+        Dataset()[0]

@@ -152,7 +152,8 @@ def test_tensor_dataset_len_indexing_and_tensors():
 
 def test_dataloader_over_a_dataset_equals_dataloader_over_arrays():
     X, y = _xy(23)
-    a = DataLoader(TensorDataset(X, y), batch_size=5, seed=7)
+    # the same arguments (a data set first takes PyTorch's defaults: shuffle=False)
+    a = DataLoader(TensorDataset(X, y), batch_size=5, shuffle=True, seed=7)
     b = DataLoader(X, y, batch_size=5, seed=7)
     assert len(a) == len(b) == 5
     for _ in range(2):  # two epochs
@@ -162,13 +163,13 @@ def test_dataloader_over_a_dataset_equals_dataloader_over_arrays():
 
 
 @pytest.mark.parametrize("k", [1, 3])
-def test_dataloader_over_one_or_three_tensors_gives_tuples_of_that_length(k):
+def test_dataloader_over_one_or_three_tensors_gives_lists_of_that_length(k):
     X, y = _xy(10)
     w = np.linspace(0, 1, 10)
     tensors = (X, y, w)[:k]
     batches = list(DataLoader(TensorDataset(*tensors), batch_size=4, shuffle=False))
     assert [len(b) for b in batches] == [k] * 3
-    assert all(isinstance(b, tuple) for b in batches)
+    assert all(isinstance(b, list) for b in batches)  # as PyTorch's default_collate
     for i, t in enumerate(tensors):
         np.testing.assert_array_equal(np.concatenate([b[i].data for b in batches]), t)
 
@@ -202,7 +203,10 @@ def test_dataloader_refuses_non_numeric_data_naming_the_dtype(bad, dtype):
     X, _ = _xy(2)
     with pytest.raises(TypeError, match=rf"DataLoader: y must hold numbers .*dtype {dtype}"):
         DataLoader(X, bad)
-    with pytest.raises(TypeError, match=rf"DataLoader: X must hold numbers .*dtype {dtype}"):
-        DataLoader(bad)
+    if isinstance(bad, list):  # a list alone is a data set, as in PyTorch: strings stay
+        assert list(DataLoader(bad, batch_size=2)) == [bad]
+    else:
+        with pytest.raises(TypeError, match=rf"DataLoader: X must hold numbers .*{dtype}"):
+            DataLoader(bad)
     with pytest.raises(TypeError, match=rf"TensorDataset: tensor 1 must hold numbers .*{dtype}"):
         TensorDataset(X, bad)

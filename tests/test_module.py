@@ -76,7 +76,11 @@ def test_shared_parameter_counted_once():
     names = [n for n, _ in m.named_parameters()]
     assert names == ["a.weight", "a.bias", "b.bias"]
     assert len(list(m.parameters())) == 3
-    assert set(m.state_dict()) == {"a.weight", "a.bias", "b.bias"}
+    # state_dict lists a shared parameter or module under every name, as PyTorch does
+    assert list(m.state_dict()) == ["a.weight", "a.bias", "b.weight", "b.bias",
+                                    "again.weight", "again.bias"]
+    m.load_state_dict({k: np.full(v.shape, 2.0) for k, v in m.state_dict().items()})
+    assert m.b.weight.data.min() == 2.0
 
 
 def test_a_reference_back_up_the_tree_is_walked_once():

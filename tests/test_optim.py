@@ -223,6 +223,11 @@ OPTIMIZERS = [
     lambda ps: optim.AdamW(ps, lr=0.1, weight_decay=0.1),
     lambda ps: optim.RMSprop(ps, lr=0.01),
     lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.5, weight_decay=0.01, centered=True),
+    lambda ps: optim.Adadelta(ps, lr=1.0, eps=1e-2),  # a larger eps: faster start
+    lambda ps: optim.Adadelta(ps, rho=0.5, eps=1e-2, weight_decay=0.01),
+    lambda ps: optim.Adagrad(ps, lr=0.1),
+    lambda ps: optim.Adagrad(ps, lr=0.3, lr_decay=0.001, weight_decay=0.01,
+                             initial_accumulator_value=0.1),
 ]
 
 
@@ -233,7 +238,11 @@ def test_params_without_grad_are_skipped(make):
     a.grad = np.array([1.0, 1.0])
     for _ in range(3):
         opt.step()
-    assert b.data[0] == 3.0 and b.grad is None and b not in opt.state
+    assert b.data[0] == 3.0 and b.grad is None
+    if isinstance(opt, optim.Adagrad):  # torch's Adagrad makes every state when built
+        assert opt.state[b]["step"] == 0 and opt.state[a]["step"] == 3
+    else:
+        assert b not in opt.state
     assert np.all(a.data < [1.0, 2.0])
 
 
@@ -351,6 +360,83 @@ def test_repr():
     assert "group 1 (1): lr=0.5, alpha=0.99" in repr(two)
 
 
+# ---- Adadelta, Adagrad ----------------------------------------------------------------
+
+def test_adadelta_matches_the_formula():
+    rng = np.random.default_rng(4)
+    start, grads = rng.standard_normal(5), rng.standard_normal((6, 5))
+    lr, rho, eps, wd = 0.7, 0.8, 1e-3, 0.05
+    p = _param(start)
+    opt = optim.Adadelta([p], lr=lr, rho=rho, eps=eps, weight_decay=wd)
+    _steps(opt, p, grads)
+    ref, s, u = start.copy(), np.zeros(5), np.zeros(5)
+    for g in grads:
+        g = g + wd * ref
+        s = rho * s + (1 - rho) * g * g
+        delta = np.sqrt(u + eps) / np.sqrt(s + eps) * g
+        u = rho * u + (1 - rho) * delta * delta
+        ref = ref - lr * delta
+    np.testing.assert_allclose(p.data, ref, rtol=1e-12, atol=1e-14)
+    assert opt.state[p]["step"] == 6
+    np.testing.assert_allclose(opt.state[p]["acc_delta"], u, rtol=1e-12)
+    assert optim.Adadelta([p]).param_groups[0] == {
+        "params": [p], "lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0}
+
+
+def test_adagrad_matches_the_formula_and_makes_its_state_when_built():
+    rng = np.random.default_rng(5)
+    start, grads = rng.standard_normal(4), rng.standard_normal((7, 4))
+    lr, decay, wd, init, eps = 0.3, 0.1, 0.02, 0.5, 1e-6
+    p = _param(start)
+    opt = optim.Adagrad([p], lr=lr, lr_decay=decay, weight_decay=wd,
+                        initial_accumulator_value=init, eps=eps)
+    assert opt.state[p]["step"] == 0 and opt.state[p]["sum"].tolist() == [init] * 4
+    _steps(opt, p, grads)
+    ref, acc = start.copy(), np.full(4, init)
+    for t, g in enumerate(grads, start=1):
+        g = g + wd * ref
+        acc = acc + g * g
+        ref = ref - lr / (1 + (t - 1) * decay) * g / (np.sqrt(acc) + eps)
+    np.testing.assert_allclose(p.data, ref, rtol=1e-12, atol=1e-14)
+    assert opt.state[p]["step"] == 7
+    later = _param([1.0])
+    opt.add_param_group({"params": [later]})  # made on its first step, as torch
+    _steps(opt, later, [[2.0]])
+    g = 2.0 + wd * 1.0
+    np.testing.assert_allclose(later.data, [1.0 - lr * g / (np.sqrt(init + g * g) + eps)],
+                               rtol=1e-14)
+
+
+def test_adadelta_and_adagrad_argument_errors():
+    p = _param([1.0])
+    with pytest.raises(ValueError, match=r"Adadelta: rho must be in \[0, 1\], got 1.5"):
+        optim.Adadelta([p], rho=1.5)
+    with pytest.raises(ValueError, match="Adadelta: eps must be >= 0"):
+        optim.Adadelta([p], eps=-1.0)
+    with pytest.raises(ValueError, match="Adadelta: lr must be >= 0"):
+        optim.Adadelta([p], lr=-1.0)
+    for name in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+        with pytest.raises(ValueError, match=f"Adagrad: {name} must be >= 0"):
+            optim.Adagrad([p], **{name: -0.5})
+    with pytest.raises(ValueError, match="'exp_avg', which Adagrad does not keep"):
+        adam = optim.Adam([p])
+        _steps(adam, p, [[1.0]])
+        optim.Adagrad([p]).load_state_dict(adam.state_dict())
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS)
+def test_zero_grad_set_to_none_false_zeroes_in_place(make):
+    a, b = _param([1.0, 2.0]), _param([3.0])
+    opt = make([a, b])
+    g = np.array([0.5, -1.0])
+    a.grad = g
+    opt.zero_grad(set_to_none=False)
+    assert a.grad is g and g.tolist() == [0.0, 0.0] and b.grad is None
+    a.grad = np.array([1.0, 1.0])
+    opt.zero_grad()  # torch's default: set_to_none=True
+    assert a.grad is None and b.grad is None
+
+
 # ---- parameter groups -----------------------------------------------------------------
 
 def test_param_groups_take_their_own_options_and_defaults_for_the_rest():
@@ -404,6 +490,8 @@ RESUMABLE = [
     ("Adam", dict(lr=0.01, weight_decay=0.01)),
     ("AdamW", dict(lr=0.01, betas=(0.8, 0.99))),
     ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
+    ("Adadelta", dict(lr=0.5, rho=0.8, weight_decay=0.01)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
 ]
 
 
@@ -536,6 +624,15 @@ AGAINST_TORCH = [
     ("RMSprop", dict(lr=0.01), dict(alpha=0.5, eps=1e-3)),
     ("RMSprop", dict(lr=0.01, momentum=0.9, weight_decay=0.1), dict(momentum=0.0)),
     ("RMSprop", dict(lr=0.01, centered=True), dict(centered=True, momentum=0.5)),
+    ("Adadelta", dict(), dict(lr=0.5, rho=0.5)),
+    ("Adadelta", dict(lr=0.3, rho=0.95, eps=1e-4, weight_decay=0.1), dict(weight_decay=0.0)),
+    ("Adadelta", dict(rho=1.0), dict(rho=0.0)),
+    ("Adagrad", dict(), dict(lr=0.5, eps=1e-3)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1, initial_accumulator_value=0.5),
+     dict(lr_decay=0.0)),
+    # a group's own initial_accumulator_value is not used: torch fills every sum from the
+    # constructor's value
+    ("Adagrad", dict(lr=0.2, initial_accumulator_value=0.25), dict(initial_accumulator_value=4.0)),
 ]
 
 

@@ -21,6 +21,8 @@ import numpy as np
 
 from autograd import Tensor
 
+from ..module import _zero_grad
+
 __all__ = ["Optimizer"]
 
 
@@ -191,11 +193,13 @@ class Optimizer:
         for g in self.param_groups:
             g["lr"] = value
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient (sets ``.grad`` to None, as PyTorch does)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient: ``.grad`` becomes None (PyTorch's default),
+        or with ``set_to_none=False`` is filled with zeros in place (a grad that is None
+        stays None), so that the next backward adds into the same arrays."""
         for g in self.param_groups:
             for p in g["params"]:
-                p.grad = None
+                _zero_grad(p, set_to_none)
 
     def step(self) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define step().")
