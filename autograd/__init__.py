@@ -41,6 +41,10 @@ from .engine import grad_of as grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .random import Generator
 from .scalar import Scalar
+
+from .ops_shape import (  # noqa: F401  # isort: skip (the functional forms: ag.flip, ...)
+    argsort, chunk, flip, gather, index_select, masked_fill, roll, scatter, scatter_add, sort,
+    split, topk, tril, triu, unbind)
 from .stepper import BackwardStepper, animate_backward
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
 from .viz import draw_graph
