@@ -371,8 +371,8 @@ class MaskedFill(Function):
         ctx.mask = mask
         try:
             return np.where(mask, np.asarray(value).astype(a.dtype), a)
-        except ValueError:
-            raise ops._broadcast_error("masked_fill", a, mask) from None
+        except ValueError:  # RuntimeError, as PyTorch raises it
+            raise RuntimeError(*ops._broadcast_error("masked_fill", a, mask).args) from None
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> tuple:
@@ -646,6 +646,8 @@ class ShapeMethods:
                 f"topk: k={k} is out of range for dimension {dim} of length {a.shape[dim]} "
                 f"(shape {self.shape}); k must be between 0 and the length."
             )
+        if self.ndim == 0:
+            k = 1  # PyTorch gives a 0-d tensor's element for k = 0 too
         order = _order(a.data, dim, bool(largest))
         order = order[(slice(None),) * dim + (slice(0, k),)]
         values = TopK.apply(a, idx=_along(order, dim))
