@@ -40,6 +40,10 @@ from .gradients import BackwardStep, backward_steps
 from .gradients import grad_of as grad
 from .random import Generator
 from .scalar import Scalar
+
+from .ops_shape import (  # noqa: F401  # isort: skip (the functional forms: ag.flip, ...)
+    argsort, chunk, flip, gather, index_select, masked_fill, roll, scatter, scatter_add, sort,
+    split, topk, tril, triu, unbind)
 from .stepper import BackwardStepper, animate_backward
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
 from .viz import draw_graph

@@ -306,6 +306,164 @@ def clip_lo(x):
     return x.clip(CLIP_LO)
 
 
+# ---- PyTorch's shape, indexing and ordering ops (ops_shape.py): inputs and keywords
+
+
+@st.composite
+def dim_kw(draw, shape):
+    """A dim, negative too; a 0-d tensor takes 0 and -1 (as PyTorch)."""
+    n = max(len(shape), 1)
+    return {"dim": draw(st.integers(-n, n - 1))}
+
+
+@st.composite
+def expand_sizes(draw, shape, minus_one: bool):
+    """Target sizes for expand: new leading dims, dims of length 1 grown, -1 keeping a dim."""
+    lead = draw(st.lists(st.integers(1, 3), min_size=0 if shape else 1, max_size=2))
+    sizes = []
+    for n in shape:
+        grow = [1, 2, 3] if n == 1 else [n]
+        sizes.append(-1 if minus_one and draw(st.booleans()) else draw(st.sampled_from(grow)))
+    return tuple(lead) + tuple(sizes)
+
+
+def expand_kw(minus_one: bool) -> Callable:
+    return lambda shape: expand_sizes(shape, minus_one).map(lambda s: {"sizes": s})
+
+
+def expand_as_kw(shape):
+    return expand_sizes(shape, False).map(lambda s: {"shape": s})
+
+
+@st.composite
+def repeat_kw(draw, shape):
+    lead = draw(st.lists(st.integers(1, 3), min_size=0 if shape else 1, max_size=2))
+    return {"reps": tuple(lead) + tuple(draw(st.integers(1, 3)) for _ in shape)}
+
+
+@st.composite
+def flip_kw(draw, shape):
+    return {"dims": draw(dim_kw(shape))["dim"]}
+
+
+@st.composite
+def flip_dims_kw(draw, shape):
+    dims = draw(st.lists(st.integers(0, len(shape) - 1), min_size=1, unique=True))
+    return {"dims": tuple(d - len(shape) if draw(st.booleans()) else d for d in dims)}
+
+
+def roll_kw(shape):
+    return st.integers(-7, 7).map(lambda s: {"shifts": s})
+
+
+@st.composite
+def roll_dims_kw(draw, shape):
+    n = len(shape)
+    dims = draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=3))  # repeats add up
+    return {"shifts": tuple(draw(st.integers(-7, 7)) for _ in dims), "dims": tuple(dims)}
+
+
+@st.composite
+def split_kw(draw, shape):
+    dim = draw(dim_kw(shape))["dim"]
+    n = shape[dim]
+    if draw(st.booleans()):
+        return {"split": draw(st.integers(1, n + 1)), "dim": dim}
+    cuts = sorted(draw(st.lists(st.integers(0, n), max_size=3)))
+    bounds = [0, *cuts, n]
+    return {"split": [b - a for a, b in zip(bounds[:-1], bounds[1:], strict=True)], "dim": dim}
+
+
+@st.composite
+def chunk_kw(draw, shape):
+    dim = draw(dim_kw(shape))["dim"]
+    return {"chunks": draw(st.integers(1, shape[dim] + 2)), "dim": dim}
+
+
+@st.composite
+def gather_kw(draw, shape):
+    """An index of the tensor's ndim: any length along dim, no longer elsewhere; repeats."""
+    dim = draw(dim_kw(shape))["dim"]
+    d = dim % len(shape)
+    ishape = tuple(draw(st.integers(1, n + 2 if k == d else n)) for k, n in enumerate(shape))
+    index = draw(hnp.arrays(np.int64, ishape, elements=st.integers(0, shape[d] - 1)))
+    return {"dim": dim, "index": index}
+
+
+@st.composite
+def index_select_kw(draw, shape):
+    dim = draw(dim_kw(shape))["dim"]
+    size = shape[dim] if shape else 1
+    index = draw(hnp.arrays(np.int64, 1 if not shape else draw(st.integers(1, 5)),
+                            elements=st.integers(0, size - 1)))
+    return {"dim": dim, "index": index}
+
+
+def tril_kw(shape):
+    return st.integers(-3, 3).map(lambda k: {"diagonal": k})
+
+
+@st.composite
+def sort_kw(draw, shape):
+    return {**draw(dim_kw(shape)), "descending": draw(st.booleans())}
+
+
+@st.composite
+def topk_kw(draw, shape):
+    dim = draw(dim_kw(shape))["dim"]
+    n = shape[dim] if shape else 1
+    return {"k": draw(st.integers(0, n)), "dim": dim}
+
+
+def scatter_inputs(src: str) -> Callable:
+    """self (and src) for scatter ops, with an index along a dim. src: 'tensor' (unique
+    positions, so no write is lost: a lost one has no derivative), 'add' (repeats, which
+    accumulate) or 'number' (no src array)."""
+
+    def make(large: bool = False, scalar: bool = False) -> st.SearchStrategy:
+        @st.composite
+        def inputs(draw):
+            shape = draw(shapes(min_dims=1, max_dims=3, max_side=_side(large)))
+            dim = draw(dim_kw(shape))["dim"]
+            d = dim % len(shape)
+            ishape = [draw(st.integers(1, n)) for n in shape]
+            if src == "tensor":  # a prefix of a random permutation along dim, per position
+                rng = np.random.default_rng(draw(seeds))
+                full = rng.random(ishape[:d] + [shape[d]] + ishape[d + 1:]).argsort(axis=d)
+                index = np.take(full, np.arange(ishape[d]), axis=d).astype(np.int64)
+            else:
+                ishape[d] = draw(st.integers(1, shape[d] + 2))
+                index = draw(hnp.arrays(np.int64, tuple(ishape),
+                                        elements=st.integers(0, shape[d] - 1)))
+            a = draw(_arrays(shape, REAL, large))
+            kwargs = {"dim": dim, "index": index}
+            if src == "number":
+                return (a,), kwargs
+            return (a, draw(_arrays(index.shape, REAL, large))), kwargs
+
+        return inputs()
+
+    return make
+
+
+def masked_fill_inputs(tensor_value: bool) -> Callable:
+    """x (and a 0-d value) with a bool mask that broadcasts with x (either may grow)."""
+
+    def make(large: bool = False, scalar: bool = False) -> st.SearchStrategy:
+        @st.composite
+        def inputs(draw):
+            sx, sm = draw(broadcastable_shapes(2, max_side=_side(large)))
+            x = draw(_arrays(sx, REAL, large))
+            mask = draw(hnp.arrays(np.bool_, sm))
+            if tensor_value:
+                return (x, draw(_arrays((), REAL, large))), {"mask": mask}
+            return (x,), {"mask": mask}
+
+        return inputs()
+
+    return make
+
+
 # ---- numpy references -----------------------------------------------------------------
 
 
@@ -335,6 +493,73 @@ def np_squeeze(x, axis):
 def np_linear(x, w, b=None):
     out = x @ w.T
     return out if b is None else out + b
+
+
+def np_expand(x, sizes):
+    lead = len(sizes) - x.ndim
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    return np.broadcast_to(x, shape)
+
+
+def np_roll(x, shifts, dims=None):
+    return np.roll(x, shifts, axis=dims)
+
+
+def np_pieces(x, split, dim):
+    """numpy's pieces for torch.split: of length ``split`` each, or the given lengths."""
+    n = x.shape[dim]
+    cuts = range(split, n, split) if isinstance(split, int) else np.cumsum(split)[:-1]
+    return np.split(x, list(cuts), axis=dim)
+
+
+def weighted_cat(pieces, dim, cat):
+    """The pieces joined again, piece i times i + 1: every piece's gradient differs."""
+    return cat([p * (i + 1) for i, p in enumerate(pieces)], dim)
+
+
+def np_chunk(x, chunks, dim):
+    return np_pieces(x, -(-x.shape[dim] // chunks), dim)
+
+
+def np_gather(x, dim, index):
+    block = tuple(slice(None) if d == dim % x.ndim else slice(0, n)
+                  for d, n in enumerate(index.shape))
+    return np.take_along_axis(x[block], index, axis=dim)
+
+
+def np_scatter(x, src, dim, index, add=False):
+    out = x.copy()
+    d = dim % x.ndim
+    idx = tuple(index if k == d else np.indices(index.shape)[k] for k in range(x.ndim))
+    if add:
+        np.add.at(out, idx, src)
+    else:
+        out[idx] = src
+    return out
+
+
+def np_order(x, dim, descending):
+    """Sorting indices; the tables' values are distinct, so no tie needs an order."""
+    order = np.argsort(x, axis=dim, kind="stable")
+    return np.flip(order, dim) if descending else order
+
+
+def np_sort_row(x, dim, descending):
+    if x.ndim == 0:
+        return x.copy()
+    order = np_order(x, dim, descending)
+    return np.take_along_axis(x, order, axis=dim) * (order + 1)
+
+
+def np_topk_row(x, k, dim, largest=True):
+    order = np.take(np_order(x, dim, largest), np.arange(k), axis=dim)
+    return np.take_along_axis(x, order, axis=dim) * (order + 1)
+
+
+def sort_row(result):
+    """A row's view of (values, indices) of sort or topk: values * (indices + 1)."""
+    values, indices = result
+    return values * (indices + 1)
 
 
 # ---- torch counterparts (imported lazily by test_torch_compare.py) ----------------------
@@ -410,6 +635,67 @@ def t_where(a, b, cond):
 
 def t_reverse(x):
     return x.permute(tuple(reversed(range(x.ndim))))
+
+
+def t_expand_as(x, shape):
+    import torch
+    return x.expand_as(torch.zeros(shape))
+
+
+def t_split_row(x, split, dim):
+    import torch
+    return weighted_cat(x.split(split, dim), dim, torch.cat)
+
+
+def t_chunk_row(x, chunks, dim):
+    import torch
+    return weighted_cat(x.chunk(chunks, dim), dim, torch.cat)
+
+
+def t_unbind_row(x, dim):
+    import torch
+    return weighted_cat(x.unbind(dim), dim, torch.stack)
+
+
+def t_gather(x, dim, index):
+    import torch
+    return x.gather(dim, torch.as_tensor(np.asarray(index)))
+
+
+def t_scatter(x, src, dim, index):
+    import torch
+    return x.scatter(dim, torch.as_tensor(index), src)
+
+
+def t_scatter_num(x, dim, index):
+    import torch
+    return x.scatter(dim, torch.as_tensor(index), 0.5)
+
+
+def t_scatter_add(x, src, dim, index):
+    import torch
+    return x.scatter_add(dim, torch.as_tensor(index), src)
+
+
+def t_index_select(x, dim, index):
+    import torch
+    return x.index_select(dim, torch.as_tensor(index))
+
+
+def t_masked_fill(x, mask):
+    import torch
+    return x.masked_fill(torch.as_tensor(mask), 0.5)
+
+
+def t_masked_fill_value(x, v, mask):
+    import torch
+    return x.masked_fill(torch.as_tensor(mask), v)
+
+
+def t_sort_fn(x, dim, descending):
+    import torch
+    values, indices = torch.sort(x, dim=dim, descending=descending, stable=True)
+    return values * (indices + 1)
 
 
 # ---- the table ----------------------------------------------------------------------------
@@ -557,6 +843,77 @@ OPS = [
        lambda *a, axis: np.stack(a, axis=axis),
        lambda *a, axis: __import__("torch").stack(a, dim=axis), joined(new_axis=True)),
     # ---- PyTorch's shape, indexing and ordering ops (autograd/ops_shape.py)
+    Op("expand", lambda a, sizes: a.expand(*sizes), np_expand, None,
+       unary(kw=expand_kw(minus_one=False))),
+    Op("expand_minus1", lambda a, sizes: a.expand(sizes), np_expand, None,
+       unary(kw=expand_kw(minus_one=True))),
+    Op("expand_as", lambda a, shape: a.expand_as(ag.zeros(shape)),
+       lambda a, shape: np.broadcast_to(a, shape), t_expand_as, unary(kw=expand_as_kw)),
+    Op("repeat", lambda a, reps: a.repeat(*reps), lambda a, reps: np.tile(a, reps), None,
+       unary(kw=repeat_kw)),
+    Op("flip", lambda a, dims: a.flip(dims),
+       lambda a, dims: np.flip(a, dims) if a.ndim else a.copy(), None,
+       unary(kw=flip_kw)),
+    Op("flip_dims", lambda a, dims: ag.flip(a, dims), lambda a, dims: np.flip(a, dims),
+       lambda a, dims: a.flip(dims), unary(kw=flip_dims_kw, min_dims=1)),
+    Op("roll", lambda a, shifts: a.roll(shifts), np_roll, None, unary(kw=roll_kw)),
+    Op("roll_dims", lambda a, shifts, dims: ag.roll(a, shifts, dims), np_roll,
+       lambda a, shifts, dims: a.roll(shifts, dims), unary(kw=roll_dims_kw, min_dims=1)),
+    Op("split", lambda a, split, dim: weighted_cat(a.split(split, dim), dim, ag.cat),
+       lambda a, split, dim: weighted_cat(np_pieces(a, split, dim), dim, np.concatenate),
+       t_split_row, unary(kw=split_kw, min_dims=1)),
+    Op("chunk", lambda a, chunks, dim: weighted_cat(ag.chunk(a, chunks, dim), dim, ag.cat),
+       lambda a, chunks, dim: weighted_cat(np_chunk(a, chunks, dim), dim, np.concatenate),
+       t_chunk_row, unary(kw=chunk_kw, min_dims=1)),
+    Op("unbind", lambda a, dim: weighted_cat(a.unbind(dim), dim, ag.stack),
+       lambda a, dim: weighted_cat([np.take(a, i, axis=dim) for i in range(a.shape[dim])],
+                                   dim, np.stack),
+       t_unbind_row, unary(kw=dim_kw, min_dims=1)),
+    Op("gather", lambda a, dim, index: a.gather(dim, index), np_gather, t_gather,
+       unary(kw=gather_kw, min_dims=1)),
+    Op("gather_fn", lambda a, dim, index: ag.gather(a, dim, ag.Tensor(index)), np_gather,
+       t_gather, unary(kw=gather_kw, min_dims=1)),
+    Op("scatter", lambda a, src, dim, index: a.scatter(dim, index, src),
+       lambda a, src, dim, index: np_scatter(a, src, dim, index), t_scatter,
+       scatter_inputs("tensor")),
+    Op("scatter_num", lambda a, dim, index: ag.scatter(a, dim, ag.Tensor(index), 0.5),
+       lambda a, dim, index: np_scatter(a, 0.5, dim, index), t_scatter_num,
+       scatter_inputs("number")),
+    Op("scatter_add", lambda a, src, dim, index: a.scatter_add(dim, ag.Tensor(index), src),
+       lambda a, src, dim, index: np_scatter(a, src, dim, index, add=True), t_scatter_add,
+       scatter_inputs("add")),
+    Op("index_select", lambda a, dim, index: a.index_select(dim, index),
+       lambda a, dim, index: np.take(a, index, axis=dim) if a.ndim else a.copy(),
+       t_index_select, unary(kw=index_select_kw)),
+    Op("masked_fill", lambda a, mask: a.masked_fill(mask, 0.5),
+       lambda a, mask: np.where(mask, 0.5, a), t_masked_fill, masked_fill_inputs(False)),
+    Op("masked_fill_tensor_value", lambda a, v, mask: ag.masked_fill(a, ag.Tensor(mask), v),
+       lambda a, v, mask: np.where(mask, v, a), t_masked_fill_value,
+       masked_fill_inputs(True)),
+    Op("tril", lambda a, diagonal: a.tril(diagonal), lambda a, diagonal: np.tril(a, diagonal),
+       None, unary(kw=tril_kw, min_dims=2)),
+    Op("triu", lambda a, diagonal: ag.triu(a, diagonal=diagonal),
+       lambda a, diagonal: np.triu(a, diagonal), lambda a, diagonal: a.triu(diagonal),
+       unary(kw=tril_kw, min_dims=2)),
+    # sort and topk: values times (index + 1), so the indices are checked too
+    Op("sort", lambda a, dim, descending: sort_row(a.sort(dim, descending)), np_sort_row,
+       None, unary(kw=sort_kw, post=distinct)),
+    Op("sort_descending", lambda a, dim: sort_row(a.sort(dim=dim, descending=True)),
+       lambda a, dim: np_sort_row(a, dim, True), None,
+       unary(kw=dim_kw, min_dims=1, post=distinct)),
+    Op("sort_fn", lambda a, dim, descending: sort_row(
+        ag.sort(a, dim=dim, descending=descending, stable=True)), np_sort_row, t_sort_fn,
+       unary(kw=sort_kw, post=distinct)),
+    Op("argsort", lambda a, dim, descending: a.gather(dim, a.argsort(dim, descending)),
+       lambda a, dim, descending: np.take_along_axis(a, np_order(a, dim, descending), dim)
+       if a.ndim else a.copy(),
+       None, unary(kw=sort_kw, post=distinct)),
+    Op("topk", lambda a, k, dim: sort_row(a.topk(k, dim)), np_topk_row, None,
+       unary(kw=topk_kw, min_dims=1, post=distinct)),
+    Op("topk_smallest", lambda a, k, dim: sort_row(ag.topk(a, k, dim=dim, largest=False)),
+       lambda a, k, dim: np_topk_row(a, k, dim, largest=False),
+       lambda a, k, dim: sort_row(a.topk(k, dim=dim, largest=False)),
+       unary(kw=topk_kw, min_dims=1, post=distinct)),
 ]
 
 OPS_BY_NAME = {op.name: op for op in OPS}
