@@ -38,12 +38,25 @@ from .engine import (
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .gradients import BackwardStep, backward_steps
 from .gradients import grad_of as grad
+from .ops_shape import (
+    argsort,
+    chunk,
+    flip,
+    gather,
+    index_select,
+    masked_fill,
+    roll,
+    scatter,
+    scatter_add,
+    sort,
+    split,
+    topk,
+    tril,
+    triu,
+    unbind,
+)
 from .random import Generator
 from .scalar import Scalar
-
-from .ops_shape import (  # noqa: F401  # isort: skip (the functional forms: ag.flip, ...)
-    argsort, chunk, flip, gather, index_select, masked_fill, roll, scatter, scatter_add, sort,
-    split, topk, tril, triu, unbind)
 from .stepper import BackwardStepper, animate_backward
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
 from .viz import draw_graph
@@ -142,4 +155,7 @@ __all__ = [
     "concatenate", "stack", "where", "maximum", "minimum", "matmul",
     "draw_graph", "animate_backward", "BackwardStepper", "toposort", "unbroadcast", "ops",
     "backward_steps", "BackwardStep", "Generator",
+    # PyTorch's shape, indexing and ordering ops (ops_shape.py)
+    "argsort", "chunk", "flip", "gather", "index_select", "masked_fill", "roll", "scatter",
+    "scatter_add", "sort", "split", "topk", "tril", "triu", "unbind",
 ]

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import ops
 from .broadcast import unbroadcast
-from .engine import Context, Function, Node
+from .engine import BuiltinFunction, Context, Node
 
 # PyTorch's return types (torch.return_types.sort / .topk): tuples with names.
 SortResult = namedtuple("sort", ["values", "indices"])
@@ -173,10 +173,8 @@ def _read(src: np.ndarray, idx: tuple) -> np.ndarray:
 # ==========================================================================
 
 
-class Expand(Function):
+class Expand(BuiltinFunction):
     """``a`` broadcast to a larger shape (a read-only view); the gradient sums back."""
-
-    builtin = True
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, shape: tuple) -> np.ndarray:
@@ -188,10 +186,9 @@ class Expand(Function):
         return unbroadcast(g, ctx.shape)
 
 
-class Repeat(Function):
+class Repeat(BuiltinFunction):
     """``a`` tiled ``reps`` times along each dim (np.tile); the gradient sums the tiles."""
 
-    builtin = True
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, reps: tuple) -> np.ndarray:
@@ -208,10 +205,8 @@ class Repeat(Function):
         return g.reshape(ctx.shape)
 
 
-class Flip(Function):
+class Flip(BuiltinFunction):
     """``a`` reversed along ``dims``; its own adjoint."""
-
-    builtin = True
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, dims: tuple) -> np.ndarray:
@@ -223,11 +218,9 @@ class Flip(Function):
         return ctx.xp.apply(Flip, g, dims=ctx.dims)
 
 
-class Roll(Function):
+class Roll(BuiltinFunction):
     """``a`` shifted cyclically along ``dims`` (over the flattened tensor when None);
     the gradient rolls back by the negated shifts."""
-
-    builtin = True
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, shifts: tuple, dims: tuple | None) -> np.ndarray:
@@ -242,7 +235,7 @@ class Roll(Function):
         return ctx.xp.apply(Roll, g, shifts=back, dims=ctx.dims)
 
 
-class _Triangle(Function):
+class _Triangle(BuiltinFunction):
     """The lower (tril) or upper (triu) triangle of the last two dims, the rest zero."""
 
     keep: Any = None
@@ -258,12 +251,10 @@ class _Triangle(Function):
 
 
 class Tril(_Triangle):
-    builtin = True
     keep = staticmethod(np.tril)
 
 
 class Triu(_Triangle):
-    builtin = True
     keep = staticmethod(np.triu)
 
 
@@ -275,25 +266,21 @@ class Triu(_Triangle):
 class Gather(ops.GetItem):
     """torch.gather: ``out[i][j] = a[index[i][j]][j]`` (dim 0); repeated indices accumulate."""
 
-    builtin = True
 
 
 class IndexSelect(ops.GetItem):
     """torch.index_select: whole slices of ``a`` along ``dim``, picked by a 1-D index."""
 
-    builtin = True
 
 
 class Sort(ops.GetItem):
     """The values of torch.sort: ``a`` gathered by the sorting indices."""
 
-    builtin = True
 
 
 class TopK(ops.GetItem):
     """The values of torch.topk: ``a`` gathered by the indices of the k extremes."""
 
-    builtin = True
 
 
 def _src_grad(ctx: Context, g: Any) -> Any:
@@ -306,7 +293,7 @@ def _src_grad(ctx: Context, g: Any) -> Any:
         tuple(gathered.shape)))
 
 
-class Scatter(Function):
+class Scatter(BuiltinFunction):
     """torch.scatter: a copy of ``a`` with ``src`` written at ``index`` along ``dim``.
 
     ``src`` is an array (only its leading block of the index's shape is read) or a
@@ -314,8 +301,6 @@ class Scatter(Function):
     is the gradient gathered at the index (as PyTorch, also for repeated indices,
     where which write wins is unspecified).
     """
-
-    builtin = True
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, src: Any, idx: tuple) -> np.ndarray:
@@ -338,13 +323,11 @@ class Scatter(Function):
         return ga, gs
 
 
-class ScatterAdd(Function):
+class ScatterAdd(BuiltinFunction):
     """torch.scatter_add: a copy of ``a`` with ``src`` added at ``index`` along ``dim``
     (repeated indices accumulate). Gradients: ``g`` for ``a``, ``g`` gathered at the
     index for ``src``. (GetItem's backward is ``ops.ScatterAdd``: a scatter-add into
     zeros with a numpy index.)"""
-
-    builtin = True
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, src: np.ndarray, idx: tuple) -> np.ndarray:
@@ -359,12 +342,10 @@ class ScatterAdd(Function):
         return (g if need_a else None), (_src_grad(ctx, g) if need_src else None)
 
 
-class MaskedFill(Function):
+class MaskedFill(BuiltinFunction):
     """``value`` where ``mask`` is True, ``a`` elsewhere (broadcast together); ``value``
     (a number or a 0-d array) is cast to ``a``'s dtype. Its gradient is the sum of ``g``
     over the mask."""
-
-    builtin = True
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, value: Any, mask: np.ndarray) -> np.ndarray:
