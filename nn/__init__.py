@@ -15,6 +15,7 @@ from . import (
     init,
     linear,
     linear_models,
+    models,
     optim,
     text,
     utils,
@@ -41,7 +42,7 @@ __all__ = [
     "MSELoss", "CrossEntropyLoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
     "save", "load", "to_torch", "from_torch", "export_onnx",
     "optim", "data", "datasets", "linear", "linear_models", "backprop", "functional", "init",
-    "utils", "MultiheadAttention", "TransformerEncoderLayer",
+    "utils", "models", "MultiheadAttention", "TransformerEncoderLayer",
     "text", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
     "RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell", "RMSNorm",
 ]
