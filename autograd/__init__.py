@@ -39,6 +39,27 @@ from .engine import (
 )
 from .engine import grad_of as grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from .ops_math import (  # noqa: F401 (PyTorch's functions: ag.sin(t), ag.einsum(...))
+    bmm,
+    clamp,
+    clamp_max,
+    clamp_min,
+    cos,
+    cumsum,
+    einsum,
+    erf,
+    expm1,
+    log1p,
+    log2,
+    log10,
+    mm,
+    norm,
+    outer,
+    prod,
+    rsqrt,
+    sign,
+    sin,
+)
 from .random import Generator
 from .scalar import Scalar
 from .stepper import BackwardStepper, animate_backward
