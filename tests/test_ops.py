@@ -1021,6 +1021,16 @@ def test_the_table_covers_every_op_of_the_contract():
         "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "tanh", "sigmoid", "relu"}
 
 
+def test_the_table_covers_every_op_of_ops_math():
+    required = {
+        "sin", "cos", "log10", "log2", "log1p", "expm1", "rsqrt", "sign", "erf", "clamp",
+        "clamp_min", "clamp_max", "clamp_tensors", "cumsum", "prod", "prod_all", "norm",
+        "norm_p1", "norm_p2", "norm_pinf", "norm_p3", "norm_pfro", "einsum", "einsum_ellipsis",
+        "outer", "mm", "bmm", "mm_method", "bmm_method", "matmul_keywords",
+    }
+    assert required <= set(OPS_BY_NAME), sorted(required - set(OPS_BY_NAME))
+
+
 # =============================================================================== Scalar
 
 
