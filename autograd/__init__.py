@@ -38,6 +38,27 @@ from .engine import (
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .gradients import BackwardStep, backward_steps
 from .gradients import grad_of as grad
+from .ops_math import (
+    bmm,
+    clamp,
+    clamp_max,
+    clamp_min,
+    cos,
+    cumsum,
+    einsum,
+    erf,
+    expm1,
+    log1p,
+    log2,
+    log10,
+    mm,
+    norm,
+    outer,
+    prod,
+    rsqrt,
+    sign,
+    sin,
+)
 from .ops_shape import (
     argsort,
     chunk,
@@ -158,4 +179,7 @@ __all__ = [
     # PyTorch's shape, indexing and ordering ops (ops_shape.py)
     "argsort", "chunk", "flip", "gather", "index_select", "masked_fill", "roll", "scatter",
     "scatter_add", "sort", "split", "topk", "tril", "triu", "unbind",
+    # PyTorch's elementwise math, reductions and products (ops_math.py)
+    "bmm", "clamp", "clamp_max", "clamp_min", "cos", "cumsum", "einsum", "erf", "expm1", "log1p",
+    "log2", "log10", "mm", "norm", "outer", "prod", "rsqrt", "sign", "sin",
 ]

@@ -1,6 +1,6 @@
 """PyTorch's shape, indexing and ordering ops beyond ``ops.py``'s core.
 
-Each op is a ``Function`` with its forward beside its backward, the backward
+Each op is a ``BuiltinFunction`` with its forward beside its backward, the backward
 written with ``ctx.xp`` so that it is twice differentiable (see ``xp.py``).
 ``ShapeMethods`` gives them to ``Tensor`` as methods (``t.gather(dim, index)``),
 and the functions at the end are the same as ``ag.gather(t, dim, index)``.

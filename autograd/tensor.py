@@ -894,6 +894,6 @@ def minimum(a: Any, b: Any) -> Tensor:
     return ops.Minimum.apply(*_promote(a, b))
 
 
-def matmul(a: Any, b: Any) -> Tensor:
+def matmul(input: Any, other: Any) -> Tensor:  # noqa: A002 (PyTorch's argument names)
     """numpy's matmul on Tensors, ndarrays or lists."""
-    return ops.MatMul.apply(*_promote(a, b))
+    return ops.MatMul.apply(*_promote(input, other))

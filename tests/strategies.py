@@ -48,6 +48,8 @@ NONZERO = Domain(((-2.0, -0.5), (0.5, 2.0)))   # divisors, negative integer powe
 OFF_KINK = Domain(((-2.0, -0.05), (0.05, 2.0)))  # relu, abs: away from 0
 CLIP_LO, CLIP_HI = -0.5, 0.5
 OFF_CLIP = Domain(((-2.0, -0.55), (-0.45, 0.45), (0.55, 2.0)))  # away from the clip bounds
+ABOVE_MINUS_ONE = Domain(((-0.5, 3.0),))  # log1p: away from its pole at -1
+NEAR_ONE = Domain(((-1.3, -0.7), (0.7, 1.3)))  # prod: no zeros, products of many stay O(1)
 
 
 # --------------------------------------------------------------------------- shapes

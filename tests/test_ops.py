@@ -25,9 +25,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from strategies import (
+    ABOVE_MINUS_ONE,
     BASE,
     CLIP_HI,
     CLIP_LO,
+    NEAR_ONE,
     NONZERO,
     OFF_CLIP,
     OFF_KINK,
@@ -446,6 +448,72 @@ def scatter_inputs(src: str) -> Callable:
     return make
 
 
+@st.composite
+def prod_kw(draw, shape):
+    dims = [None] + list(range(-len(shape), len(shape)))
+    return {"dim": draw(st.sampled_from(dims)), "keepdim": draw(st.booleans())}
+
+
+def norm_kw(p: Any, max_dims: int = 3) -> Callable:
+    """p, and dim as None, an int or a tuple of at most ``max_dims`` dims, and keepdim."""
+
+    @st.composite
+    def kw(draw, shape):
+        dim = draw(axes(len(shape)))
+        if isinstance(dim, tuple):
+            dim = dim[:max_dims]
+        return {"p": p, "dim": dim, "keepdim": draw(st.booleans())}
+
+    return kw
+
+
+def distinct_abs(x):
+    """``x`` with the absolute values of its elements at least 0.01 apart (the inf-norm's
+    gradient goes to the largest |x|: a tie would split it); the signs kept."""
+    return np.sign(x) * distinct(np.abs(x))
+
+
+def apart3(x, lo, hi):
+    """An input and two bounds that never tie: three lattices 0.03 apart (see lattice)."""
+    return lattice(x, 0.0), lattice(lo, 0.03), lattice(hi, 0.06)
+
+
+EINSUM_EQUATIONS = {
+    1: ["ij->ji", "ii->i", "ii", "ij->", "ijk->kj", "ij->j", "iji->j", "i->i", "ij"],
+    2: ["ij,jk->ik", "ij,jk", "i,i->", "i,j->ij", "bij,bjk->bik", "ij,ij->ij", "ij,kj->ikj",
+        "ijk,k->ij", "ii,i->i", ",ij->ij", "ij,ji"],
+    3: ["ab,bc,cd->ad", "i,i,i->", "ij,j,k->ik", "ij,jk,ki"],
+    "...": ["...ij,...jk->...ik", "...i->...", "i...->...i", "...ii->...i", "...,...->...",
+            "...ij,j", "b...,b->..."],
+}
+
+
+def einsum_inputs(kind: Any) -> Callable:
+    """An equation of EINSUM_EQUATIONS[kind] and operands that fit it (letters of length 1 to
+    4, or 8 when large; '...' of broadcasting shapes)."""
+
+    def make(large: bool = False, scalar: bool = False) -> st.SearchStrategy:
+        side = 8 if large else 4
+
+        @st.composite
+        def inputs(draw):
+            eq = draw(st.sampled_from(EINSUM_EQUATIONS[kind]))
+            terms = eq.partition("->")[0].split(",")
+            sizes = {c: draw(st.integers(1, side)) for c in sorted(set(eq) - set(".,->"))}
+            ells = draw(broadcastable_shapes(len(terms), max_dims=2, max_side=3))
+            arrs = []
+            for term, ell in zip(terms, ells, strict=True):
+                head, dots, tail = term.partition("...")
+                shape = tuple(sizes[c] for c in head) + (ell if dots else ()) + tuple(
+                    sizes[c] for c in tail)
+                arrs.append(draw(_arrays(shape, REAL, large)))
+            return tuple(arrs), {"eq": eq}
+
+        return inputs()
+
+    return make
+
+
 def masked_fill_inputs(tensor_value: bool) -> Callable:
     """x (and a 0-d value) with a bool mask that broadcasts with x (either may grow)."""
 
@@ -458,6 +526,23 @@ def masked_fill_inputs(tensor_value: bool) -> Callable:
             if tensor_value:
                 return (x, draw(_arrays((), REAL, large))), {"mask": mask}
             return (x,), {"mask": mask}
+
+        return inputs()
+
+    return make
+
+
+def product_inputs(*lead: str) -> Callable:
+    """Operands of outer ('n', 'm'), mm ('nk', 'km') or bmm ('bnk', 'bkm')."""
+
+    def make(large: bool = False, scalar: bool = False) -> st.SearchStrategy:
+        side = 8 if large else 4
+
+        @st.composite
+        def inputs(draw):
+            sizes = {c: draw(st.integers(1, side)) for c in sorted(set("".join(lead)))}
+            return tuple(draw(_arrays(tuple(sizes[c] for c in term), REAL, large))
+                         for term in lead), {}
 
         return inputs()
 
@@ -560,6 +645,36 @@ def sort_row(result):
     """A row's view of (values, indices) of sort or topk: values * (indices + 1)."""
     values, indices = result
     return values * (indices + 1)
+def np_erf(x):
+    import math
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def np_cumsum(x, dim):
+    return x.copy() if x.ndim == 0 else np.cumsum(x, axis=dim)
+
+
+def np_prod(x, dim, keepdim):
+    return np.prod(x, axis=None if x.ndim == 0 else dim, keepdims=keepdim)
+
+
+def np_norm(x, p, dim, keepdim):
+    axis = None if x.ndim == 0 else dim
+    m = np.abs(x)
+    if p in (2, "fro"):
+        return np.sqrt(np.sum(m * m, axis=axis, keepdims=keepdim))
+    if p == np.inf:
+        return np.max(m, axis=axis, keepdims=keepdim)
+    if p == -np.inf:
+        return np.min(m, axis=axis, keepdims=keepdim)
+    if p == 0:
+        return np.sum(m != 0, axis=axis, keepdims=keepdim).astype(x.dtype)
+    return np.sum(m ** p, axis=axis, keepdims=keepdim) ** (1 / p)
+
+
+def np_clamp(x, lo=None, hi=None):
+    out = x if lo is None else np.maximum(x, lo)
+    return out if hi is None else np.minimum(out, hi)
 
 
 # ---- torch counterparts (imported lazily by test_torch_compare.py) ----------------------
@@ -696,6 +811,35 @@ def t_sort_fn(x, dim, descending):
     import torch
     values, indices = torch.sort(x, dim=dim, descending=descending, stable=True)
     return values * (indices + 1)
+def t_prod(x, dim, keepdim):
+    if dim is None:
+        out = x.prod()
+        return out.reshape((1,) * x.ndim) if keepdim else out
+    return x.prod(dim, keepdim=keepdim)
+
+
+def t_norm(x, p, dim, keepdim):
+    import torch
+    return torch.norm(x, p, dim, keepdim)
+
+
+def t_clamp(a, lo=None, hi=None):
+    """torch.clamp with the input expanded to the result's shape first: torch's own backward
+    fails ("output with shape [] doesn't match the broadcast shape [1]") when the bounds
+    broadcast the input to a larger shape (torch 2.13); ours does not need this."""
+    import torch
+    shape = torch.broadcast_shapes(*(t.shape for t in (a, lo, hi) if t is not None))
+    return torch.clamp(a.expand(shape), lo, hi)
+
+
+def t_einsum(*operands, eq):
+    import torch
+    return torch.einsum(eq, *operands)
+
+
+def t_fn(name):
+    """torch.NAME, looked up when called (torch is imported lazily)."""
+    return lambda *a, **k: getattr(__import__("torch"), name)(*a, **k)
 
 
 # ---- the table ----------------------------------------------------------------------------
@@ -831,6 +975,78 @@ OPS = [
     Op("getitem_list", lambda a, idx: a[idx], lambda a, idx: a[np.asarray(idx)], t_index,
        unary(kw=list_index_kw, min_dims=1)),
     # ---- PyTorch's elementwise math, reductions and products (autograd/ops_math.py)
+    Op("sin", lambda a: a.sin(), np.sin, None, elementwise(WIDE)),
+    Op("cos", lambda a: a.cos(), np.cos, None, elementwise(WIDE)),
+    Op("log10", lambda a: a.log10(), np.log10, None, elementwise(POSITIVE)),
+    Op("log2", lambda a: a.log2(), np.log2, None, elementwise(POSITIVE)),
+    Op("log1p", lambda a: a.log1p(), np.log1p, None, elementwise(ABOVE_MINUS_ONE)),
+    Op("expm1", lambda a: a.expm1(), np.expm1, None, elementwise(REAL)),
+    Op("rsqrt", lambda a: a.rsqrt(), lambda a: 1 / np.sqrt(a), None, elementwise(POSITIVE)),
+    Op("sign", lambda a: a.sign(), np.sign, None, elementwise(OFF_KINK)),
+    Op("erf", lambda a: a.erf(), np_erf, None, elementwise(REAL)),
+    Op("sin_fn", lambda a: ag.sin(a), np.sin, t_fn("sin"), elementwise(WIDE)),
+    Op("erf_fn", lambda a: ag.erf(a), np_erf, t_fn("erf"), elementwise(REAL)),
+    Op("log1p_fn", lambda a: ag.log1p(a), np.log1p, t_fn("log1p"), elementwise(ABOVE_MINUS_ONE)),
+    # clamp: numbers, one side, tensors as bounds (broadcast), a constant array as a bound
+    Op("clamp", lambda a: a.clamp(CLIP_LO, CLIP_HI), lambda a: np.clip(a, CLIP_LO, CLIP_HI),
+       None, elementwise(OFF_CLIP)),
+    Op("clamp_min_only", lambda a: a.clamp(min=CLIP_LO), lambda a: np.maximum(a, CLIP_LO),
+       None, elementwise(OFF_CLIP)),
+    Op("clamp_max_only", lambda a: a.clamp(max=CLIP_HI), lambda a: np.minimum(a, CLIP_HI),
+       None, elementwise(OFF_CLIP)),
+    Op("clamp_min", lambda a: a.clamp_min(CLIP_LO), lambda a: np.maximum(a, CLIP_LO), None,
+       elementwise(OFF_CLIP)),
+    Op("clamp_max", lambda a: a.clamp_max(CLIP_HI), lambda a: np.minimum(a, CLIP_HI), None,
+       elementwise(OFF_CLIP)),
+    Op("clamp_tensors", lambda a, lo, hi: a.clamp(lo, hi), np_clamp, t_clamp,
+       elementwise(REAL, REAL, REAL, post=apart3)),
+    Op("clamp_tensor_min", lambda a, lo: a.clamp(min=lo), lambda a, lo: np_clamp(a, lo),
+       lambda a, lo: t_clamp(a, lo),
+       elementwise(REAL, REAL, post=lambda a, lo: apart3(a, lo, lo)[:2])),
+    Op("clamp_tensor_max_fn", lambda a, hi: ag.clamp(a, max=hi), lambda a, hi: np_clamp(a, hi=hi),
+       lambda a, hi: t_clamp(a, hi=hi),
+       elementwise(REAL, REAL, post=lambda a, hi: apart3(a, hi, hi)[:2])),
+    Op("clamp_const_bound", lambda a, c: a.clamp(min=c), lambda a, c: np_clamp(a, c),
+       lambda a, c: t_clamp(a, c),
+       elementwise(REAL, REAL, post=lambda a, c: apart3(a, c, c)[:2]), nconst=1),
+    # cumsum (dim required), prod (dim None / int, keepdim; no zeros here: see the edge
+    # tests), norm (per p; dim None / int / tuple, keepdim)
+    Op("cumsum", lambda a, dim: a.cumsum(dim), np_cumsum, None, unary(kw=dim_kw)),
+    Op("cumsum_axis_fn", lambda a, dim: ag.cumsum(a, axis=dim), np_cumsum,
+       lambda a, dim: a.cumsum(dim), unary(kw=dim_kw)),
+    Op("prod", lambda a, dim, keepdim: a.prod(dim, keepdim), np_prod, t_prod,
+       unary(NEAR_ONE, kw=prod_kw, max_dims=2)),
+    Op("prod_fn_numpy_names", lambda a, dim, keepdim: ag.prod(a, axis=dim, keepdims=keepdim),
+       np_prod, t_prod, unary(NEAR_ONE, kw=prod_kw, max_dims=2)),
+    Op("prod_all", lambda a: a.prod(), np.prod, None, unary(NEAR_ONE, max_dims=2)),
+    Op("norm", lambda a: a.norm(), lambda a: np.sqrt(np.sum(a * a)), None, unary(OFF_KINK)),
+    *[Op(f"norm_p{name}", lambda a, **k: a.norm(**k), np_norm, t_norm,
+         unary(OFF_KINK, kw=norm_kw(p, 2 if p == "fro" else 3),
+               post=distinct_abs if p in (np.inf, -np.inf) else None))
+      for name, p in [("2", 2), ("1", 1), ("inf", np.inf), ("-inf", -np.inf), ("3", 3),
+                      ("1.5", 1.5), ("0.5", 0.5), ("0", 0), ("fro", "fro")]],
+    Op("norm_fn", lambda a, **k: ag.norm(a, **k), np_norm, t_norm,
+       unary(OFF_KINK, kw=norm_kw(2.5))),
+    # products
+    Op("einsum", lambda *a, eq: ag.einsum(eq, *a), lambda *a, eq: np.einsum(eq, *a), t_einsum,
+       einsum_inputs(2)),
+    Op("einsum_unary", lambda *a, eq: ag.einsum(eq, *a), lambda *a, eq: np.einsum(eq, *a),
+       t_einsum, einsum_inputs(1)),
+    Op("einsum_three", lambda *a, eq: ag.einsum(eq, *a), lambda *a, eq: np.einsum(eq, *a),
+       t_einsum, einsum_inputs(3)),
+    Op("einsum_ellipsis", lambda *a, eq: ag.einsum(eq, *a), lambda *a, eq: np.einsum(eq, *a),
+       t_einsum, einsum_inputs("...")),
+    Op("einsum_list", lambda *a, eq: ag.einsum(eq, list(a)), lambda *a, eq: np.einsum(eq, *a),
+       t_einsum, einsum_inputs(2)),
+    Op("outer", lambda a, b: ag.outer(a, b), np.outer, t_fn("outer"), product_inputs("n", "m")),
+    Op("outer_method", lambda a, b: a.outer(b), np.outer, None, product_inputs("n", "m")),
+    Op("mm", lambda a, b: ag.mm(a, b), np.matmul, t_fn("mm"), product_inputs("nk", "km")),
+    Op("mm_method", lambda a, b: a.mm(b), np.matmul, None, product_inputs("nk", "km")),
+    Op("bmm", lambda a, b: ag.bmm(a, b), np.matmul, t_fn("bmm"),
+       product_inputs("bnk", "bkm")),
+    Op("bmm_method", lambda a, b: a.bmm(b), np.matmul, None, product_inputs("bnk", "bkm")),
+    Op("matmul_keywords", lambda a, b: ag.matmul(input=a, other=b), np.matmul,
+       lambda a, b: __import__("torch").matmul(input=a, other=b), matmul_inputs()),
     # joining
     Op("concatenate", lambda *a, axis: ag.concatenate(a, axis=axis),
        lambda *a, axis: np.concatenate(a, axis=axis),
@@ -1150,6 +1366,16 @@ def test_the_table_covers_every_op_of_the_contract():
     assert len(OPS_BY_NAME) == len(OPS), "duplicate op names in the table"
     assert {op.name for op in SCALAR_OPS} >= {
         "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "tanh", "sigmoid", "relu"}
+
+
+def test_the_table_covers_every_op_of_ops_math():
+    required = {
+        "sin", "cos", "log10", "log2", "log1p", "expm1", "rsqrt", "sign", "erf", "clamp",
+        "clamp_min", "clamp_max", "clamp_tensors", "cumsum", "prod", "prod_all", "norm",
+        "norm_p1", "norm_p2", "norm_pinf", "norm_p3", "norm_pfro", "einsum", "einsum_ellipsis",
+        "outer", "mm", "bmm", "mm_method", "bmm_method", "matmul_keywords",
+    }
+    assert required <= set(OPS_BY_NAME), sorted(required - set(OPS_BY_NAME))
 
 
 # =============================================================================== Scalar

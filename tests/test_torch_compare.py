@@ -237,6 +237,62 @@ def test_op_matches_torch(op):
     run()
 
 
+def _second_derivatives(lib, out, ins, r, vs):
+    """d/d ins of sum_i <grad_i, v_i>, grad_i = d<r, out>/d ins_i (reverse over reverse);
+    zeros where nothing depends on an input (either library may say None there)."""
+    if lib is torch:
+        first = torch.autograd.grad(out, ins, torch.as_tensor(r), create_graph=True,
+                                    allow_unused=True)
+        terms = [(g * torch.as_tensor(v)).sum() for g, v in zip(first, vs, strict=True)
+                 if g is not None and g.requires_grad]
+        second = (torch.autograd.grad(sum(terms[1:], terms[0]), ins, allow_unused=True)
+                  if terms else [None] * len(ins))
+        return [np.zeros(tuple(x.shape)) if h is None else h.numpy(force=True)
+                for x, h in zip(ins, second, strict=True)]
+    first = ag.grad(out, ins, grad_output=r, create_graph=True, allow_unused=True)
+    terms = [(g * v).sum() for g, v in zip(first, vs, strict=True)
+             if g is not None and g.requires_grad]
+    second = (ag.grad(sum(terms[1:], terms[0]), ins, allow_unused=True)
+              if terms else [None] * len(ins))
+    return [np.zeros(x.shape) if h is None else np.asarray(h)
+            for x, h in zip(ins, second, strict=True)]
+
+
+@pytest.mark.parametrize("op", OPS, ids=repr)
+def test_op_second_derivatives_and_float32_dtype_match_torch(op):
+    """Every op of the table: the Hessian along random directions (<grad <r, f>, v> again
+    differentiated) against torch's, float64; and float32 in -> torch's dtype out."""
+    torch_fn = op.torch or op.fn
+
+    @settings(max_examples=3)
+    @given(data=op.make(), seed=seeds)
+    def run(data, seed):
+        arrays, kwargs = data
+        n = len(arrays) - op.nconst
+        ours = [ag.Tensor(a, requires_grad=True) for a in arrays[:n]]
+        theirs = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays[:n]]
+        consts = [np.asarray(a) for a in arrays[n:]]
+        out = op.fn(*ours, *consts, **kwargs)
+        ref = torch_fn(*theirs, *[torch.as_tensor(c) for c in consts], **kwargs)
+        rng = np.random.default_rng(seed)
+        r = rng.standard_normal(out.shape)
+        vs = [rng.standard_normal(a.shape) for a in arrays[:n]]
+        mine = _second_derivatives(ag, out, ours, r, vs)
+        expected = _second_derivatives(torch, ref, theirs, r, vs)
+        for i, (h, t) in enumerate(zip(mine, expected, strict=True)):
+            np.testing.assert_allclose(h, t, rtol=1e-9, atol=1e-10,
+                                       err_msg=f"{op.name}: second derivative, input {i}")
+
+        ours32 = [ag.Tensor(np.float32(a)) for a in arrays[:n]]
+        theirs32 = [torch.tensor(a, dtype=torch.float32) for a in arrays[:n]]
+        out32 = op.fn(*ours32, *[np.float32(c) for c in consts], **kwargs)
+        ref32 = torch_fn(*theirs32, *[torch.as_tensor(np.float32(c)) for c in consts], **kwargs)
+        assert str(out32.dtype) == str(ref32.dtype).removeprefix("torch."), (
+            f"{op.name}: float32 in gives {out32.dtype}, torch gives {ref32.dtype}")
+
+    run()
+
+
 # ============================================================================ edges
 
 
