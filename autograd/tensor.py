@@ -71,6 +71,37 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     """numpy array for ``data`` following PyTorch's torch.tensor rules (always a copy)."""
     if isinstance(data, Node):
         data = data.data
+    if data is None:
+        raise RuntimeError(
+            "Tensor(None): could not infer a dtype from NoneType; give numbers, e.g. "
+            "Tensor([1.0, 2.0]), or ag.empty(shape) for a tensor to fill later."
+        )
+    try:
+        return _as_array_checked(data, dtype)
+    except ValueError as exc:
+        if "inhomogeneous" not in str(exc) and "sequence" not in str(exc):
+            raise
+        raise ValueError(_ragged_message(data)) from None
+
+
+def _ragged_message(data: Any) -> str:
+    """Where nested lists stop being rectangular: the lengths found at that depth."""
+    level, shape = [data], []
+    while True:
+        lengths = [len(x) if isinstance(x, (list, tuple, np.ndarray)) else None for x in level]
+        if any(n is None for n in lengths) or len(set(lengths)) > 1:
+            found = ", ".join("a number" if n is None else str(n) for n in lengths[:8])
+            return (
+                f"Tensor: the nested lists are ragged: at depth {len(shape)} (shape "
+                f"({', '.join(map(str, shape + ['?']))})) the items have lengths [{found}]; "
+                "every row must "
+                "have the same length (pad them, or keep a list of tensors)."
+            )
+        shape.append(lengths[0])
+        level = [y for x in level for y in x]
+
+
+def _as_array_checked(data: Any, dtype: Any) -> np.ndarray:
     if dtype is not None:
         arr = np.array(data, dtype=dtype)
         if arr.dtype.kind not in _NUMERIC:
@@ -102,6 +133,11 @@ def _check_numeric(arr: np.ndarray) -> None:
     if arr.dtype.kind in "biufc":
         return
     if arr.dtype.kind == "O" and arr.size:
+        if any(x is None for x in arr.flat):
+            raise TypeError(
+                f"Tensor: the data holds None (an object array of shape {arr.shape}); a "
+                "Tensor holds numbers only: fill the gaps (e.g. float('nan')) first."
+            )
         try:
             arr.astype(np.float64)
             return
