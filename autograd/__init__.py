@@ -11,7 +11,7 @@ import numpy as np
 
 from . import functional, ops
 from .broadcast import unbroadcast
-from .creation import (
+from .creation import (  # noqa: F401 (new names are public outside __all__, see API.md)
     arange,
     empty,
     empty_like,
@@ -32,8 +32,15 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .devices import accelerator, cuda, device, get_default_device, inference_mode, set_default_device
 from .defaults import get_default_dtype, manual_seed, set_default_dtype, set_printoptions
+from .devices import (  # noqa: F401
+    accelerator,
+    cuda,
+    device,
+    get_default_device,
+    inference_mode,
+    set_default_device,
+)
 from .engine import (
     AnomalyError,
     BackwardStep,
@@ -52,6 +59,20 @@ from .random import Generator
 from .scalar import Scalar
 from .stepper import BackwardStepper, animate_backward
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
+from .torch_functions import (  # noqa: F401
+    allclose,
+    equal,
+    flatten,
+    isfinite,
+    isinf,
+    isnan,
+    meshgrid,
+    numel,
+    permute,
+    swapdims,
+    t,
+    transpose,
+)
 from .viz import draw_graph
 
 # numpy's dtypes under PyTorch's names
@@ -154,21 +175,6 @@ def cat(tensors: Any, dim: int = 0, axis: int | None = None) -> Tensor:
     """PyTorch's name for concatenate."""
     return concatenate(tensors, axis=dim if axis is None else axis)
 
-
-from .torch_functions import (  # noqa: E402 (after the functions it builds on)
-    allclose,
-    equal,
-    flatten,
-    isfinite,
-    isinf,
-    isnan,
-    meshgrid,
-    numel,
-    permute,
-    swapdims,
-    t,
-    transpose,
-)
 
 __all__ = [
     "Tensor", "Scalar", "Function", "Context", "GradcheckError", "AnomalyError",

@@ -11,7 +11,7 @@ torch.cuda.is_available() else 'cpu'`` picks the CPU.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from .engine import _GradMode, is_grad_enabled
 

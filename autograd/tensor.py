@@ -13,9 +13,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from . import defaults, ops
+from . import defaults, ops, return_types
 from . import devices as _device_mod
-from . import return_types
 from .broadcast import unbroadcast
 from .engine import _NO_PARAMS, Node, _apply, _recording_backward, is_grad_enabled
 from .grad_fn import grad_fn as _grad_fn
