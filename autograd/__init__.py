@@ -13,18 +13,34 @@ from . import functional, ops
 from .broadcast import unbroadcast
 from .creation import (
     arange,
+    empty,
+    empty_like,
     eye,
     from_numpy,
+    full,
+    full_like,
+    linspace,
+    multinomial,
+    normal,
     ones,
     ones_like,
     rand,
     randint,
     randn,
+    randperm,
     tensor,
     zeros,
     zeros_like,
 )
 from .defaults import get_default_dtype, manual_seed, set_default_dtype, set_printoptions
+from .devices import (
+    accelerator,
+    cuda,
+    device,
+    get_default_device,
+    inference_mode,
+    set_default_device,
+)
 from .engine import (
     AnomalyError,
     Context,
@@ -80,6 +96,20 @@ from .random import Generator
 from .scalar import Scalar
 from .stepper import BackwardStepper, animate_backward
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
+from .torch_functions import (
+    allclose,
+    equal,
+    flatten,
+    isfinite,
+    isinf,
+    isnan,
+    meshgrid,
+    numel,
+    permute,
+    swapdims,
+    t,
+    transpose,
+)
 from .viz import draw_graph
 
 # numpy's dtypes under PyTorch's names
@@ -130,12 +160,32 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False, **torch_names: Any) -
     return _as_tensor(x).mean(axis, keepdims, **torch_names)
 
 
-def max(x: Any, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:  # noqa: A001
-    return _as_tensor(x).max(axis, keepdims, **torch_names)
+def max(x: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A001
+    """torch.max: max(t), max(t, dim, keepdim) -> (values, indices), max(t, other)."""
+    return _as_tensor(x).max(*args, **kwargs)
 
 
-def min(x: Any, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:  # noqa: A001
-    return _as_tensor(x).min(axis, keepdims, **torch_names)
+def min(x: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A001
+    """torch.min: min(t), min(t, dim, keepdim) -> (values, indices), min(t, other)."""
+    return _as_tensor(x).min(*args, **kwargs)
+
+
+def amax(x: Any, *args: Any, **kwargs: Any) -> Tensor:
+    return _as_tensor(x).amax(*args, **kwargs)
+
+
+def amin(x: Any, *args: Any, **kwargs: Any) -> Tensor:
+    return _as_tensor(x).amin(*args, **kwargs)
+
+
+def var(x: Any, *args: Any, **kwargs: Any) -> Tensor:
+    """torch.var (unbiased by default; ddof= keeps numpy's meaning)."""
+    return _as_tensor(x).var(*args, **kwargs)
+
+
+def std(x: Any, *args: Any, **kwargs: Any) -> Tensor:
+    """torch.std (unbiased by default; ddof= keeps numpy's meaning)."""
+    return _as_tensor(x).std(*args, **kwargs)
 
 
 def softmax(x: Any, axis: int = -1, **torch_names: Any) -> Tensor:
@@ -162,6 +212,7 @@ def cat(tensors: Any, dim: int = 0, axis: int | None = None) -> Tensor:
     """PyTorch's name for concatenate."""
     return concatenate(tensors, axis=dim if axis is None else axis)
 
+
 __all__ = [
     "Tensor", "Scalar", "Function", "Context", "GradcheckError", "AnomalyError",
     "tensor", "zeros", "ones", "zeros_like", "ones_like", "randn", "rand", "arange",
@@ -182,4 +233,16 @@ __all__ = [
     # PyTorch's elementwise math, reductions and products (ops_math.py)
     "bmm", "clamp", "clamp_max", "clamp_min", "cos", "cumsum", "einsum", "erf", "expm1", "log1p",
     "log2", "log10", "mm", "norm", "outer", "prod", "rsqrt", "sign", "sin",
+    # PyTorch's creation, random, device and comparison functions
+    "empty", "empty_like", "full", "full_like", "linspace", "multinomial", "normal", "randperm",
+    "accelerator", "cuda", "device", "get_default_device", "inference_mode",
+    "set_default_device", "allclose", "equal", "flatten", "isfinite", "isinf", "isnan",
+    "meshgrid", "numel", "permute", "swapdims", "t", "transpose", "amax", "amin", "var", "std",
+    "long", "int", "short", "float", "double", "half", "cfloat", "cdouble",
 ]
+
+# PyTorch's short dtype names. Defined last: in this module they shadow the builtins
+# int and float (only here: ``ag.int`` is np.int32, the builtin stays everywhere else).
+long, int, short = np.int64, np.int32, np.int16  # noqa: A001
+float, double, half = np.float32, np.float64, np.float16  # noqa: A001
+cfloat, cdouble = np.complex64, np.complex128

@@ -480,6 +480,41 @@ class Var(BuiltinFunction):
             return g * centered * scale
 
 
+class Std(BuiltinFunction):
+    """Standard deviation: sqrt(Var) with the same ``ddof``, as one op.
+
+    Its gradient is Var's times 1 / (2 std), and 0 where std = 0 (all values equal), as
+    PyTorch gives it; a composite sqrt(var) would give 0 * inf = nan there.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, axis: Any = None, keepdims: bool = False,
+                ddof: int = 0) -> Any:
+        ctx.axis, ctx.keepdims = axis, keepdims
+        ctx.dof = _count(a.shape, axis) - ddof
+        centered = a - a.mean(axis=axis, keepdims=True)
+        squares = (centered * centered).sum(axis=axis, keepdims=keepdims)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.sqrt(squares / a.dtype.type(max(ctx.dof, 0)))
+        ctx.saved = (a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: Any) -> Any:
+        a, out = ctx.saved
+        xp = ctx.xp
+        g = _keepdims(g, a.shape, ctx.axis, ctx.keepdims)
+        out = _keepdims(out, a.shape, ctx.axis, ctx.keepdims)
+        if ctx.dof <= 0:  # as Var's: inf, or nan where x equals the mean (PyTorch: nan)
+            return g * np.full(a.shape, np.nan, dtype=xp.value(a).dtype)
+        zero = xp.value(out) == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g_var = xp.where(zero, 0, g / (2 * xp.where(zero, 1, out)))
+        centered = a - a.mean(axis=ctx.axis, keepdims=True)
+        scale = np.divide(2.0, ctx.dof).astype(xp.value(a).dtype)
+        return g_var * centered * scale
+
+
 class _Extremum(BuiltinFunction):
     """max / min over axes; tied elements share the gradient evenly (as torch.amax)."""
 

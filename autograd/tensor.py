@@ -13,10 +13,12 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from . import defaults, ops
+from . import defaults, ops, return_types
+from . import devices as _device_mod
 from .broadcast import unbroadcast
 from .context import _NO_PARAMS
 from .engine import Node, _apply, _recording_backward, is_grad_enabled
+from .grad_fn import grad_fn as _grad_fn
 from .ops_math import MathMethods
 from .ops_shape import ShapeMethods
 from .promotion import result_type
@@ -69,6 +71,37 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     """numpy array for ``data`` following PyTorch's torch.tensor rules (always a copy)."""
     if isinstance(data, Node):
         data = data.data
+    if data is None:
+        raise RuntimeError(
+            "Tensor(None): could not infer a dtype from NoneType; give numbers, e.g. "
+            "Tensor([1.0, 2.0]), or ag.empty(shape) for a tensor to fill later."
+        )
+    try:
+        return _as_array_checked(data, dtype)
+    except ValueError as exc:
+        if "inhomogeneous" not in str(exc) and "sequence" not in str(exc):
+            raise
+        raise ValueError(_ragged_message(data)) from None
+
+
+def _ragged_message(data: Any) -> str:
+    """Where nested lists stop being rectangular: the lengths found at that depth."""
+    level, shape = [data], []
+    while True:
+        lengths = [len(x) if isinstance(x, (list, tuple, np.ndarray)) else None for x in level]
+        if any(n is None for n in lengths) or len(set(lengths)) > 1:
+            found = ", ".join("a number" if n is None else str(n) for n in lengths[:8])
+            return (
+                f"Tensor: the nested lists are ragged: at depth {len(shape)} (shape "
+                f"({', '.join(map(str, shape + ['?']))})) the items have lengths [{found}]; "
+                "every row must "
+                "have the same length (pad them, or keep a list of tensors)."
+            )
+        shape.append(lengths[0])
+        level = [y for x in level for y in x]
+
+
+def _as_array_checked(data: Any, dtype: Any) -> np.ndarray:
     if dtype is not None:
         arr = np.array(data, dtype=dtype)
         if arr.dtype.kind not in _NUMERIC:
@@ -100,6 +133,11 @@ def _check_numeric(arr: np.ndarray) -> None:
     if arr.dtype.kind in "biufc":
         return
     if arr.dtype.kind == "O" and arr.size:
+        if any(x is None for x in arr.flat):
+            raise TypeError(
+                f"Tensor: the data holds None (an object array of shape {arr.shape}); a "
+                "Tensor holds numbers only: fill the gaps (e.g. float('nan')) first."
+            )
         try:
             arr.astype(np.float64)
             return
@@ -262,8 +300,37 @@ class Tensor(Node, MathMethods, ShapeMethods):
         return self.data.ndim
 
     @property
-    def size(self) -> int:
-        return self.data.size
+    def size(self) -> "_Size":
+        """The number of elements, as numpy's ``.size`` (an int), that is also callable as
+        PyTorch's ``size()``: ``t.size()`` is the shape, ``t.size(d)`` one dimension."""
+        n = _Size(self.data.size)
+        n._shape = self.data.shape
+        return n
+
+    @property
+    def device(self) -> _device_mod.device:
+        """Where the values live: always the CPU (``device('cpu')``)."""
+        return _device_mod.CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    @property
+    def grad_fn(self) -> Any:
+        """The backward of the op that made this tensor, as PyTorch shows it
+        (``<MulBackward0 object>``, ``.next_functions``); None for a leaf."""
+        return _grad_fn(self)
+
+    @property
+    def mT(self) -> "Tensor":  # noqa: N802 (PyTorch's name)
+        """The last two dims swapped (a batch of matrices transposed)."""
+        if self.ndim < 2:
+            raise ValueError(
+                f"mT: needs at least 2 dimensions, got a tensor of shape {self.shape}; "
+                "use t.T or t.t() for a vector."
+            )
+        return ops.SwapAxes.apply(self, axis1=-2, axis2=-1)
 
     @property
     def dtype(self) -> np.dtype:
@@ -291,15 +358,20 @@ class Tensor(Node, MathMethods, ShapeMethods):
         return self.data.astype(dtype)
 
     def __repr__(self) -> str:
+        """PyTorch's layout: ``tensor([...], dtype=float64, grad_fn=<MulBackward0>)``.
+
+        The dtype is shown unless it is the default float, int64 or bool (as PyTorch);
+        the numbers are numpy's printing (``set_printoptions``), not PyTorch's.
+        """
         options = {"threshold": 50, **defaults.print_options()}
         body = np.array2string(self.data, separator=", ", prefix="tensor(", **options)
         extras = []
-        if self.data.dtype != defaults.get_default_dtype() and self.data.dtype.kind == "f":
-            extras.append(f"dtype={self.data.dtype}")
-        elif self.data.dtype.kind != "f":
-            extras.append(f"dtype={self.data.dtype}")
+        dtype = self.data.dtype
+        if dtype != defaults.get_default_dtype() and dtype not in _QUIET_DTYPES:
+            extras.append(f"dtype={dtype}")
         if self.requires_grad:
-            extras.append(f"op={self.op}" if self._ctx is not None else "requires_grad=True")
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>" if self._ctx is not None
+                          else "requires_grad=True")
         if self.name:
             extras.append(f"name={self.name!r}")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
@@ -358,11 +430,38 @@ class Tensor(Node, MathMethods, ShapeMethods):
         """A copy in another dtype; the gradient flows back in the original dtype."""
         return ops.Cast.apply(self, dtype=np.dtype(dtype))
 
-    def to(self, dtype: Any) -> "Tensor":
-        """This tensor in ``dtype`` (itself when it already is, as PyTorch's ``to``);
-        differentiable."""
-        dtype = np.dtype(dtype)
-        return self if self.data.dtype == dtype else self.astype(dtype)
+    def to(self, *args: Any, dtype: Any = None, device: Any = None, copy: bool = False,
+           non_blocking: bool = False) -> "Tensor":
+        """PyTorch's ``to``: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``,
+        ``to(other)`` (its dtype) or keywords. Itself when nothing changes (``copy=True``
+        for a copy); differentiable. The only device is the CPU: another raises."""
+        if len(args) > 2:
+            raise TypeError(f"to: takes at most 2 positional arguments, got {len(args)}.")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.data.dtype if dtype is None else dtype
+            elif isinstance(a, (str, _device_mod.device, int)) and not _is_dtype_name(a):
+                device = a if device is None else device
+            else:
+                dtype = a if dtype is None else dtype
+        _device_mod.check_device(device, "to")
+        if dtype is None:
+            return self.clone() if copy else self
+        dtype = _dtype_arg(dtype, "to")
+        if self.data.dtype == dtype:
+            return self.clone() if copy else self
+        if dtype.kind not in "fc":  # no gradient flows into integers or bools (as PyTorch)
+            return Tensor._wrap(self.data.astype(dtype))
+        return self.astype(dtype)
+
+    def cpu(self) -> "Tensor":
+        """Itself: the values are on the CPU already."""
+        return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> "Tensor":
+        """Raises: this library has no GPU backend."""
+        _device_mod.check_device("cuda" if device is None else device, "cuda()")
+        return self  # pragma: no cover - check_device always raises for a GPU
 
     def float(self) -> "Tensor":
         return self.to(np.float32)
@@ -372,6 +471,42 @@ class Tensor(Node, MathMethods, ShapeMethods):
 
     def half(self) -> "Tensor":
         return self.to(np.float16)
+
+    def long(self) -> "Tensor":
+        """As int64 (PyTorch's long); no gradient flows through an integer tensor."""
+        return self.to(np.int64)
+
+    def int(self) -> "Tensor":
+        """As int32 (PyTorch's int)."""
+        return self.to(np.int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(np.bool_)
+
+    def type(self, dtype: Any = None) -> Any:
+        """No argument: the type's name as PyTorch gives it ('torch.FloatTensor'). With a
+        dtype, or such a name: this tensor in that dtype (as ``to``)."""
+        if dtype is None:
+            return "torch." + _TYPE_NAMES.get(self.data.dtype, "Tensor")
+        return self.to(_dtype_arg(dtype, "type"))
+
+    def type_as(self, other: Any) -> "Tensor":
+        """This tensor in ``other``'s dtype."""
+        return self.to(np.asarray(_data(other)).dtype)
+
+    def nelement(self) -> int:
+        """The number of elements (PyTorch's alias of numel)."""
+        return self.data.size
+
+    def contiguous(self, memory_format: Any = None) -> "Tensor":
+        """Itself: the values are laid out as needed whatever the strides (numpy copes)."""
+        return self
+
+    def view_as(self, other: Any) -> "Tensor":
+        return self.reshape(tuple(np.shape(_data(other))))
+
+    def reshape_as(self, other: Any) -> "Tensor":
+        return self.reshape(tuple(np.shape(_data(other))))
 
     def clone(self) -> "Tensor":
         """A copy with its own memory, still in the graph (the gradient flows through)."""
@@ -465,6 +600,40 @@ class Tensor(Node, MathMethods, ShapeMethods):
         """Copy ``src``'s values (broadcast to this shape, cast to this dtype) into this tensor."""
         _refuse_lost_gradient("copy_()", src)
         return self._inplace("copy_()", np.asarray(_data(src)).astype(self.data.dtype))
+
+    def add_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        """self += alpha * other, in place (PyTorch's add_; same rules as +=)."""
+        return self._inplace("add_()", self._inplace_value(np.add, _scaled(other, alpha),
+                                                           "add_()"))
+
+    def sub_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        """self -= alpha * other, in place."""
+        return self._inplace("sub_()", self._inplace_value(np.subtract, _scaled(other, alpha),
+                                                           "sub_()"))
+
+    def mul_(self, other: Any) -> "Tensor":
+        return self._inplace("mul_()", self._inplace_value(np.multiply, other, "mul_()"))
+
+    def div_(self, other: Any) -> "Tensor":
+        return self._inplace("div_()", self._inplace_value(np.true_divide, other, "div_()"))
+
+    def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":  # noqa: A002
+        """Clamp in place to [min, max] (either may be None)."""
+        if min is None and max is None:
+            raise ValueError("clamp_: give at least one of min and max.")
+        lo, hi = _data(min), _data(max)
+        return self._inplace("clamp_()", self._inplace_value(
+            lambda x, _: np.clip(x, lo, hi), None, "clamp_()"))
+
+    def masked_fill_(self, mask: Any, value: Any) -> "Tensor":
+        """Set the elements where ``mask`` (bool, broadcast to this shape) is True to
+        ``value``, in place."""
+        mask = np.asarray(_data(mask))
+        if mask.dtype != np.bool_:
+            raise TypeError(f"masked_fill_: mask must be a bool tensor, got dtype {mask.dtype}.")
+        return self._inplace("masked_fill_()", self._inplace_value(
+            lambda x, v: np.where(mask, v, x).astype(x.dtype, copy=False), value,
+            "masked_fill_()"))
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         self.requires_grad = requires_grad
@@ -605,6 +774,46 @@ class Tensor(Node, MathMethods, ShapeMethods):
     def __bool__(self) -> bool:
         return bool(self.data)
 
+    # PyTorch's named comparisons: bool tensors, no graph (as the operators)
+    def eq(self, other: Any) -> "Tensor":
+        return self.__eq__(other)
+
+    def ne(self, other: Any) -> "Tensor":
+        return self.__ne__(other)
+
+    def lt(self, other: Any) -> "Tensor":
+        return self.__lt__(other)
+
+    def le(self, other: Any) -> "Tensor":
+        return self.__le__(other)
+
+    def gt(self, other: Any) -> "Tensor":
+        return self.__gt__(other)
+
+    def ge(self, other: Any) -> "Tensor":
+        return self.__ge__(other)
+
+    def isnan(self) -> "Tensor":
+        return Tensor._wrap(np.isnan(self.data))
+
+    def isinf(self) -> "Tensor":
+        return Tensor._wrap(np.isinf(self.data))
+
+    def isfinite(self) -> "Tensor":
+        return Tensor._wrap(np.isfinite(self.data))
+
+    def all(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: bool | None = None) -> "Tensor":
+        """Whether every element (along ``dim``) is nonzero: a bool tensor."""
+        axis, keepdims = _reduction("all", dim, keepdim, axis, keepdims)
+        return Tensor._wrap(np.asarray(np.all(self.data, axis=axis, keepdims=keepdims)))
+
+    def any(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: bool | None = None) -> "Tensor":
+        """Whether any element (along ``dim``) is nonzero: a bool tensor."""
+        axis, keepdims = _reduction("any", dim, keepdim, axis, keepdims)
+        return Tensor._wrap(np.asarray(np.any(self.data, axis=axis, keepdims=keepdims)))
+
     # ---- indexing ---------------------------------------------------------------
     def __getitem__(self, idx: Any) -> "Tensor":
         if isinstance(idx, tuple):
@@ -626,21 +835,53 @@ class Tensor(Node, MathMethods, ShapeMethods):
         axis, keepdims = _reduction("mean", axis, keepdims, dim, keepdim)
         return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-            keepdim: bool | None = None) -> "Tensor":
-        axis, keepdims = _reduction("max", axis, keepdims, dim, keepdim)
-        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: bool | None = None) -> Any:
+        """PyTorch's max: ``max()`` the largest element; ``max(dim)`` the pair
+        ``(values, indices)`` along one dim; ``max(other)`` the elementwise maximum.
+        A tuple of dims (numpy's spelling) gives the values only, as ``amax``."""
+        return _extremum(self, "max", dim, keepdim, axis, keepdims)
 
-    def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-            keepdim: bool | None = None) -> "Tensor":
-        axis, keepdims = _reduction("min", axis, keepdims, dim, keepdim)
-        return ops.Min.apply(self, axis=axis, keepdims=keepdims)
+    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: bool | None = None) -> Any:
+        """PyTorch's min: the smallest element, ``(values, indices)`` along a dim, or the
+        elementwise minimum with another tensor (see ``max``)."""
+        return _extremum(self, "min", dim, keepdim, axis, keepdims)
 
-    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0, *, dim: Any = None,
-            keepdim: bool | None = None) -> "Tensor":
-        """Variance: mean squared deviation, divided by n - ddof (numpy's default ddof=0)."""
-        axis, keepdims = _reduction("var", axis, keepdims, dim, keepdim)
-        return ops.Var.apply(self, axis=axis, keepdims=keepdims, ddof=operator.index(ddof))
+    def amax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+             keepdims: bool | None = None) -> "Tensor":
+        """The largest values over ``dim`` (an int, a tuple, or None for all); ties share
+        the gradient evenly (as torch.amax)."""
+        axis, keepdims = _reduction("amax", dim, keepdim, axis, keepdims)
+        return ops.Max.apply(self, axis=None if axis == () else axis, keepdims=keepdims)
+
+    def amin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+             keepdims: bool | None = None) -> "Tensor":
+        """The smallest values over ``dim``; ties share the gradient evenly (torch.amin)."""
+        axis, keepdims = _reduction("amin", dim, keepdim, axis, keepdims)
+        return ops.Min.apply(self, axis=None if axis == () else axis, keepdims=keepdims)
+
+    def var(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+            correction: Any = None, ddof: Any = None, axis: Any = None,
+            keepdims: bool | None = None) -> "Tensor":
+        """Variance: the squared deviations summed, divided by n - correction.
+
+        PyTorch's defaults and order: unbiased (n - 1) unless ``unbiased=False`` or
+        ``correction=0``; ``t.var(1, True)`` is ``unbiased=True``. numpy's ``ddof=`` keeps
+        numpy's meaning (``ddof=0``: the biased variance, as BatchNorm uses).
+        """
+        axis, keepdims, ddof = _var_args("var", dim, unbiased, keepdim, correction, ddof,
+                                         axis, keepdims)
+        return ops.Var.apply(self, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def std(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+            correction: Any = None, ddof: Any = None, axis: Any = None,
+            keepdims: bool | None = None) -> "Tensor":
+        """Standard deviation, sqrt of ``var`` with the same arguments (unbiased by default).
+        Where it is 0 its gradient is 0, as PyTorch's."""
+        axis, keepdims, ddof = _var_args("std", dim, unbiased, keepdim, correction, ddof,
+                                         axis, keepdims)
+        return ops.Std.apply(self, axis=axis, keepdims=keepdims, ddof=ddof)
 
     def logsumexp(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
                   keepdim: bool | None = None) -> "Tensor":
@@ -711,21 +952,58 @@ class Tensor(Node, MathMethods, ShapeMethods):
         """The same as reshape (PyTorch's name)."""
         return self.reshape(*shape)
 
-    def permute(self, *axes: Any) -> "Tensor":
-        """Reorder the axes (PyTorch's name for transpose with a permutation)."""
-        return self.transpose(*axes)
-
-    def transpose(self, *axes: Any) -> "Tensor":
-        axes = _shape_arg(axes)
-        if axes and len(axes) != self.ndim:
+    def permute(self, *dims: Any) -> "Tensor":
+        """Reorder the dims: ``permute(2, 0, 1)`` or ``permute((2, 0, 1))``."""
+        dims = _axis(_shape_arg(dims))
+        if len(dims) != self.ndim or len({d % max(self.ndim, 1) for d in dims}) != len(dims):
             raise ValueError(
-                f"transpose: axes {axes} do not match a tensor of {self.ndim} dimensions "
-                f"(shape {self.shape}); give a permutation of all of them, or none."
+                f"permute: dims {dims} are not a permutation of the {self.ndim} dimensions of "
+                f"a tensor of shape {self.shape}."
             )
-        return ops.Transpose.apply(self, axes=axes or None)
+        for d in dims:
+            _check_dim(d, self.shape, "permute")
+        return ops.Transpose.apply(self, axes=dims)
+
+    def transpose(self, *dims: Any) -> "Tensor":
+        """PyTorch's ``transpose(d0, d1)``: swap two dims (any ndim, negative dims too).
+
+        numpy's forms keep numpy's meaning: ``transpose()`` reverses the dims, and a full
+        permutation (``transpose(2, 0, 1)`` of a 3-D tensor, or a tuple) reorders them.
+        """
+        if len(dims) == 2 and not isinstance(dims[0], (tuple, list)):
+            return self.swapdims(*dims)
+        axes = _shape_arg(dims)
+        if not axes:
+            return ops.Transpose.apply(self, axes=None)
+        if len(axes) != self.ndim:
+            raise ValueError(
+                f"transpose: dims {axes} do not fit a tensor of shape {self.shape}: give two "
+                "dims to swap (transpose(0, 1), as PyTorch), none to reverse them all, or a "
+                f"permutation of all {self.ndim} (numpy's transpose(axes))."
+            )
+        return self.permute(axes)
+
+    def swapdims(self, dim0: int, dim1: int) -> "Tensor":
+        """Swap two dims (PyTorch's name; the same as ``transpose(dim0, dim1)``)."""
+        dim0, dim1 = operator.index(dim0), operator.index(dim1)
+        for d in (dim0, dim1):
+            _check_dim(d, self.shape, "transpose")
+        if self.ndim == 0:
+            return ops.Transpose.apply(self, axes=None)
+        return ops.SwapAxes.apply(self, axis1=dim0, axis2=dim1)
 
     def swapaxes(self, axis1: int, axis2: int) -> "Tensor":
-        return ops.SwapAxes.apply(self, axis1=axis1, axis2=axis2)
+        """numpy's name for ``swapdims``."""
+        return self.swapdims(axis1, axis2)
+
+    def t(self) -> "Tensor":
+        """The transpose of a matrix; a vector or 0-d tensor as it is (as PyTorch's t())."""
+        if self.ndim > 2:
+            raise ValueError(
+                f"t(): expects a tensor with at most 2 dimensions, got shape {self.shape}; "
+                "use transpose(d0, d1), permute(...) or mT."
+            )
+        return ops.Transpose.apply(self, axes=None)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
         """Merge dims start_dim..end_dim into one (all of them by default)."""
@@ -766,6 +1044,72 @@ class Tensor(Node, MathMethods, ShapeMethods):
         return self.reshape(np.expand_dims(self.data, axis).shape)
 
 
+_QUIET_DTYPES = (np.dtype(np.int64), np.dtype(np.bool_))  # repr names no dtype for these
+
+
+# PyTorch's type names by dtype (t.type()); 'torch.' goes in front
+_TYPE_NAMES = {np.dtype(k): v for k, v in (
+    (np.float32, "FloatTensor"), (np.float64, "DoubleTensor"), (np.float16, "HalfTensor"),
+    (np.int64, "LongTensor"), (np.int32, "IntTensor"), (np.int16, "ShortTensor"),
+    (np.int8, "CharTensor"), (np.uint8, "ByteTensor"), (np.bool_, "BoolTensor"),
+    (np.complex64, "ComplexFloatTensor"), (np.complex128, "ComplexDoubleTensor"))}
+_TYPE_DTYPES = {"torch." + v: k for k, v in _TYPE_NAMES.items()}
+_DTYPE_NAMES = {"float": np.float32, "double": np.float64, "half": np.float16,
+                "long": np.int64, "int": np.int32, "short": np.int16, "bool": np.bool_}
+
+
+def _is_dtype_name(value: Any) -> bool:
+    """True for a string that names a dtype ('float64', 'torch.FloatTensor'), not a device."""
+    if not isinstance(value, str):
+        return False
+    if value in _TYPE_DTYPES or value in _DTYPE_NAMES:
+        return True
+    try:
+        np.dtype(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _dtype_arg(dtype: Any, what: str) -> np.dtype:
+    """A dtype from numpy's and PyTorch's spellings ('torch.DoubleTensor', 'long', ...)."""
+    if isinstance(dtype, str):
+        dtype = _TYPE_DTYPES.get(dtype, _DTYPE_NAMES.get(dtype.removeprefix("torch."), dtype))
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"{what}: {dtype!r} is not a dtype; give one such as ag.float32, ag.long or "
+            "'torch.DoubleTensor'."
+        ) from None
+
+
+class _Size(int):
+    """``t.size``: an int (numpy's element count) that ``t.size()`` / ``t.size(d)`` calls
+    as PyTorch's method, giving the shape or one dimension."""
+
+    _shape: tuple = ()
+
+    def __call__(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return self._shape
+        dim = operator.index(dim)
+        _check_dim(dim, self._shape, "size")
+        if not self._shape:
+            raise IndexError("size(dim): a 0-d tensor has no dimensions; size() is ().")
+        return self._shape[dim]
+
+
+def _scaled(other: Any, alpha: Any) -> Any:
+    """alpha * other for add_/sub_ (other itself when alpha is 1)."""
+    if isinstance(alpha, Node):
+        alpha = alpha.item()
+    if alpha == 1:
+        return other
+    _refuse_lost_gradient("add_(alpha=)", other)
+    return np.multiply(alpha, _data(other))
+
+
 def _refuse_lost_gradient(what: str, value: Any) -> None:
     """In-place writes are not recorded: refuse a value whose gradient they would drop."""
     if isinstance(value, Node) and value._requires_grad and is_grad_enabled():
@@ -774,6 +1118,67 @@ def _refuse_lost_gradient(what: str, value: Any) -> None:
             "graph, so its gradient would be lost. Write it out of place (t = t + v, "
             "ag.where(mask, v, t), ag.concatenate), or detach the value."
         )
+
+
+def _extremum(t: Tensor, name: str, dim: Any, keepdim: Any, axis: Any, keepdims: Any) -> Any:
+    """max / min with PyTorch's meanings (see Tensor.max)."""
+    if isinstance(dim, (Node, np.ndarray)):  # torch.max(input, other): elementwise
+        if axis is not None or keepdim is not False or keepdims is not None:
+            raise TypeError(f"{name}(other): takes no dim or keepdim with another tensor.")
+        return (maximum if name == "max" else minimum)(t, dim)
+    axis, keepdims = _reduction(name, dim, keepdim, axis, keepdims)
+    reduce = ops.Max if name == "max" else ops.Min
+    if axis is None or isinstance(axis, tuple):  # all dims, or numpy's tuple: values only
+        return reduce.apply(t, axis=axis, keepdims=keepdims)
+    return _values_indices(t, name, axis, keepdims)
+
+
+def _values_indices(t: Tensor, name: str, axis: int, keepdims: bool) -> Any:
+    """``(values, indices)`` along ``axis``: the gradient goes to the picked element only
+    (as PyTorch's max(dim); amax shares it among ties)."""
+    _check_dim(axis, t.shape, name)
+    kind = getattr(return_types, name)
+    a = t.data
+    if a.ndim == 0:
+        return kind(ops.Transpose.apply(t, axes=None), Tensor._wrap(np.zeros((), np.int64)))
+    axis %= a.ndim
+    if a.shape[axis] == 0:
+        raise ValueError(
+            f"{name}: cannot reduce dim {axis} of length 0 (shape {t.shape}); an empty "
+            f"dimension has no {'maximum' if name == 'max' else 'minimum'}."
+        )
+    picked = (np.argmax if name == "max" else np.argmin)(a, axis=axis, keepdims=True)
+    index = tuple(picked if d == axis else np.arange(n).reshape((n,) + (1,) * (a.ndim - d - 1))
+                  for d, n in enumerate(a.shape))
+    values = ops.GetItem.apply(t, idx=index)
+    indices = picked.astype(np.int64, copy=False)
+    if not keepdims:
+        kept = a.shape[:axis] + a.shape[axis + 1:]
+        values, indices = values.reshape(kept), indices.reshape(kept)
+    return kind(values, Tensor._wrap(indices))
+
+
+def _var_args(what: str, dim: Any, unbiased: Any, keepdim: Any, correction: Any, ddof: Any,
+              axis: Any, keepdims: Any) -> tuple:
+    """(axis, keepdims, ddof) of var / std from PyTorch's and numpy's spellings."""
+    if isinstance(dim, bool):  # torch's var(unbiased) overload: t.var(False)
+        if unbiased is not None:
+            raise TypeError(f"{what}: unbiased given twice.")
+        dim, unbiased = None, dim
+    given = [n for n, v in (("unbiased", unbiased), ("correction", correction), ("ddof", ddof))
+             if v is not None]
+    if len(given) > 1:
+        raise TypeError(f"{what}: give one of {' / '.join(given)}, not several.")
+    axis, keepdims = _reduction(what, dim, keepdim, axis, keepdims)
+    if ddof is None:
+        ddof = correction if correction is not None else (0 if unbiased is False else 1)
+    if isinstance(ddof, float) and ddof.is_integer():
+        ddof = int(ddof)
+    try:
+        ddof = operator.index(ddof)
+    except TypeError:
+        raise TypeError(f"{what}: correction / ddof must be an integer, got {ddof!r}.") from None
+    return axis, keepdims, ddof
 
 
 def _reduction(what: str, axis: Any, keepdims: bool, dim: Any, keepdim: Any) -> tuple:
@@ -824,19 +1229,27 @@ def _tensors(seq: Iterable[Any], what: str) -> list:
     return items
 
 
-def concatenate(tensors: Iterable[Any], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis (numpy.concatenate)."""
+def concatenate(tensors: Iterable[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing axis (numpy.concatenate; ``dim=`` as torch.cat)."""
+    axis, _ = _reduction("concatenate", axis if dim is None else None, False, dim, None)
     return ops.Concatenate.apply(*_tensors(tensors, "concatenate"), axis=axis)
 
 
-def stack(tensors: Iterable[Any], axis: int = 0) -> Tensor:
-    """Join same-shaped tensors along a new axis (numpy.stack)."""
-    return ops.Stack.apply(*_tensors(tensors, "stack"), axis=axis)
+def stack(tensors: Iterable[Any], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """Join same-shaped tensors along a new dim (torch.stack / numpy.stack)."""
+    dim, _ = _reduction("stack", dim if axis is None else None, False, axis, None)
+    return ops.Stack.apply(*_tensors(tensors, "stack"), axis=dim)
+
+
+_NO_VALUE = object()  # where(cond)'s missing arguments (None is a value there)
 
 
 def _promote(*xs: Any) -> list:
     """Make sure at least one operand is a Tensor, then bring all to one dtype
     (PyTorch's promotion, ``promotion.result_type``)."""
+    for x in xs:
+        if isinstance(x, return_types.ValuesIndices):
+            x._refuse()  # t - t.max(dim): a pair, not a tensor (raises, naming .values)
     if not any(isinstance(x, Tensor) for x in xs):
         xs = (Tensor(xs[0]),) + xs[1:]
     xs = tuple(x if isinstance(x, (Tensor, np.ndarray)) or np.isscalar(x) else _as_array(x, None)
@@ -877,9 +1290,17 @@ def _to_dtype(x: Any, dtype: np.dtype) -> Any:
     return np.asarray(x, dtype=dtype)
 
 
-def where(cond: Any, a: Any, b: Any) -> Tensor:
-    """Elementwise ``a if cond else b``; cond is a bool Tensor or ndarray (no gradient)."""
+def where(cond: Any, a: Any = _NO_VALUE, b: Any = _NO_VALUE) -> Any:
+    """Elementwise ``a if cond else b``; cond is a bool Tensor or ndarray (no gradient).
+
+    ``where(cond)`` alone: the indices where cond is True, one int64 tensor per dim (as
+    torch.where(cond) and numpy.nonzero).
+    """
     cond = np.asarray(_data(cond))
+    if a is _NO_VALUE and b is _NO_VALUE:
+        return tuple(Tensor._wrap(i.astype(np.int64, copy=False)) for i in np.nonzero(cond))
+    if a is _NO_VALUE or b is _NO_VALUE:
+        raise TypeError("where: give where(cond, a, b), or where(cond) for the indices.")
     a, b = _promote(a, b)
     return ops.Where.apply(cond, a, b)
 

@@ -67,7 +67,7 @@ def batch_norm(x: Any, running_mean: Any, running_var: Any, weight: Any = None,
                 f"shape {x.shape}; use a batch of several samples, or eval() mode."
             )
         mean = x.mean(axis=axes, keepdims=True)
-        var = x.var(axis=axes, keepdims=True)
+        var = x.var(axis=axes, keepdims=True, ddof=0)  # biased, as PyTorch normalises
         if training:
             _update(running_mean, mean.data, momentum)
             _update(running_var, var.data * (n / max(n - 1, 1)), momentum)
@@ -111,7 +111,7 @@ def layer_norm(x: Any, normalized_shape: Any, weight: Any = None, bias: Any = No
         )
     axes = tuple(range(x.ndim - k, x.ndim))
     mean = x.mean(axis=axes, keepdims=True)
-    var = x.var(axis=axes, keepdims=True)
+    var = x.var(axis=axes, keepdims=True, ddof=0)  # biased, as PyTorch normalises
     out = (x - mean) / (var + eps).sqrt()
     if weight is not None:
         out = out * _param(weight, x.dtype)

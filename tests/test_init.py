@@ -181,7 +181,7 @@ def test_in_place_same_array_dtype_and_shape_no_graph(fn, dtype):
     assert fn(w) is w
     assert w.data is arr and w.dtype == dtype and w.shape == (5, 4, 2)
     assert not np.isnan(arr).any() and w.requires_grad and w.grad is None
-    assert "op=" not in repr(w)  # still a leaf: nothing was recorded
+    assert "grad_fn=" not in repr(w)  # still a leaf: nothing was recorded
     # a plain ndarray is filled in place too
     plain = np.zeros((3, 2), dtype=dtype)
     fn(plain)

@@ -220,6 +220,31 @@ def reduce_kw(ddof: bool = False, tuple_axes: bool = True) -> Callable:
     return kw
 
 
+def tuple_axes_kw(shape):
+    """reduce_kw's axis and keepdims, with a single axis written as a 1-tuple."""
+    return reduce_kw()(shape).map(lambda k: {
+        **k, "axis": (k["axis"],) if isinstance(k["axis"], int) else k["axis"]})
+
+
+@st.composite
+def dim_keep_kw(draw, shape):
+    """One dim (negative too) and keepdim, as max(dim, keepdim) takes them."""
+    return {"dim": draw(st.integers(-len(shape), len(shape) - 1)),
+            "keepdim": draw(st.booleans())}
+
+
+@st.composite
+def torch_var_kw(draw, shape):
+    """dim (None, one, or a tuple), keepdim, and unbiased where more than one value is
+    reduced (n - 1 = 0 would divide by zero)."""
+    out = draw(reduce_kw()(shape))
+    axis = out["axis"]
+    count = int(np.prod(shape)) if axis is None else int(
+        np.prod([shape[a] for a in np.atleast_1d(axis)]))
+    return {"dim": axis, "keepdim": out["keepdims"],
+            "unbiased": draw(st.booleans()) if count > 1 else False}
+
+
 def axis_kw(shape):
     return st.fixed_dictionaries({"axis": st.integers(-len(shape), len(shape) - 1)})
 
@@ -563,6 +588,14 @@ def np_softmax(x, axis=-1):
 
 def np_log_softmax(x, axis=-1):
     return x - np.log(np.exp(x).sum(axis=axis, keepdims=True))
+
+
+def np_max_dim(x, dim, keepdim):
+    return np.max(x, axis=dim, keepdims=keepdim)
+
+
+def np_min_dim(x, dim, keepdim):
+    return np.min(x, axis=dim, keepdims=keepdim)
 
 
 def np_flatten(x, start, end):
@@ -921,12 +954,45 @@ OPS = [
        unary(kw=reduce_kw())),
     Op("mean", lambda a, **k: a.mean(**k), lambda a, **k: np.mean(a, **k), t_mean,
        unary(kw=reduce_kw())),
-    Op("max", lambda a, **k: a.max(**k), lambda a, **k: np.max(a, **k), t_amax,
+    Op("amax", lambda a, **k: a.amax(**k), lambda a, **k: np.max(a, **k), t_amax,
        unary(kw=reduce_kw(), post=distinct)),
-    Op("min", lambda a, **k: a.min(**k), lambda a, **k: np.min(a, **k), t_amin,
+    Op("amin", lambda a, **k: a.amin(**k), lambda a, **k: np.min(a, **k), t_amin,
        unary(kw=reduce_kw(), post=distinct)),
+    Op("amax_fn", lambda a, **k: ag.amax(a, dim=k["axis"], keepdim=k["keepdims"]),
+       lambda a, **k: np.max(a, **k), t_amax, unary(kw=reduce_kw(), post=distinct)),
+    Op("max_all", lambda a: a.max(), np.max, lambda a: a.max(), unary(post=distinct)),
+    Op("min_tuple_axes", lambda a, **k: a.min(**k), lambda a, **k: np.min(a, **k), t_amin,
+       unary(kw=tuple_axes_kw, post=distinct)),  # a tuple of axes: values, numpy's meaning
+    Op("max_dim", lambda a, dim, keepdim: a.max(dim, keepdim).values, np_max_dim,
+       None, unary(kw=dim_keep_kw, min_dims=1, post=distinct)),
+    Op("min_dim", lambda a, dim, keepdim: ag.min(a, dim=dim, keepdim=keepdim)[0], np_min_dim,
+       lambda a, dim, keepdim: a.min(dim=dim, keepdim=keepdim)[0],
+       unary(kw=dim_keep_kw, min_dims=1, post=distinct)),
+    Op("max_other", lambda a, b: a.max(b), np.maximum, None,
+       elementwise(REAL, REAL, post=lambda a, b: (lattice(a, 0.0), lattice(b, 0.05)))),
     Op("var", lambda a, **k: a.var(**k), lambda a, **k: np.var(a, **k), t_var,
        unary(kw=reduce_kw(ddof=True))),
+    Op("var_torch", lambda a, dim, keepdim, unbiased: a.var(dim, unbiased, keepdim),
+       lambda a, dim, keepdim, unbiased: np.var(a, axis=dim, keepdims=keepdim,
+                                                ddof=int(unbiased)),
+       lambda a, dim, keepdim, unbiased: a.var(dim, unbiased=unbiased, keepdim=keepdim),
+       unary(kw=torch_var_kw)),
+    Op("var_correction", lambda a, dim, keepdim, unbiased: a.var(
+           dim=dim, correction=int(unbiased), keepdim=keepdim),
+       lambda a, dim, keepdim, unbiased: np.var(a, axis=dim, keepdims=keepdim,
+                                                ddof=int(unbiased)),
+       lambda a, dim, keepdim, unbiased: a.var(dim=dim, correction=int(unbiased),
+                                               keepdim=keepdim),
+       unary(kw=torch_var_kw)),
+    Op("std", lambda a, dim, keepdim, unbiased: a.std(dim, unbiased, keepdim),
+       lambda a, dim, keepdim, unbiased: np.std(a, axis=dim, keepdims=keepdim,
+                                                ddof=int(unbiased)),
+       lambda a, dim, keepdim, unbiased: a.std(dim, unbiased=unbiased, keepdim=keepdim),
+       unary(kw=torch_var_kw, post=distinct)),
+    Op("std_ddof", lambda a, **k: a.std(**k), lambda a, **k: np.std(a, **k),
+       lambda a, axis, keepdims, ddof: __import__("torch").std(
+           a, dim=_dims(a, axis), correction=ddof, keepdim=keepdims),
+       unary(kw=reduce_kw(ddof=True), post=distinct)),
     Op("logsumexp", lambda a, **k: a.logsumexp(**k), np_logsumexp, t_logsumexp,
        unary(kw=reduce_kw())),
     Op("softmax", lambda a, axis: a.softmax(axis=axis), np_softmax,
@@ -948,10 +1014,18 @@ OPS = [
        lambda a, shape: a.reshape(shape), unary(kw=reshape_kw)),
     Op("reshape_tuple", lambda a, shape: a.reshape(shape), lambda a, shape: a.reshape(shape),
        None, unary(kw=reshape_kw)),
-    Op("transpose", lambda a, axes: a.transpose(*axes), np.transpose,
+    Op("transpose", lambda a, axes: a.transpose(axes), np.transpose,
        lambda a, axes: a.permute(tuple(axes)), unary(kw=permutation_kw)),
     Op("transpose_rev", lambda a: a.transpose(), np.transpose, t_reverse, unary()),
     Op("T", lambda a: a.T, lambda a: a.T, t_reverse, unary()),
+    Op("permute", lambda a, axes: a.permute(*axes), np.transpose,
+       lambda a, axes: a.permute(tuple(axes)), unary(kw=permutation_kw)),
+    Op("transpose_swap", lambda a, a1, a2: a.transpose(a1, a2),
+       lambda a, a1, a2: np.swapaxes(a, a1, a2), None, unary(kw=swap_kw, min_dims=1)),
+    Op("swapdims", lambda a, a1, a2: a.swapdims(a1, a2),
+       lambda a, a1, a2: np.swapaxes(a, a1, a2), None, unary(kw=swap_kw, min_dims=1)),
+    Op("t", lambda a: a.t(), lambda a: a.T, None, unary(max_dims=2)),
+    Op("mT", lambda a: a.mT, lambda a: np.swapaxes(a, -1, -2), None, unary(min_dims=2)),
     Op("swapaxes", lambda a, a1, a2: a.swapaxes(a1, a2),
        lambda a, a1, a2: np.swapaxes(a, a1, a2),
        lambda a, a1, a2: a.swapaxes(a1, a2), unary(kw=swap_kw, min_dims=1)),
@@ -1253,10 +1327,20 @@ EXPLICIT = [
     ("rmatmul_arr", [(3,), (2, 3)], {}),
     ("rmatmul_arr", [(2, 3, 4), (3,)], {}),
     # reductions: axis None / int / negative / tuple, keepdims
-    *[(name, [(2, 3, 4)], {"axis": axis, "keepdims": kd})
-      for name in ("sum", "mean", "max", "min", "var", "logsumexp")
+    *[(name, [(2, 3, 4)], {"axis": axis, "keepdims": kd,
+                           **({"ddof": 0} if name in ("var", "std_ddof") else {})})
+      for name in ("sum", "mean", "amax", "amin", "var", "std_ddof", "logsumexp")
       for axis in (None, 0, 1, -1, (0, 2), (-1, 0), (0, 1, 2))
       for kd in (False, True)],
+    # PyTorch's var / std: unbiased unless said otherwise, dims and keepdim positional
+    *[(name, [(2, 3, 4)], {"dim": dim, "keepdim": kd, "unbiased": ub})
+      for name in ("var_torch", "var_correction", "std")
+      for dim in (None, 1, -1, (0, 2))
+      for kd in (False, True)
+      for ub in (False, True)],
+    ("max_dim", [(2, 3, 4)], {"dim": 1, "keepdim": False}),
+    ("max_dim", [(2, 3, 4)], {"dim": -1, "keepdim": True}),
+    ("min_dim", [(3, 4)], {"dim": 0, "keepdim": False}),
     ("var", [(4, 3)], {"axis": 0, "keepdims": False, "ddof": 1}),
     ("var", [(4, 3)], {"axis": None, "keepdims": True, "ddof": 1}),
     ("softmax", [(3, 4)], {"axis": 0}),
@@ -1269,6 +1353,10 @@ EXPLICIT = [
     ("transpose", [(2, 3, 4)], {"axes": (-1, 0, 1)}),
     ("transpose_rev", [(2, 3, 4)], {}),
     ("T", [(2, 3)], {}),
+    ("transpose_swap", [(2, 3)], {"a1": 0, "a2": 1}),  # PyTorch's swap (numpy: no change)
+    ("transpose_swap", [(2, 3, 4)], {"a1": 0, "a2": -1}),
+    ("t", [(2, 3)], {}),
+    ("mT", [(2, 3, 4)], {}),
     ("swapaxes", [(2, 3, 4)], {"a1": 0, "a2": -1}),
     ("flatten_dims", [(2, 3, 4, 5)], {"start": 1, "end": 2}),
     ("squeeze", [(1, 3, 1)], {"axis": None}),
@@ -1329,7 +1417,7 @@ def _explicit_arrays(name: str, shape_list: list, seed: int) -> tuple:
         if dom and dom[k] is NONZERO:
             x = x * rng.choice([-1.0, 1.0], s)
         arrs.append(x)
-    if name in ("max", "min"):
+    if name in ("amax", "amin", "max_dim", "min_dim", "std", "std_ddof"):
         arrs = [distinct(arrs[0])]
     if name in ("maximum", "minimum"):
         arrs = [lattice(arrs[0], 0), lattice(arrs[1], 0.05)]
@@ -1357,7 +1445,8 @@ def test_the_table_covers_every_op_of_the_contract():
     required = {
         "add", "sub", "mul", "div", "pow", "neg", "rsub_num", "rdiv_num", "rpow_num",
         "rmatmul_arr", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "clip",
-        "sum", "mean", "max", "min", "var", "logsumexp", "softmax", "log_softmax",
+        "sum", "mean", "amax", "amin", "max_dim", "min_dim", "max_all", "max_other", "var",
+        "var_torch", "std", "logsumexp", "softmax", "log_softmax", "transpose_swap", "t", "mT",
         "matmul", "reshape", "transpose", "swapaxes", "flatten", "squeeze", "unsqueeze", "T",
         "getitem_basic", "getitem_int_arrays", "getitem_bool_mask", "concatenate", "stack",
         "where", "maximum", "minimum", "linear",

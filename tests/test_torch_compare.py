@@ -34,8 +34,8 @@ class AG:
     mean = staticmethod(lambda x, axis=None, keepdims=False: x.mean(axis=axis, keepdims=keepdims))
     var = staticmethod(lambda x, axis, ddof=0, keepdims=False:
                        x.var(axis=axis, ddof=ddof, keepdims=keepdims))
-    amax = staticmethod(lambda x, axis: x.max(axis=axis))
-    amin = staticmethod(lambda x, axis: x.min(axis=axis))
+    amax = staticmethod(lambda x, axis: x.amax(axis=axis))
+    amin = staticmethod(lambda x, axis: x.amin(axis=axis))
     logsumexp = staticmethod(lambda x, axis: x.logsumexp(axis=axis))
     softmax = staticmethod(lambda x, axis: x.softmax(axis=axis))
     log_softmax = staticmethod(lambda x, axis: x.log_softmax(axis=axis))
@@ -45,7 +45,7 @@ class AG:
     maximum = staticmethod(ag.maximum)
     minimum = staticmethod(ag.minimum)
     linear = staticmethod(lambda x, w, b: ag.ops.Linear.apply(x, w, b))
-    permute = staticmethod(lambda x, *axes: x.transpose(*axes))
+    permute = staticmethod(lambda x, *axes: x.permute(*axes))
     clip = staticmethod(lambda x, lo, hi: x.clip(lo, hi))
 
 
