@@ -174,6 +174,14 @@ def amax(x: Any, *args: Any, **kwargs: Any) -> Tensor:
     return _as_tensor(x).amax(*args, **kwargs)
 
 
+def all(x: Any, *args: Any, **kwargs: Any) -> Tensor:  # noqa: A001 (PyTorch's name)
+    return _as_tensor(x).all(*args, **kwargs)
+
+
+def any(x: Any, *args: Any, **kwargs: Any) -> Tensor:  # noqa: A001 (PyTorch's name)
+    return _as_tensor(x).any(*args, **kwargs)
+
+
 def amin(x: Any, *args: Any, **kwargs: Any) -> Tensor:
     return _as_tensor(x).amin(*args, **kwargs)
 
@@ -238,6 +246,7 @@ __all__ = [
     "accelerator", "cuda", "device", "get_default_device", "inference_mode",
     "set_default_device", "allclose", "equal", "flatten", "isfinite", "isinf", "isnan",
     "meshgrid", "numel", "permute", "swapdims", "t", "transpose", "amax", "amin", "var", "std",
+    "all", "any",
     "long", "int", "short", "float", "double", "half", "cfloat", "cdouble",
 ]
 
