@@ -158,13 +158,60 @@ class Sign(BuiltinFunction):
         return _zero_grad(ctx.xp, g)
 
 
+# numpy has no erf. float64 values go through ``math.erf`` one by one (the C library's,
+# exact to the last bit, about 0.4 us an element). float32 and float16 values, which a
+# network computes in bulk (GELU in every transformer block), are read from a table of
+# quintic pieces fitted when this module loads to erf(x) / x (even and smooth, so the
+# relative error stays small down to the tiniest x): 64 pieces per unit of |x| up to 4,
+# where erf rounds to 1 in float32 (erfc(4) = 1.5e-8, under half an ulp of 1). Evaluated
+# in float64 a piece is within 2e-15 relative of erf, so the float32 result is math.erf's
+# correctly rounded (a test checks millions of values), at about 10x the speed.
 _erf_each = np.frompyfunc(math.erf, 1, 1)
+_ERF_PIECES_PER_UNIT, _ERF_END, _ERF_DEGREE = 64, 4.0, 5
+
+
+def _erf_pieces() -> np.ndarray:
+    """Coefficients (degree + 1, pieces + 1) of t^0..t^degree per piece, t in [-1, 1] across
+    the piece: Chebyshev interpolation of math.erf(x) / x; the last piece is 1 / 4, so
+    that x clipped to 4 times it is exactly 1."""
+    nodes = np.cos(np.pi * (np.arange(_ERF_DEGREE + 1) + 0.5) / (_ERF_DEGREE + 1))
+    half = 0.5 / _ERF_PIECES_PER_UNIT
+    rows = []
+    for k in range(int(_ERF_END * _ERF_PIECES_PER_UNIT)):
+        xs = k / _ERF_PIECES_PER_UNIT + half * (nodes + 1.0)
+        cheb = np.polynomial.chebyshev.chebfit(nodes, [math.erf(x) / x for x in xs],
+                                               _ERF_DEGREE)
+        rows.append(np.polynomial.chebyshev.cheb2poly(cheb))
+    rows.append([1.0 / _ERF_END] + [0.0] * _ERF_DEGREE)
+    return np.array(rows).T.copy()
+
+
+_ERF_TABLE = _erf_pieces()
+
+
+def _erf_from_table(a: np.ndarray) -> np.ndarray:
+    """erf of a float32/float16 array through the table (NaN stays NaN, +-inf gives +-1)."""
+    x = np.fmin(np.abs(a, dtype=np.float64), _ERF_END)  # fmin: NaN becomes 4, see the sign
+    u = x * _ERF_PIECES_PER_UNIT
+    k = u.astype(np.intp)
+    t = u - k
+    t *= 2.0
+    t -= 1.0
+    y = np.take(_ERF_TABLE[-1], k)
+    for coefficients in _ERF_TABLE[-2::-1]:  # Horner
+        y *= t
+        y += np.take(coefficients, k)
+    y *= x
+    y *= np.sign(a)  # erf is odd; sign(NaN) is NaN
+    return y.astype(a.dtype)
 
 
 def erf_values(a: Any) -> np.ndarray:
-    """The error function of every element of a float array, in its dtype (math.erf:
-    numpy has no erf, and the C library's is exact to the last bit)."""
+    """The error function of every element of a float array, in its dtype: math.erf's
+    value, correctly rounded (see above for how float32 and float16 get there fast)."""
     a = np.asarray(a)
+    if a.dtype == np.float32 or a.dtype == np.float16:
+        return _erf_from_table(a)
     return np.asarray(_erf_each(a), dtype=np.float64).astype(a.dtype, copy=False)
 
 

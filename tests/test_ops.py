@@ -683,6 +683,14 @@ def np_erf(x):
     return np.vectorize(math.erf, otypes=[np.float64])(x)
 
 
+def np_gelu(x):
+    return x * 0.5 * (1.0 + np_erf(x / np.sqrt(2.0)))
+
+
+def t_gelu(x):
+    return __import__("torch").nn.functional.gelu(x)
+
+
 def np_cumsum(x, dim):
     return x.copy() if x.ndim == 0 else np.cumsum(x, axis=dim)
 
@@ -1060,6 +1068,7 @@ OPS = [
     Op("erf", lambda a: a.erf(), np_erf, None, elementwise(REAL)),
     Op("sin_fn", lambda a: ag.sin(a), np.sin, t_fn("sin"), elementwise(WIDE)),
     Op("erf_fn", lambda a: ag.erf(a), np_erf, t_fn("erf"), elementwise(REAL)),
+    Op("gelu", lambda a: __import__("nn").functional.gelu(a), np_gelu, t_gelu, elementwise(REAL)),
     Op("log1p_fn", lambda a: ag.log1p(a), np.log1p, t_fn("log1p"), elementwise(ABOVE_MINUS_ONE)),
     # clamp: numbers, one side, tensors as bounds (broadcast), a constant array as a bound
     Op("clamp", lambda a: a.clamp(CLIP_LO, CLIP_HI), lambda a: np.clip(a, CLIP_LO, CLIP_HI),
