@@ -17,7 +17,6 @@ from nn.transformer import MultiheadAttention, TransformerEncoderLayer
 
 torch = pytest.importorskip("torch", reason="the comparisons need PyTorch: "
                             "pip install torch==2.13.0")
-torch.set_default_dtype(torch.float64)
 RTOL, ATOL = 1e-9, 1e-10
 
 
@@ -108,7 +107,7 @@ def test_sdpa_errors_name_the_shapes():
 def _mha_pair(E=8, H=2, batch_first=False, bias=True, seed=0):
     ag.manual_seed(seed)
     ours = MultiheadAttention(E, H, bias=bias, batch_first=batch_first, dtype=np.float64)
-    theirs = torch.nn.MultiheadAttention(E, H, bias=bias, batch_first=batch_first)
+    theirs = torch.nn.MultiheadAttention(E, H, bias=bias, batch_first=batch_first).double()
     assert list(ours.state_dict()) == list(theirs.state_dict())
     theirs.load_state_dict({k: torch.as_tensor(v) for k, v in ours.state_dict().items()})
     return ours, theirs
@@ -192,7 +191,7 @@ def test_transformer_encoder_layer_matches_torch(norm_first, activation, batch_f
                                    dtype=np.float64)
     theirs = torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
                                               activation=activation, batch_first=batch_first,
-                                              norm_first=norm_first)
+                                              norm_first=norm_first).double()
     assert list(ours.state_dict()) == list(theirs.state_dict())
     theirs.load_state_dict({k: torch.as_tensor(v) for k, v in ours.state_dict().items()})
     ours.eval()
@@ -213,7 +212,7 @@ def test_transformer_encoder_layer_matches_torch(norm_first, activation, batch_f
 
 def test_layer_norm_without_bias_matches_torch():
     ours = nn.LayerNorm(6, bias=False, dtype=np.float64)
-    theirs = torch.nn.LayerNorm(6, bias=False)
+    theirs = torch.nn.LayerNorm(6, bias=False).double()
     assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
     x, tx = _pair(np.random.default_rng(7).standard_normal((4, 6)))
     _close(ours(x).data, theirs(tx), "LayerNorm(bias=False)")
