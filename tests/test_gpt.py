@@ -1,0 +1,261 @@
+"""nn.models.GPT against a PyTorch model of nanoGPT's architecture written here: the same
+state_dict names, logits, loss and gradients; a checkpoint saved here loads there; the KV
+cache gives the same tokens as recomputing; AdamW's groups as nanoGPT's."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+
+torch = pytest.importorskip("torch", reason="the comparisons need PyTorch: "
+                            "pip install torch==2.13.0")
+tnn = torch.nn
+TF = torch.nn.functional
+
+CONFIG = dict(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8)
+
+
+# ------------------------------------------------------------------ nanoGPT's model, in torch
+
+class TorchLayerNorm(tnn.Module):
+    def __init__(self, ndim, bias):
+        super().__init__()
+        self.weight = tnn.Parameter(torch.ones(ndim))
+        self.bias = tnn.Parameter(torch.zeros(ndim)) if bias else None
+
+    def forward(self, x):
+        return TF.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
+
+
+class TorchAttention(tnn.Module):
+    def __init__(self, n_embd, n_head, bias):
+        super().__init__()
+        self.c_attn = tnn.Linear(n_embd, 3 * n_embd, bias=bias)
+        self.c_proj = tnn.Linear(n_embd, n_embd, bias=bias)
+        self.n_head, self.n_embd = n_head, n_embd
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        y = TF.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+class TorchMLP(tnn.Module):
+    def __init__(self, n_embd, bias):
+        super().__init__()
+        self.c_fc = tnn.Linear(n_embd, 4 * n_embd, bias=bias)
+        self.gelu = tnn.GELU()
+        self.c_proj = tnn.Linear(4 * n_embd, n_embd, bias=bias)
+
+    def forward(self, x):
+        return self.c_proj(self.gelu(self.c_fc(x)))
+
+
+class TorchBlock(tnn.Module):
+    def __init__(self, n_embd, n_head, bias):
+        super().__init__()
+        self.ln_1 = TorchLayerNorm(n_embd, bias)
+        self.attn = TorchAttention(n_embd, n_head, bias)
+        self.ln_2 = TorchLayerNorm(n_embd, bias)
+        self.mlp = TorchMLP(n_embd, bias)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class TorchGPT(tnn.Module):
+    def __init__(self, vocab_size, block_size, n_layer, n_head, n_embd, bias=True):
+        super().__init__()
+        self.transformer = tnn.ModuleDict(dict(
+            wte=tnn.Embedding(vocab_size, n_embd),
+            wpe=tnn.Embedding(block_size, n_embd),
+            h=tnn.ModuleList([TorchBlock(n_embd, n_head, bias) for _ in range(n_layer)]),
+            ln_f=TorchLayerNorm(n_embd, bias),
+        ))
+        self.lm_head = tnn.Linear(n_embd, vocab_size, bias=False)
+        self.transformer.wte.weight = self.lm_head.weight
+
+    def forward(self, idx, targets=None):
+        T = idx.size(1)
+        x = self.transformer.wte(idx) + self.transformer.wpe(torch.arange(T))
+        for block in self.transformer.h:
+            x = block(x)
+        x = self.transformer.ln_f(x)
+        logits = self.lm_head(x)
+        loss = None if targets is None else TF.cross_entropy(
+            logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+        return logits, loss
+
+
+@pytest.fixture
+def float64():
+    before = ag.get_default_dtype()
+    ag.set_default_dtype(np.float64)
+    yield
+    ag.set_default_dtype(before)
+
+
+def _pair(bias=True, seed=0):
+    ag.manual_seed(seed)
+    ours = nn.models.GPT(**CONFIG, bias=bias)
+    theirs = TorchGPT(**CONFIG, bias=bias).double()
+    theirs.load_state_dict({k: torch.as_tensor(v) for k, v in ours.state_dict().items()})
+    return ours, theirs
+
+
+def _batch(seed=1, B=3, T=8, ignore=False):
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, CONFIG["vocab_size"], (B, T))
+    targets = rng.integers(0, CONFIG["vocab_size"], (B, T))
+    if ignore:
+        targets[0, :3] = -1
+    return idx, targets
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_state_dict_names_are_nanogpts(bias):
+    ours = nn.models.GPT(**CONFIG, bias=bias)
+    theirs = TorchGPT(**CONFIG, bias=bias)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for k, v in theirs.state_dict().items():
+        assert ours.state_dict()[k].shape == tuple(v.shape)
+    # the tied head is one parameter, counted once
+    assert ours.lm_head.weight is ours.transformer.wte.weight
+    assert len(list(ours.parameters())) == len(list(theirs.parameters()))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("ignore", [False, True])
+def test_logits_loss_and_gradients_match_torch(float64, bias, ignore):
+    ours, theirs = _pair(bias)
+    idx, targets = _batch(ignore=ignore)
+    logits, loss = ours(idx, targets)
+    tlogits, tloss = theirs(torch.as_tensor(idx), torch.as_tensor(targets))
+    np.testing.assert_allclose(logits.data, tlogits.detach().numpy(), rtol=1e-9, atol=1e-11)
+    assert loss.item() == pytest.approx(tloss.item(), rel=1e-12)
+    loss.backward()
+    tloss.backward()
+    tgrads = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad, tgrads[name].grad.numpy(), rtol=1e-8, atol=1e-11,
+                                   err_msg=name)
+
+
+def test_without_targets_the_last_positions_logits(float64):
+    ours, theirs = _pair()
+    idx, _ = _batch()
+    logits, loss = ours(idx)
+    assert loss is None and logits.shape == (3, 1, CONFIG["vocab_size"])
+    tlogits, _ = theirs(torch.as_tensor(idx))
+    np.testing.assert_allclose(logits.data[:, 0], tlogits.detach().numpy()[:, -1], rtol=1e-9)
+
+
+def test_a_checkpoint_saved_here_loads_into_the_torch_model(tmp_path):
+    pytest.importorskip("safetensors")
+    from safetensors.torch import load_file
+
+    ag.manual_seed(3)
+    ours = nn.models.GPT(**CONFIG)
+    opt = ours.configure_optimizers(0.1, 1e-2, (0.9, 0.95))
+    idx, targets = _batch()
+    for _ in range(3):  # trained a little, so the weights are not the initial ones
+        _, loss = ours(idx, targets)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    path = tmp_path / "ckpt.safetensors"
+    nn.save(ours, path)
+    theirs = TorchGPT(**CONFIG)
+    theirs.load_state_dict(load_file(str(path)))
+    logits, _ = ours(idx, targets)
+    tlogits, _ = theirs(torch.as_tensor(idx))
+    np.testing.assert_allclose(logits.data, tlogits.detach().numpy(), rtol=1e-4, atol=1e-5)
+    back = nn.models.GPT(**CONFIG)
+    back.load_state_dict(nn.load(path))
+    np.testing.assert_array_equal(back(idx, targets)[0].data, logits.data)
+
+
+@pytest.mark.parametrize("top_k", [None, 3])
+@pytest.mark.parametrize("new", [5, 14])  # 14: past block_size, the context is cropped
+def test_kv_cache_gives_the_same_tokens(float64, top_k, new):
+    ag.manual_seed(4)
+    model = nn.models.GPT(**CONFIG)
+    start = np.array([[1, 2, 3], [4, 5, 6]])
+    cached = model.generate(start, new, temperature=0.8, top_k=top_k,
+                            generator=ag.Generator().manual_seed(7))
+    plain = model.generate(start, new, temperature=0.8, top_k=top_k, use_cache=False,
+                           generator=ag.Generator().manual_seed(7))
+    assert cached.shape == (2, 3 + new) and cached.dtype == np.int64
+    np.testing.assert_array_equal(cached.data, plain.data)
+    np.testing.assert_array_equal(cached.data[:, :3], start)
+
+
+def test_cached_logits_equal_the_full_forward(float64):
+    """Position t computed with the cache of positions 0..t-1 equals the full forward."""
+    ag.manual_seed(5)
+    model = nn.models.GPT(**CONFIG)
+    idx = np.random.default_rng(6).integers(0, CONFIG["vocab_size"], (2, 6))
+    caches = [[None, None] for _ in range(CONFIG["n_layer"])]
+    with ag.no_grad():
+        model(idx[:, :4], caches=caches)
+        step5, _ = model(idx[:, 4:5], caches=caches, start=4)
+        step6, _ = model(idx[:, 5:6], caches=caches, start=5)
+        full5, _ = model(idx[:, :5])
+        full6, _ = model(idx)
+    np.testing.assert_allclose(step5.data, full5.data, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(step6.data, full6.data, rtol=1e-12, atol=1e-14)
+
+
+def test_top_k_one_is_greedy(float64):
+    ag.manual_seed(8)
+    model = nn.models.GPT(**CONFIG)
+    out = model.generate(np.array([[1]]), 4, top_k=1)
+    ids = [1]
+    for _ in range(4):
+        logits, _ = model(np.array([ids[-CONFIG["block_size"]:]]))
+        ids.append(int(logits.data[0, -1].argmax()))
+    assert out.data.tolist() == [ids]
+
+
+def test_configure_optimizers_decays_matrices_only():
+    model = nn.models.GPT(**CONFIG)
+    opt = model.configure_optimizers(0.1, 6e-4, (0.9, 0.95))
+    assert isinstance(opt, nn.optim.AdamW)
+    decay, no_decay = opt.param_groups
+    assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
+    assert all(p.ndim >= 2 for p in decay["params"])
+    assert all(p.ndim < 2 for p in no_decay["params"])
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
+    assert decay["lr"] == 6e-4 and decay["betas"] == (0.9, 0.95)
+
+
+def test_nanogpt_initialisation_and_size():
+    ag.manual_seed(0)
+    model = nn.models.GPT(65, 64, 4, 4, 128)
+    assert model.num_parameters() == 801_664  # nanoGPT prints "0.80M" for this configuration
+    proj = model.transformer.h[0].attn.c_proj.weight.data
+    assert proj.std() == pytest.approx(0.02 / math.sqrt(2 * 4), rel=0.05)
+    assert model.transformer.h[0].mlp.c_fc.weight.data.std() == pytest.approx(0.02, rel=0.05)
+    assert np.all(model.transformer.h[0].ln_1.weight.data == 1)
+
+
+def test_errors_name_the_problem():
+    model = nn.models.GPT(**CONFIG)
+    with pytest.raises(ValueError, match="longer than block_size 8"):
+        model(np.zeros((1, 9), dtype=np.int64))
+    with pytest.raises(ValueError, match=r"\(B, T\) integer token ids"):
+        model(np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="multiple of n_head"):
+        nn.models.GPT(11, 8, 1, 3, 8)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        model.generate(np.zeros((1, 1), dtype=np.int64), 1, temperature=0)
