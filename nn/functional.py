@@ -4,7 +4,9 @@ Every loss takes ``reduction='mean' | 'sum' | 'none'`` (the mean by default).
 
 The cross-entropy losses are fused ops (one graph node, forward beside
 backward): softmax and log fused are stable for logits of any size, and one
-node instead of five is what makes small networks fast.
+node instead of five is what makes small networks fast. cross_entropy's fused
+op covers the common case ((n, C) logits, class ids, mean, no weight); its other
+options (and nll_loss, the regression losses) are composed of the engine's ops.
 
 The functions behind the layers that live in modules of their own (conv2d and
 pooling in ``nn.conv``, batch_norm and layer_norm in ``nn.norm``, embedding in
