@@ -128,9 +128,14 @@ def test_cross_entropy_accepts_other_integer_ids():
         assert F.cross_entropy(Tensor(z), ids).item() == pytest.approx(ref)
 
 
-def test_cross_entropy_refuses_one_hot_targets():
-    with pytest.raises(TypeError, match=r"one-hot targets: pass class ids instead"):
-        F.cross_entropy(Tensor(np.zeros((2, 3))), np.eye(3)[[0, 2]])
+def test_cross_entropy_float_one_hot_targets_are_probabilities_integer_ones_refused():
+    # float targets of the logits' shape are class probabilities (PyTorch): one-hot rows
+    # give the same loss as the class ids
+    z = Tensor(np.array([[1.0, 2.0, 0.5], [0.1, -1.0, 3.0]]))
+    soft = F.cross_entropy(z, np.eye(3)[[0, 2]])
+    assert soft.item() == pytest.approx(F.cross_entropy(z, np.array([0, 2])).item(), rel=1e-12)
+    with pytest.raises(ValueError, match=r"one-hot targets: pass class ids"):
+        F.cross_entropy(z, np.eye(3, dtype=np.int64)[[0, 2]])
 
 
 def test_cross_entropy_refuses_float_ids():
@@ -234,8 +239,8 @@ def test_functional_activations_and_linear():
     np.testing.assert_allclose(F.tanh(x).data, np.tanh(x))
     np.testing.assert_allclose(F.relu(x).data, np.maximum(x, 0))
     np.testing.assert_allclose(F.sigmoid(x).data, 1 / (1 + np.exp(-x)))
-    np.testing.assert_allclose(F.log_softmax(x).data, _log_softmax(x))
-    np.testing.assert_allclose(F.softmax(x).data, np.exp(_log_softmax(x)))
+    np.testing.assert_allclose(F.log_softmax(x, dim=1).data, _log_softmax(x))
+    np.testing.assert_allclose(F.softmax(x, -1).data, np.exp(_log_softmax(x)))
     w, b = Tensor(np.ones((2, 3))), Tensor(np.array([1.0, -1.0]))
     np.testing.assert_allclose(F.linear(Tensor(x), w, b).data, x @ w.data.T + b.data)
     np.testing.assert_allclose(F.linear(Tensor(x), w).data, x @ w.data.T)
