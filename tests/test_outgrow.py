@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
+from helpers import require_torch
 
 import nn
 
@@ -19,7 +19,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "outgrow.py"
 
 
 def test_outgrow_quick_end_to_end(tmp_path):
-    pytest.importorskip("torch")
+    require_torch()
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, str(EXAMPLE), "--quick", "--out", str(out)],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120,
@@ -45,7 +45,7 @@ def test_outgrow_quick_end_to_end(tmp_path):
 
 def test_readme_ddp_line(tmp_path, monkeypatch):
     """The README's line, on a group of one process (file rendezvous, loopback)."""
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
 
