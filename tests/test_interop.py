@@ -485,28 +485,6 @@ def test_onnx_overwrites_atomically_and_keeps_nothing_else(tmp_path):
     assert run_onnx(path, np.ones((4, 3), np.float32)).dtype == np.float32
 
 
-# ---------------------------------------------------------------------------- README lines
-
-
-def test_readme_when_you_outgrow_it(tmp_path, monkeypatch):
-    """The README's one-liners, exactly as printed there."""
-    require_torch()
-    pytest.importorskip("onnx")
-    pytest.importorskip("safetensors")
-    monkeypatch.chdir(tmp_path)
-    model = nn.MLP([64, 32, 10], "relu")
-    x = np.random.default_rng(0).standard_normal((8, 64)).astype(np.float32)
-
-    torch_model = nn.to_torch(model)                   # an equivalent torch.nn.Module
-    model = nn.from_torch(torch_model)                 # and back
-    nn.save(model, "model.safetensors")                # torch: safetensors.torch.load_file
-    nn.export_onnx(model, x, "model.onnx")             # onnxruntime runs it
-
-    from safetensors.torch import load_file
-    torch_model.load_state_dict(load_file("model.safetensors"))
-    np.testing.assert_allclose(run_onnx("model.onnx", x), ours(model, x), rtol=1e-5, atol=1e-6)
-
-
 def test_batch_norm_without_running_statistics(float64, tmp_path):
     """track_running_stats=False: no buffers on either side, batch statistics in both modes;
     ONNX has no such normalisation, so the export refuses it, naming the layer."""
