@@ -225,12 +225,26 @@ def from_torch(module: "torch.nn.Module") -> Module:
     does not implement (``MaxPool2d(ceil_mode=True)``, ``Conv2d(padding_mode='reflect')``...)
     raises, as does a torch layer nn does not have, naming it. A torch Sequential whose
     children have names gets numbered children (state_dict keys ``0.weight``...).
+
+    A torch module with a custom forward (a residual block, an attention block) is traced
+    by torch.fx: its layers are converted by the table, its parameters copied at the same
+    names, and the calls of its forward mapped to the engine's functions and Tensor
+    methods (``nn.interop.fx_import``); a call with no counterpart is refused by name.
     """
     torch = require_torch("nn.from_torch")
     if not isinstance(module, torch.nn.Module):
         raise TypeError(
             f"nn.from_torch: expected a torch.nn.Module, got {type(module).__name__}.")
     _, table = _tables()
+    if not all(type(m) in table for m in module.modules()):
+        from .fx_import import from_fx
+
+        return from_fx(module, lambda layer, path: _convert_from_torch(torch, layer, table, path))
+    return _convert_from_torch(torch, module, table, "")
+
+
+def _convert_from_torch(torch: ModuleType, module: Any, table: dict, root: str) -> Module:
+    """The table's translation of a tree of torch layers it knows."""
 
     def convert(source: Any, path: str) -> Any:
         entry = table.get(type(source))
@@ -247,7 +261,7 @@ def from_torch(module: "torch.nn.Module") -> Module:
         target.training = source.training
         return target
 
-    return convert(module, "")
+    return convert(module, root)
 
 
 # ---------------------------------------------------------------------------- settings

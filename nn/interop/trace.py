@@ -455,7 +455,7 @@ class _Emitter:
             return None
         torch = self.torch
         k = self.integer(ka, kb, "the mask's diagonal")
-        ones = self.graph.call_function(torch.ones, tuple(shape[-2:]), {"dtype": torch.bool})
+        ones = self.graph.call_function(torch.ones, (tuple(shape[-2:]),), {"dtype": torch.bool})
         mask = self.graph.call_function(torch.tril, (ones, k))
         if a.dtype != np.bool_ or (ia, oa) != (True, False):
             dtype = torch_dtype(torch, a.dtype)
