@@ -65,6 +65,7 @@ class Recording:
     keep: list = field(default_factory=list)  # holds traced objects alive (ids stay unique)
 
 
+_COMPARISONS = ("__gt__", "__lt__", "__ge__", "__le__")
 _GUARDED = ("__bool__", "item", "__float__", "__int__", "__index__", "tolist", "numpy")
 
 
@@ -73,7 +74,8 @@ def _caller() -> str:
     frame = sys._getframe(2)
     while frame is not None:
         name = frame.f_code.co_filename
-        if "interop" not in name and "/autograd/" not in name:
+        if "/nn/interop/" not in name and "/autograd/" not in name and \
+                not name.endswith("/nn/module.py"):
             return f"{name}:{frame.f_lineno}"
         frame = frame.f_back
     return "<unknown>"
@@ -85,6 +87,7 @@ def _record(model: Module, inputs: tuple, leaf_types: set) -> Recording:
     input_ids = {id(t) for t in inputs if isinstance(t, Tensor)}
     originals = {name: getattr(Tensor, name) for name in _GUARDED if hasattr(Tensor, name)}
     module_call = Module.__call__
+    comparisons = {name: getattr(Tensor, name) for name in _COMPARISONS}
     depth = [0]
 
     def guard(name: str) -> Callable:
@@ -102,6 +105,19 @@ def _record(model: Module, inputs: tuple, leaf_types: set) -> Recording:
 
         return guarded
 
+    def compare(name: str) -> Callable:
+        original = comparisons[name]
+
+        def compared(self: Tensor, other: Any) -> Any:
+            out = original(self, other)
+            if any(isinstance(v, Tensor) and (v._ctx is not None or id(v) in input_ids)
+                   for v in (self, other)) and isinstance(out, Tensor):
+                input_ids.add(id(out))  # a value computed from the input: guarded too
+                rec.keep.append(out)
+            return out
+
+        return compared
+
     def call(self: Module, *args: Any, **kwargs: Any) -> Any:
         if depth[0] or type(self) not in leaf_types or kwargs or len(args) != 1:
             return module_call(self, *args, **kwargs)
@@ -118,12 +134,14 @@ def _record(model: Module, inputs: tuple, leaf_types: set) -> Recording:
     try:
         for name in originals:
             setattr(Tensor, name, guard(name))
+        for name in comparisons:
+            setattr(Tensor, name, compare(name))
         Module.__call__ = call
         with ag.enable_grad():
             rec.output = model(*inputs)
     finally:
         Module.__call__ = module_call
-        for name, original in originals.items():
+        for name, original in {**originals, **comparisons}.items():
             setattr(Tensor, name, original)
     _collect(rec)
     return rec
@@ -400,16 +418,30 @@ class _Emitter:
             "np.arange(T) or a np.tril causal mask.")
 
     def _arange(self, a: np.ndarray, b: np.ndarray, shape: list) -> Any:
-        if a.ndim != 1 or a.dtype.kind not in "iu" or not len(a) or not len(b):
+        """start + step * arange(n), in any shape with one axis longer than 1 (an
+        ``np.arange(T)`` of positions, maybe reshaped, cast and scaled)."""
+        if a.dtype.kind not in "iuf" or a.size < 2 or b.size < 2 or \
+                sum(n > 1 for n in a.shape) != 1:
             return None
-        if not (np.array_equal(a, np.arange(a[0], a[0] + len(a)))
-                and np.array_equal(b, np.arange(b[0], b[0] + len(b)))):
+        fits = []
+        for x in (a, b):
+            flat = x.ravel().astype(np.float64)
+            start, step = flat[0], flat[1] - flat[0]
+            if not np.allclose(flat, start + step * np.arange(flat.size), rtol=1e-6, atol=0):
+                return None
+            fits.append((start, step))
+        (start, step), (start_b, step_b) = fits
+        if not (np.isclose(start, start_b) and np.isclose(step, step_b)):
             return None
-        start = self.integer(int(a[0]), int(b[0]), "arange's start")
-        stop = shape[0] if start == 0 else self.graph.call_function(
-            operator.add, (start, shape[0]))
-        return self.graph.call_function(self.torch.arange, (start, stop),
-                                        {"dtype": torch_dtype(self.torch, a.dtype)})
+        torch = self.torch
+        n = shape[[i for i, k in enumerate(a.shape) if k > 1][0]]
+        node = self.graph.call_function(torch.arange, (n,), {"dtype": torch.float64})
+        if step != 1:
+            node = self.graph.call_function(operator.mul, (node, float(step)))
+        if start != 0:
+            node = self.graph.call_function(operator.add, (node, float(start)))
+        node = self.graph.call_method("to", (node, torch_dtype(torch, a.dtype)))
+        return self.graph.call_method("reshape", (node, *shape)) if a.ndim != 1 else node
 
     def _full(self, a: np.ndarray, b: np.ndarray, shape: list) -> Any:
         if not a.size or not b.size:
@@ -457,10 +489,13 @@ class _Emitter:
         k = self.integer(ka, kb, "the mask's diagonal")
         ones = self.graph.call_function(torch.ones, (tuple(shape[-2:]),), {"dtype": torch.bool})
         mask = self.graph.call_function(torch.tril, (ones, k))
-        if a.dtype != np.bool_ or (ia, oa) != (True, False):
+        if a.dtype == np.bool_ and not ia:
+            mask = self.graph.call_function(operator.invert, (mask,))
+        elif a.dtype != np.bool_:  # ia inside the triangle, oa outside (-inf: a float mask)
             dtype = torch_dtype(torch, a.dtype)
-            mask = self.graph.call_function(torch.where, (mask, ia, oa))
-            mask = self.graph.call_method("to", (mask, dtype))
+            fill = self.graph.call_function(torch.full, (tuple(shape[-2:]), oa),
+                                            {"dtype": dtype})
+            mask = self.graph.call_method("masked_fill", (fill, mask, ia))
         if a.ndim > 2:
             mask = self.graph.call_method("reshape", (mask, *shape))
         return mask
