@@ -88,6 +88,7 @@ def _record(model: Module, inputs: tuple, leaf_types: set) -> Recording:
     originals = {name: getattr(Tensor, name) for name in _GUARDED if hasattr(Tensor, name)}
     module_call = Module.__call__
     comparisons = {name: getattr(Tensor, name) for name in _COMPARISONS}
+    own = {name for name in (*originals, *comparisons) if name in Tensor.__dict__}
     depth = [0]
 
     def guard(name: str) -> Callable:
@@ -142,7 +143,10 @@ def _record(model: Module, inputs: tuple, leaf_types: set) -> Recording:
     finally:
         Module.__call__ = module_call
         for name, original in {**originals, **comparisons}.items():
-            setattr(Tensor, name, original)
+            if name in own:
+                setattr(Tensor, name, original)
+            else:  # it was inherited: leave the class as it was
+                delattr(Tensor, name)
     _collect(rec)
     return rec
 
@@ -488,10 +492,12 @@ class _Emitter:
         torch = self.torch
         k = self.integer(ka, kb, "the mask's diagonal")
         ones = self.graph.call_function(torch.ones, (tuple(shape[-2:]),), {"dtype": torch.bool})
-        mask = self.graph.call_function(torch.tril, (ones, k))
-        if a.dtype == np.bool_ and not ia:
-            mask = self.graph.call_function(operator.invert, (mask,))
-        elif a.dtype != np.bool_:  # ia inside the triangle, oa outside (-inf: a float mask)
+        if a.dtype == np.bool_ and not ia:  # not tril(k) is triu(k + 1)
+            k1 = k + 1 if isinstance(k, int) else self.graph.call_function(operator.add, (k, 1))
+            mask = self.graph.call_function(torch.triu, (ones, k1))
+        else:
+            mask = self.graph.call_function(torch.tril, (ones, k))
+        if a.dtype != np.bool_:  # ia inside the triangle, oa outside (-inf: a float mask)
             dtype = torch_dtype(torch, a.dtype)
             fill = self.graph.call_function(torch.full, (tuple(shape[-2:]), oa),
                                             {"dtype": dtype})
