@@ -134,7 +134,6 @@ class _Ref:
 def from_fx(torch_module: Any, convert: Callable[[Any, str], Any]) -> FxModule:
     """``torch_module`` as an ``FxModule``; ``convert(layer, path)`` converts one torch layer
     by the table."""
-    import torch
     import torch.fx as fx
 
     kind = type(torch_module).__name__

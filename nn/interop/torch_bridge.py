@@ -236,11 +236,15 @@ def from_torch(module: "torch.nn.Module") -> Module:
         raise TypeError(
             f"nn.from_torch: expected a torch.nn.Module, got {type(module).__name__}.")
     _, table = _tables()
-    if not all(type(m) in table for m in module.modules()):
-        from .fx_import import from_fx
+    try:  # the layer tree first; a module it does not know: torch.fx's graph
+        return _convert_from_torch(torch, module, table, "")
+    except TypeError as exc:
+        if "cannot translate" not in str(exc) or isinstance(module, tuple(table)) and \
+                not isinstance(module, torch.nn.Sequential):
+            raise
+    from .fx_import import from_fx
 
-        return from_fx(module, lambda layer, path: _convert_from_torch(torch, layer, table, path))
-    return _convert_from_torch(torch, module, table, "")
+    return from_fx(module, lambda layer, path: _convert_from_torch(torch, layer, table, path))
 
 
 def _convert_from_torch(torch: ModuleType, module: Any, table: dict, root: str) -> Module:

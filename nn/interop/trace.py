@@ -531,7 +531,7 @@ class _Emitter:
                 "the forward records different operations for the two input sizes it was "
                 f"traced at ({_shapes(a.inputs)} and {_shapes(b.inputs)}): its Python code "
                 "branches on the input's shape in a way a fixed graph cannot follow.")
-        for (_, kind, pa, ta, arg_a), (_, _, pb, tb, arg_b) in zip(a.events, b.events,
+        for (_, kind, pa, ta, arg_a), (_, _, pb, _tb, arg_b) in zip(a.events, b.events,
                                                                   strict=True):
             if kind == "module":
                 path = self.leaf_paths[id(pa)]
