@@ -175,6 +175,8 @@ def gradgradcheck(fn: Callable, inputs: Sequence[Any], grad_outputs: Sequence[An
         else:
             grad_outputs = [Tensor(rng.standard_normal(out.shape), dtype=np.float64,
                                    requires_grad=True)]
+    if isinstance(grad_outputs, Node):  # one Tensor, as torch accepts besides a tuple
+        grad_outputs = [grad_outputs]
     grad_outputs = list(grad_outputs)
     if len(grad_outputs) != 1:
         raise ValueError("gradgradcheck: fn returns one value, so give one grad_output.")

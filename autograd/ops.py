@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .broadcast import unbroadcast
+from .defaults import get_default_dtype
 from .engine import BuiltinFunction, Context
 from .xp_numpy import tanh_grad
 
@@ -112,7 +113,7 @@ class Div(BuiltinFunction):
     def forward(ctx: Context, a: Any, b: Any) -> Any:
         ctx.saved = (a, b)
         try:
-            return _divide(a, b)
+            return _floating(_divide(a, b), a, b)
         except ValueError:
             raise _broadcast_error("div", a, b) from None
 
@@ -170,10 +171,21 @@ class Pow(BuiltinFunction):
 # ==========================================================================
 
 
+def _floating(out: Any, *inputs: Any) -> Any:
+    """``out`` in the default float dtype when every input is an integer or bool array
+    (torch: int64 / int64, int64.exp() and mean give float32, numpy float64)."""
+    if out.__class__ is float or getattr(out, "dtype", None) != np.float64:
+        return out
+    for x in inputs:
+        if not isinstance(x, int) and getattr(x, "dtype", np.dtype("f8")).kind not in "iub":
+            return out
+    return np.asarray(out).astype(get_default_dtype(), copy=False)
+
+
 class Exp(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
-        out = np.exp(a)
+        out = _floating(np.exp(a), a)
         ctx.saved = (out,)
         return out
 
@@ -186,7 +198,7 @@ class Log(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
         ctx.saved = (a,)
-        return np.log(a)
+        return _floating(np.log(a), a)
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> Any:
@@ -198,7 +210,7 @@ class Sqrt(BuiltinFunction):
 
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
-        out = np.sqrt(a)
+        out = _floating(np.sqrt(a), a)
         ctx.saved = (out,)
         return out
 
@@ -224,7 +236,7 @@ class Abs(BuiltinFunction):
 class Tanh(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
-        out = math.tanh(a) if a.__class__ is float else np.tanh(a)  # float: see Relu
+        out = math.tanh(a) if a.__class__ is float else _floating(np.tanh(a), a)  # see Relu
         ctx.saved = (out,)
         return out
 
@@ -267,7 +279,7 @@ class Sigmoid(BuiltinFunction):
 
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
-        out = stable_sigmoid(a)
+        out = _floating(stable_sigmoid(a), a)
         ctx.saved = (out,)
         return out
 
@@ -278,7 +290,7 @@ class Sigmoid(BuiltinFunction):
 
 
 class Relu(BuiltinFunction):
-    """max(a, 0); relu'(0) = 0, as PyTorch; relu(nan) = nan."""
+    """max(a, 0); relu'(0) = 0 and relu'(nan) = 1, as PyTorch; relu(nan) = nan."""
 
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
@@ -290,7 +302,8 @@ class Relu(BuiltinFunction):
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> Any:
-        return g * (ctx.xp.value(ctx.saved[0]) > 0)
+        # out != 0: 1 where a > 0 and where a is NaN (torch passes the gradient there)
+        return g * (ctx.xp.value(ctx.saved[0]) != 0)
 
 
 class Clip(BuiltinFunction):
@@ -440,7 +453,7 @@ class Mean(BuiltinFunction):
     def forward(ctx: Context, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> Any:
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
         ctx.scale = 1.0 / max(_count(a.shape, axis), 1)
-        return a.mean(axis=axis, keepdims=keepdims)
+        return _floating(a.mean(axis=axis, keepdims=keepdims), a)
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> Any:

@@ -302,7 +302,7 @@ def test_requires_grad_and_modes_are_kept(float64):
 
 
 class Block(nn.Module):
-    """A custom module: its forward cannot be translated."""
+    """A custom module: its forward is traced (nn.interop.trace)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -313,14 +313,15 @@ class Block(nn.Module):
 
 
 def test_custom_modules_raise_naming_them():
-    require_torch()
-    model = nn.Sequential(nn.Linear(2, 2), Block())
-    with pytest.raises(TypeError, match=r"nn.to_torch: cannot translate `1`: Block is a custom "
-                                        r"Module.*Convert its children.*register"):
-        nn.to_torch(model)
+    torch = require_torch()
+    x = np.random.default_rng(0).standard_normal((3, 2)).astype(np.float32)
+    model = nn.Sequential(nn.Linear(2, 2), Block())  # custom forwards are traced now
     linear_subclass = type("MyLinear", (nn.Linear,), {})(2, 2)  # a new forward may hide here
-    with pytest.raises(TypeError, match="MyLinear is a custom Module"):
-        nn.to_torch(linear_subclass)
+    for m in (model, linear_subclass):
+        theirs = nn.to_torch(m, x)
+        assert isinstance(theirs, torch.fx.GraphModule)
+        np.testing.assert_allclose(theirs(torch.tensor(x)).detach().numpy(), ours(m, x),
+                                   rtol=1e-6, atol=1e-7)
     with pytest.raises(TypeError, match="expected an nn.Module, got ndarray"):
         nn.to_torch(np.zeros(2))
 
@@ -332,9 +333,8 @@ def test_unknown_torch_layers_and_settings_raise():
         def forward(self, x):
             return x
 
-    with pytest.raises(TypeError, match=r"nn.from_torch: cannot translate `0`: .*TorchBlock has "
-                                        r"no counterpart in nn"):
-        nn.from_torch(torch.nn.Sequential(TorchBlock()))
+    back = nn.from_torch(torch.nn.Sequential(TorchBlock()))  # traced by torch.fx now
+    np.testing.assert_array_equal(back(ag.tensor([1.0, 2.0])).data, [1.0, 2.0])
     with pytest.raises(TypeError, match=r"cannot translate `1`.*Conv3d"):
         nn.from_torch(torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Conv3d(1, 1, 1)))
     if hasattr(nn, "MaxPool2d"):
@@ -453,10 +453,12 @@ def test_onnx_opsets_and_bad_arguments(tmp_path):
         nn.export_onnx(model, x, tmp_path / "old.onnx", opset=12)
     with pytest.raises(ValueError, match=r"example_input must be a numeric array.*shape \(\)"):
         nn.export_onnx(model, np.float32(1.0), tmp_path / "scalar.onnx")
-    with pytest.raises(TypeError, match=r"cannot export `1` \(Block\).*custom Module"):
-        nn.export_onnx(nn.Sequential(nn.Linear(2, 2), Block()), x[:, :2], tmp_path / "c.onnx")
-    assert sorted(os.listdir(tmp_path)) == [f"m{v}.onnx" for v in
-                                            sorted({17, onnx.defs.onnx_opset_version()})]
+    custom = nn.Sequential(nn.Linear(2, 2), Block())  # traced through torch now
+    path = nn.export_onnx(custom, x[:, :2], tmp_path / "c.onnx")
+    np.testing.assert_allclose(run_onnx(path, x[:, :2]), ours(custom, x[:, :2]), rtol=1e-5,
+                               atol=1e-6)
+    opsets = sorted({17, onnx.defs.onnx_opset_version()})
+    assert sorted(os.listdir(tmp_path)) == ["c.onnx"] + [f"m{v}.onnx" for v in opsets]
 
 
 def test_onnx_float64_graph(float64, tmp_path):

@@ -340,7 +340,7 @@ def emit_module(module: Any, g: Graph, x: Value, path: str) -> Value:
 
 
 def export_onnx(model: Module, example_input: Any, path: str | os.PathLike,
-                opset: int = 17) -> Path:
+                opset: int = 17, dynamic_axes: dict | None = None) -> Path:
     """Write ``model`` as an ONNX file that onnxruntime runs with the same outputs.
 
     The graph is built from our module tree, one translation per layer type (Sequential,
@@ -351,8 +351,15 @@ def export_onnx(model: Module, example_input: Any, path: str | os.PathLike,
     first: the batch dim is dynamic ("batch"). Raw float data takes the parameters'
     dtype, as our layers do. A float64 model gives a float64 graph, which onnxruntime's CPU
     kernels for Conv, AveragePool and Erf (GELU) do not cover: export ``model.float()`` for
-    those. A custom Module raises, naming it. The file is written atomically (a temporary
-    file, then a rename); returns its path.
+    those. The file is written atomically (a temporary file, then a rename); returns its
+    path.
+
+    A model with a custom forward (a GPT) is traced into torch (``nn.to_torch(model,
+    example_input)``) and written by torch.onnx's TorchScript exporter: the inputs are
+    named ``input`` (``input0``, ``input1``... for a tuple) and the outputs ``output``
+    (``output0``... for several; None outputs are left out); by default the batch axis of
+    every input, and the sequence axis of a (B, T) token input, are dynamic, and
+    ``dynamic_axes`` in torch.onnx's format (``{"input": {0: "batch"}}``) replaces that.
     """
     onnx = _require_onnx()
     if not isinstance(model, Module):
@@ -361,6 +368,8 @@ def export_onnx(model: Module, example_input: Any, path: str | os.PathLike,
     if not MIN_OPSET <= int(opset) <= newest:
         raise ValueError(f"nn.export_onnx: opset must be between {MIN_OPSET} and {newest} "
                          f"(the onnx package's newest), got {opset}.")
+    if not _tree_exportable(model):
+        return _export_traced(model, example_input, Path(path), int(opset), dynamic_axes)
     example = _example_array(model, example_input)
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
@@ -374,7 +383,7 @@ def export_onnx(model: Module, example_input: Any, path: str | os.PathLike,
     if out.name == x.name:  # a model that computes nothing in eval mode: one Identity node
         out = Value(g.node("Identity", [x.name], "output"), out.example)
     out = g.rename(out, "output")
-    proto = _model_proto(onnx, g, x, out, int(opset))
+    proto = _model_proto(onnx, g, x, out, int(opset), dynamic_axes)
     target = Path(path)
     _atomic_write(os.fspath(target), lambda f: f.write(proto.SerializeToString()))
     return target
@@ -392,15 +401,22 @@ def _example_array(model: Module, example_input: Any) -> np.ndarray:
     return example
 
 
-def _model_proto(onnx: ModuleType, g: Graph, x: Value, out: Value, opset: int) -> Any:
+def _model_proto(onnx: ModuleType, g: Graph, x: Value, out: Value, opset: int,
+                 dynamic_axes: dict | None = None) -> Any:
     helper = onnx.helper
+    shape: list = ["batch", *x.example.shape[1:]]
+    if dynamic_axes is not None:  # torch.onnx's format: {"input": {axis: name}}
+        axes = dynamic_axes.get("input", {})
+        axes = dict.fromkeys(axes, None) if isinstance(axes, (list, tuple)) else axes
+        shape = [axes.get(i) or (f"input_dim{i}" if i in axes else n)
+                 for i, n in enumerate(x.example.shape)]
 
     def info(v: Value, shape: list | None) -> Any:
         elem = helper.np_dtype_to_tensor_dtype(v.example.dtype)
         return helper.make_tensor_value_info(v.name, elem, shape)
 
     graph = helper.make_graph(
-        g.nodes, "lecturegrad", [info(x, ["batch", *x.example.shape[1:]])], [info(out, None)],
+        g.nodes, "lecturegrad", [info(x, shape)], [info(out, None)],
         initializer=g.initializers)
     opsets = [helper.make_opsetid("", opset)]
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="lecturegrad",
@@ -410,3 +426,68 @@ def _model_proto(onnx: ModuleType, g: Graph, x: Value, out: Value, opset: int) -
     proto.graph.output[0].CopyFrom(inferred.graph.output[0])
     onnx.checker.check_model(proto, full_check=True)
     return proto
+
+
+# ---------------------------------------------------------------------------- custom forwards
+
+
+def _tree_exportable(model: Module) -> bool:
+    """True when every module has an emitter (the node-by-node path applies)."""
+    return all(_emitter(m) is not None for m in model.modules())
+
+
+def _flat_outputs(value: Any) -> list:
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _flat_outputs(v)]
+    return [] if value is None else [value]
+
+
+def _export_traced(model: Module, example_input: Any, path: Path, opset: int,
+                   dynamic_axes: dict | None) -> Path:
+    """A custom forward: traced into torch (nn.to_torch), then torch.onnx's exporter."""
+    import warnings
+
+    import torch
+
+    from .torch_bridge import to_torch
+    from .trace import _dynamic_axes, example_inputs
+
+    inputs = example_inputs(model, example_input)
+    params = list(model.parameters())
+    arrays = []
+    for x in inputs:
+        a = np.asarray(_data(x))
+        if not isinstance(x, Tensor) and a.dtype.kind == "f" and params:
+            a = a.astype(params[0].dtype)  # raw data takes the parameters' dtype
+        arrays.append(a)
+    traced = to_torch(model, tuple(arrays) if len(arrays) > 1 else arrays[0])
+    traced.eval()
+
+    class Flat(torch.nn.Module):  # tensors only: torch.onnx takes no None outputs
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = traced
+
+        def forward(self, *xs: Any) -> Any:
+            out = _flat_outputs(self.model(*xs))
+            return out[0] if len(out) == 1 else tuple(out)
+
+    names = ["input"] if len(arrays) == 1 else [f"input{i}" for i in range(len(arrays))]
+    example = tuple(torch.from_numpy(a.copy()) for a in arrays)
+    with torch.no_grad():
+        n_out = len(_flat_outputs(traced(*example)))
+    outputs = ["output"] if n_out == 1 else [f"output{i}" for i in range(n_out)]
+    if dynamic_axes is None:
+        dynamic_axes = {}
+        for name, a in zip(names, arrays, strict=True):
+            axes = _dynamic_axes(a)
+            dynamic_axes[name] = {ax: ("batch", "sequence")[k] for k, ax in enumerate(axes)}
+    target = Path(path)
+    tmp = target.with_name(target.name + ".partial")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Flat(), example, os.fspath(tmp), dynamo=False, opset_version=opset,
+                          input_names=names, output_names=outputs,
+                          dynamic_axes=dynamic_axes)
+    os.replace(tmp, target)
+    return target

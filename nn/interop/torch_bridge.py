@@ -162,21 +162,43 @@ def _tables() -> tuple[dict[type, Entry], dict[type, Entry]]:
 # ---------------------------------------------------------------------------- the two walks
 
 
-def to_torch(model: Module) -> "torch.nn.Module":
-    """The equivalent ``torch.nn.Module``: the same layer tree, parameters and buffers copied.
+def to_torch(model: Module, example_input: Any = None) -> "torch.nn.Module":
+    """The equivalent ``torch.nn.Module``, parameters and buffers copied.
 
-    Every module of the tree must be a layer type of the table (Sequential, MLP, Linear,
-    the activations, Dropout, Flatten, convolution, pooling, normalisation, Embedding...)
-    or registered with ``nn.interop.register``; a custom Module raises, naming it, since its
-    forward is Python code that has no torch counterpart. The copy keeps the dtypes and the
-    train/eval mode, and its ``state_dict`` has the same keys as ours. ``nn.MLP`` becomes
-    ``nn.interop._torch_modules.MLP``, a torch module holding its Linear layers in a
-    ModuleList ``layers``.
+    A tree of the table's layer types (Sequential, MLP, Linear, the activations, Dropout,
+    Flatten, convolution, pooling, normalisation, Embedding... or ones added with
+    ``nn.interop.register``) becomes the same tree of torch layers. Any other Module (a
+    custom forward) is traced (``nn.interop.trace``): its forward runs on
+    ``example_input`` (an array or Tensor, batch first, or a tuple of them; made up from
+    the first layer when None) and again at a larger batch (and sequence) size, and the
+    recorded ops become a ``torch.fx.GraphModule`` that works at any batch size and
+    sequence length (print its ``.code``). The table's layers inside stay whole torch
+    layers. A forward that branches on tensor values, or uses an op with no torch
+    counterpart, raises, naming where. Either way the copy keeps the dtypes and the
+    train/eval mode, and its ``state_dict`` has the same keys as ours (shared parameters
+    stay shared). ``nn.MLP`` becomes ``nn.interop._torch_modules.MLP``, a torch module
+    holding its Linear layers in a ModuleList ``layers``.
     """
     torch = require_torch("nn.to_torch")
     if not isinstance(model, Module):
         raise TypeError(f"nn.to_torch: expected an nn.Module, got {type(model).__name__}.")
     table, _ = _tables()
+    if not _translatable(model, table):
+        from .trace import trace_to_torch
+
+        leaves = {cls for cls, entry in table.items() if entry.to_torch is None}
+        return trace_to_torch(model, example_input, leaves,
+                              lambda m, path: _convert_tree(torch, m, table, path))
+    return _convert_tree(torch, model, table, "")
+
+
+def _translatable(model: Module, table: dict) -> bool:
+    """True when every module of the tree is a table layer (the fast path applies)."""
+    return all(type(m) in table for m in model.modules())
+
+
+def _convert_tree(torch: ModuleType, model: Module, table: dict, root: str) -> Any:
+    """The table's translation of a tree of table layers."""
 
     def convert(module: Any, path: str) -> Any:
         entry = table.get(type(module))
@@ -192,7 +214,7 @@ def to_torch(model: Module) -> "torch.nn.Module":
         target.training = module.training
         return target
 
-    return convert(model, "")
+    return convert(model, root)
 
 
 def from_torch(module: "torch.nn.Module") -> Module:
@@ -203,12 +225,30 @@ def from_torch(module: "torch.nn.Module") -> Module:
     does not implement (``MaxPool2d(ceil_mode=True)``, ``Conv2d(padding_mode='reflect')``...)
     raises, as does a torch layer nn does not have, naming it. A torch Sequential whose
     children have names gets numbered children (state_dict keys ``0.weight``...).
+
+    A torch module with a custom forward (a residual block, an attention block) is traced
+    by torch.fx: its layers are converted by the table, its parameters copied at the same
+    names, and the calls of its forward mapped to the engine's functions and Tensor
+    methods (``nn.interop.fx_import``); a call with no counterpart is refused by name.
     """
     torch = require_torch("nn.from_torch")
     if not isinstance(module, torch.nn.Module):
         raise TypeError(
             f"nn.from_torch: expected a torch.nn.Module, got {type(module).__name__}.")
     _, table = _tables()
+    try:  # the layer tree first; a module it does not know: torch.fx's graph
+        return _convert_from_torch(torch, module, table, "")
+    except TypeError as exc:
+        if "cannot translate" not in str(exc) or isinstance(module, tuple(table)) and \
+                not isinstance(module, torch.nn.Sequential):
+            raise
+    from .fx_import import from_fx
+
+    return from_fx(module, lambda layer, path: _convert_from_torch(torch, layer, table, path))
+
+
+def _convert_from_torch(torch: ModuleType, module: Any, table: dict, root: str) -> Module:
+    """The table's translation of a tree of torch layers it knows."""
 
     def convert(source: Any, path: str) -> Any:
         entry = table.get(type(source))
@@ -225,7 +265,7 @@ def from_torch(module: "torch.nn.Module") -> Module:
         target.training = source.training
         return target
 
-    return convert(module, "")
+    return convert(module, root)
 
 
 # ---------------------------------------------------------------------------- settings

@@ -1,0 +1,294 @@
+"""Every model can leave: custom forwards traced into torch (nn.to_torch), into ONNX
+(nn.export_onnx, run by onnxruntime) and back from torch (nn.from_torch via torch.fx),
+each compared on several batch sizes and sequence lengths, values and gradients."""
+
+import math
+
+import numpy as np
+import pytest
+from helpers import require_torch
+
+import autograd as ag
+import nn
+from nn.interop.trace import TraceError
+
+torch = require_torch()
+
+
+class Stages(nn.Module):
+    """A class of Sequentials, with a loop over a list in forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stages = [nn.Sequential(nn.Linear(6, 6), nn.Tanh()) for _ in range(3)]
+        self.head = nn.Linear(6, 2)
+
+    def forward(self, x):
+        for stage in self.stages:
+            x = stage(x)
+        return self.head(x)
+
+
+class ResidualMLP(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(6, 12), nn.Linear(12, 6)
+        self.norm = nn.LayerNorm(6)
+
+    def forward(self, x):
+        return x + self.fc2(self.fc1(self.norm(x)).relu())
+
+
+class Attention(nn.Module):
+    """Hand-written causal attention with tensor methods and a numpy tril mask."""
+
+    def __init__(self, C: int = 8, H: int = 2) -> None:
+        super().__init__()
+        self.qkv, self.proj, self.H = nn.Linear(C, 3 * C), nn.Linear(C, C), H
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)
+        q, k, v = (t.reshape(B, T, self.H, C // self.H).transpose(1, 2) for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(C // self.H))
+        att = att.masked_fill(~np.tril(np.ones((T, T), dtype=bool)), float("-inf"))
+        y = (att.softmax(axis=-1) @ v).transpose(1, 2).reshape(B, T, C)
+        return self.proj(y) + ag.arange(T).reshape(1, T, 1).astype(np.float32) * 0.1
+
+
+class Configured(nn.Module):
+    """Configured by a Python constant (which branch is fixed when it is built)."""
+
+    def __init__(self, squash: bool, scale: float) -> None:
+        super().__init__()
+        self.fc, self.squash, self.scale = nn.Linear(5, 3), squash, scale
+
+    def forward(self, x):
+        y = self.fc(x) * self.scale
+        return y.sigmoid() if self.squash else y.exp().log1p()
+
+
+class DataDependent(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        y = self.fc(x)
+        if y.sum() > 0:
+            return y
+        return -y
+
+
+def _float(*shape):
+    return np.random.default_rng(sum(shape)).standard_normal(shape).astype(np.float32)
+
+
+def _compare(model, theirs, x):
+    """Outputs and gradients (input and parameters) of our model and the torch one."""
+    ours_x = ag.tensor(x, requires_grad=True)
+    out = model(ours_x)
+    tx = torch.tensor(x, requires_grad=True)
+    tout = theirs(tx)
+    np.testing.assert_allclose(tout.detach().numpy(), out.data, rtol=1e-4, atol=1e-5)
+    seed = _float(*out.shape)
+    model.zero_grad()
+    theirs.zero_grad()
+    out.backward(ag.tensor(seed))
+    tout.backward(torch.tensor(seed))
+    np.testing.assert_allclose(tx.grad.numpy(), ours_x.grad.data if hasattr(ours_x.grad, "data")
+                               else ours_x.grad, rtol=1e-4, atol=1e-5)
+    tparams = dict(theirs.named_parameters())
+    for name, p in model.named_parameters():
+        g = p.grad.data if hasattr(p.grad, "data") else p.grad
+        np.testing.assert_allclose(tparams[name].grad.numpy(), g, rtol=1e-4, atol=1e-5,
+                                   err_msg=name)
+
+
+CASES = [
+    (Stages, (3, 6), [(1, 6), (7, 6)]),
+    (ResidualMLP, (3, 6), [(1, 6), (5, 6)]),
+    (Attention, (2, 5, 8), [(1, 3, 8), (4, 9, 8), (3, 1, 8)]),
+    (lambda: Configured(True, 2.0), (3, 5), [(6, 5)]),
+    (lambda: Configured(False, 0.5), (3, 5), [(2, 5)]),
+]
+
+
+@pytest.mark.parametrize("make, example, others", CASES)
+def test_to_torch_traces_custom_forwards(make, example, others):
+    model = make()
+    theirs = nn.to_torch(model, _float(*example))
+    assert isinstance(theirs, torch.fx.GraphModule)
+    assert set(theirs.state_dict()) == set(model.state_dict())
+    for shape in [example, *others]:
+        _compare(model, theirs, _float(*shape))
+
+
+@pytest.mark.parametrize("make, example, others", CASES)
+def test_from_torch_of_the_traced_model_comes_back(make, example, others):
+    model = make()
+    back = nn.from_torch(nn.to_torch(model, _float(*example)))
+    assert set(back.state_dict()) == set(model.state_dict())
+    for shape in [example, *others]:
+        x = _float(*shape)
+        np.testing.assert_allclose(back(ag.tensor(x)).data, model(ag.tensor(x)).data,
+                                   rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("make, example, others", CASES)
+def test_export_onnx_of_custom_forwards(make, example, others, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    model = make()
+    path = nn.export_onnx(model, _float(*example), tmp_path / "m.onnx")
+    session = ort.InferenceSession(str(path))
+    for shape in [example, *others]:
+        x = _float(*shape)
+        (got,) = session.run(None, {"input": x})
+        np.testing.assert_allclose(got, model(ag.tensor(x)).data, rtol=1e-4, atol=1e-5)
+
+
+def test_the_tree_path_and_the_trace_agree():
+    model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 2))
+    tree = nn.to_torch(model)
+    assert not isinstance(tree, torch.fx.GraphModule)
+    from nn.interop.torch_bridge import _convert_tree, _tables
+    from nn.interop.trace import trace_to_torch
+
+    table, _ = _tables()
+    traced = trace_to_torch(model, _float(3, 4), {nn.Linear, nn.ReLU},
+                            lambda m, p: _convert_tree(torch, m, table, p))
+    for n in (1, 6):
+        x = torch.tensor(_float(n, 4))
+        np.testing.assert_array_equal(tree(x).detach().numpy(), traced(x).detach().numpy())
+
+
+def test_a_value_dependent_branch_is_refused_naming_the_line():
+    with pytest.raises(TraceError, match=r"__bool__ at .*test_trace_interop.py:\d+"):
+        nn.to_torch(DataDependent(), _float(3, 4))
+
+
+def test_a_constant_computed_from_the_values_is_refused_naming_the_op():
+    class Leaky(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.fc(x) * np.sign(x.data)  # numpy on the values: not recorded
+
+    with pytest.raises(TraceError, match="Mul"):
+        nn.to_torch(Leaky(), _float(3, 4))
+
+
+def test_an_op_without_counterpart_is_refused_by_name():
+    class Sorted(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.fc(x).sort(dim=-1).values
+
+    with pytest.raises(TraceError, match="Sort"):
+        nn.to_torch(Sorted(), _float(3, 4))
+
+
+# ---------------------------------------------------------------------------- the GPT
+
+
+def _gpt():
+    ag.manual_seed(0)
+    return nn.models.GPT(vocab_size=13, block_size=8, n_layer=2, n_head=2, n_embd=8)
+
+
+def test_gpt_to_torch_same_logits_and_gradients():
+    model = _gpt()
+    theirs = nn.to_torch(model)
+    assert set(model.state_dict()) <= set(theirs.state_dict())
+    assert theirs.lm_head.weight is theirs.transformer.wte.weight  # tied stays tied
+    rng = np.random.default_rng(0)
+    for B, T in [(2, 4), (1, 8), (3, 1), (5, 6)]:
+        ids = rng.integers(0, 13, (B, T))
+        logits, _ = model(ids)
+        tlogits, none = theirs(torch.tensor(ids))
+        assert none is None
+        np.testing.assert_allclose(tlogits.detach().numpy(), logits.data, rtol=1e-4, atol=1e-5)
+        seed = rng.standard_normal(logits.shape).astype(np.float32)
+        model.zero_grad()
+        theirs.zero_grad()
+        logits.backward(ag.tensor(seed))
+        tlogits.backward(torch.tensor(seed))
+        tparams = dict(theirs.named_parameters())
+        for name, p in model.named_parameters():
+            np.testing.assert_allclose(tparams[name].grad.numpy(), p.grad.data, rtol=1e-4,
+                                       atol=1e-6, err_msg=name)
+
+
+def test_gpt_export_onnx_other_batches_and_lengths(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    model = _gpt()
+    path = nn.export_onnx(model, np.zeros((2, 3), dtype=np.int64), tmp_path / "gpt.onnx")
+    session = ort.InferenceSession(str(path))
+    assert session.get_inputs()[0].shape == ["batch", "sequence"]
+    rng = np.random.default_rng(1)
+    for B, T in [(1, 1), (4, 8), (3, 5)]:
+        ids = rng.integers(0, 13, (B, T))
+        (got,) = session.run(None, {"input": ids})
+        np.testing.assert_allclose(got, model(ids)[0].data, rtol=1e-4, atol=1e-5)
+
+
+def test_gpt_comes_back_from_torch():
+    model = _gpt()
+    back = nn.from_torch(nn.to_torch(model))
+    ids = np.random.default_rng(2).integers(0, 13, (3, 7))
+    np.testing.assert_allclose(back(ag.tensor(ids))[0].data, model(ids)[0].data, rtol=1e-5,
+                               atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- from_torch
+
+
+class TorchResidual(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc2 = torch.nn.Linear(6, 6), torch.nn.Linear(6, 6)
+        self.ln = torch.nn.LayerNorm(6)
+
+    def forward(self, x):
+        return x + self.fc2(torch.relu(self.fc1(self.ln(x))))
+
+
+class TorchAttention(torch.nn.Module):
+    def __init__(self, C: int = 8, H: int = 2) -> None:
+        super().__init__()
+        self.qkv, self.proj, self.H = torch.nn.Linear(C, 3 * C), torch.nn.Linear(C, C), H
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.qkv(x).split(C, dim=2)
+        q = q.view(B, T, self.H, C // self.H).transpose(1, 2)
+        k = k.view(B, T, self.H, C // self.H).transpose(1, 2)
+        v = v.view(B, T, self.H, C // self.H).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(torch.tril(torch.ones_like(att[0, 0])) == 0, float("-inf"))
+        att = torch.nn.functional.softmax(att, dim=-1)
+        return self.proj((att @ v).transpose(1, 2).contiguous().view(B, T, C))
+
+
+@pytest.mark.parametrize("make, shapes", [(TorchResidual, [(3, 6), (1, 6)]),
+                                          (TorchAttention, [(2, 5, 8), (4, 3, 8)])])
+def test_from_torch_traces_custom_torch_forwards(make, shapes):
+    theirs = make()
+    ours = nn.from_torch(theirs)
+    assert set(ours.state_dict()) == set(theirs.state_dict())
+    for shape in shapes:
+        _compare(ours, theirs, _float(*shape))
+
+
+def test_from_torch_refuses_a_function_without_counterpart():
+    class Odd(torch.nn.Module):
+        def forward(self, x):
+            return torch.special.bessel_j0(x)
+
+    with pytest.raises(TypeError, match="bessel_j0"):
+        nn.from_torch(Odd())
