@@ -113,7 +113,10 @@ class Div(BuiltinFunction):
     def forward(ctx: Context, a: Any, b: Any) -> Any:
         ctx.saved = (a, b)
         try:
-            return _floating(_divide(a, b), a, b)
+            out = _divide(a, b)
+            if out.__class__ is _ndarray and out.dtype is _F64:
+                return _floating(out, a, b)
+            return out
         except ValueError:
             raise _broadcast_error("div", a, b) from None
 
@@ -171,11 +174,16 @@ class Pow(BuiltinFunction):
 # ==========================================================================
 
 
+_F64 = np.dtype(np.float64)
+
+
 def _floating(out: Any, *inputs: Any) -> Any:
     """``out`` in the default float dtype when every input is an integer or bool array
-    (torch: int64 / int64, int64.exp() and mean give float32, numpy float64)."""
-    if out.__class__ is float or getattr(out, "dtype", None) != np.float64:
-        return out
+    (torch: int64 / int64, int64.exp() and mean give float32, numpy float64).
+
+    The ops call it only for a float64 ndarray result (``out.dtype is _F64``, one cheap
+    test): for the float32 tensors of a network it costs no call at all (a call per
+    tanh showed in W3)."""
     for x in inputs:
         if not isinstance(x, int) and getattr(x, "dtype", np.dtype("f8")).kind not in "iub":
             return out
@@ -185,7 +193,9 @@ def _floating(out: Any, *inputs: Any) -> Any:
 class Exp(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
-        out = _floating(np.exp(a), a)
+        out = np.exp(a)
+        if out.dtype is _F64 and a.__class__ is not float:  # Scalars: no call
+            out = _floating(out, a)
         ctx.saved = (out,)
         return out
 
@@ -198,7 +208,8 @@ class Log(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
         ctx.saved = (a,)
-        return _floating(np.log(a), a)
+        out = np.log(a)
+        return _floating(out, a) if out.dtype is _F64 and a.__class__ is not float else out
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> Any:
@@ -210,7 +221,9 @@ class Sqrt(BuiltinFunction):
 
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
-        out = _floating(np.sqrt(a), a)
+        out = np.sqrt(a)
+        if out.dtype is _F64:
+            out = _floating(out, a)
         ctx.saved = (out,)
         return out
 
@@ -236,7 +249,12 @@ class Abs(BuiltinFunction):
 class Tanh(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
-        out = math.tanh(a) if a.__class__ is float else _floating(np.tanh(a), a)  # see Relu
+        if a.__class__ is float:  # see Relu
+            out = math.tanh(a)
+        else:
+            out = np.tanh(a)
+            if out.dtype is _F64:
+                out = _floating(out, a)
         ctx.saved = (out,)
         return out
 
@@ -279,7 +297,9 @@ class Sigmoid(BuiltinFunction):
 
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
-        out = _floating(stable_sigmoid(a), a)
+        out = stable_sigmoid(a)
+        if out.dtype is _F64 and a.__class__ is not float:
+            out = _floating(out, a)
         ctx.saved = (out,)
         return out
 
@@ -453,7 +473,8 @@ class Mean(BuiltinFunction):
     def forward(ctx: Context, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> Any:
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
         ctx.scale = 1.0 / max(_count(a.shape, axis), 1)
-        return _floating(a.mean(axis=axis, keepdims=keepdims), a)
+        out = a.mean(axis=axis, keepdims=keepdims)
+        return _floating(out, a) if out.dtype is _F64 else out
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> Any:
