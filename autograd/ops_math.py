@@ -14,6 +14,7 @@ all-zero input, ``clamp`` passes the gradient where ``min <= x <= max``.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import string
@@ -166,6 +167,7 @@ _erf_each = np.frompyfunc(math.erf, 1, 1)
 _ERF_PIECES_PER_UNIT, _ERF_END, _ERF_DEGREE = 64, 4.0, 5
 
 
+@functools.cache
 def _erf_pieces() -> np.ndarray:
     """Coefficients (degree + 1, pieces + 1) of t^0..t^degree per piece, t in [-1, 1] across
     the piece: Chebyshev interpolation of math.erf(x) / x; the last piece is 1 / 4, so
@@ -182,9 +184,6 @@ def _erf_pieces() -> np.ndarray:
     return np.array(rows).T.copy()
 
 
-_ERF_TABLE = _erf_pieces()
-
-
 def _erf_from_table(a: np.ndarray) -> np.ndarray:
     """erf of a float32/float16 array through the table (NaN stays NaN, +-inf gives +-1)."""
     x = np.fmin(np.abs(a, dtype=np.float64), _ERF_END)  # fmin: NaN becomes 4, see the sign
@@ -193,8 +192,9 @@ def _erf_from_table(a: np.ndarray) -> np.ndarray:
     t = u - k
     t *= 2.0
     t -= 1.0
-    y = np.take(_ERF_TABLE[-1], k)
-    for coefficients in _ERF_TABLE[-2::-1]:  # Horner
+    table = _erf_pieces()  # fitted on the first call (about 80 ms), then kept
+    y = np.take(table[-1], k)
+    for coefficients in table[-2::-1]:  # Horner
         y *= t
         y += np.take(coefficients, k)
     y *= x
