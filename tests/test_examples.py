@@ -32,6 +32,7 @@ CASES = {
     "universal_approximation": ("grid error %", ["universal_approximation.png"]),
     "gradients": ("autograd (ms)", ["gradients.png"]),
     "sgd": ("E_in end", ["sgd.png"]),
+    "makemore": ("val loss", ["makemore_bigram_counts.png", "makemore_learning_curves.png"]),
 }
 
 
@@ -140,6 +141,32 @@ def test_example_help(name, tmp_path):
         assert option in proc.stdout
     assert "BLAS threads" in proc.stdout
     assert len(proc.stdout) > 400, "the help should explain the lecture part (module docstring)"
+
+
+def test_makemore_quick_bigram_network_equals_counts_and_every_model_samples(tmp_path_factory):
+    # gradient descent on the one-layer network finds the counting table: the same loss
+    proc, _ = quick_run("makemore", tmp_path_factory)
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
+    rows = table_rows(proc.stdout)
+    losses_header = rows[0]
+    assert losses_header[:5] == ["model", "parameters", "steps", "train loss", "val loss"]
+    models = ["bigram (counts)", "bigram (network)", "MLP", "GRU", "transformer"]
+    losses = {r[0]: r for r in rows[1:len(models) + 1]}
+    assert list(losses) == models, proc.stdout
+    for col in (3, 4):   # train and validation loss
+        counts, network = (float(losses[m][col]) for m in models[:2])
+        assert abs(counts - network) <= 1e-3, f"{losses_header[col]}: {counts} vs {network}"
+    for m in models:   # each loss finite, below the uniform guess ln 27 = 3.30
+        assert all(0.5 < float(v) < 3.3 for v in losses[m][3:6]), losses[m]
+
+    samples_header = rows[len(models) + 1]
+    assert samples_header == ["#", *models], proc.stdout
+    samples = rows[len(models) + 2:]
+    assert [r[0] for r in samples] == [str(k) for k in range(1, 11)]
+    for k, m in enumerate(models, start=1):
+        names = [r[k] for r in samples]
+        assert all(re.fullmatch(r"[a-z]+|\(empty\)", n) for n in names), (m, names)
+        assert sum(n != "(empty)" for n in names) >= 8, (m, names)
 
 
 # ---------------------------------------------------------------------------- mnist
