@@ -28,8 +28,10 @@ numbers of all the models can be compared:
 
 Prints a table of the training, validation and test losses and 10 names
 sampled from each model; writes the bigram counts and the learning curves
-to --out. The full run takes a few minutes on one core (most of it the MLP's
-200,000 steps, then the transformer).
+to --out. The full run takes minutes on one core (most of it the MLP's
+200,000 steps and the transformer). With the default seed the validation
+losses are: bigram 2.451, MLP 2.110 (makemore part 2 reports 2.17), GRU 2.035,
+transformer 2.066.
 
     python examples/makemore.py            # the full run: minutes
     python examples/makemore.py --quick    # 2,000 names, few steps: seconds
@@ -291,17 +293,19 @@ def plot_counts(N: np.ndarray, tok, path) -> None:
 
 
 def plot_curves(curves: dict, bigram_val: float, path) -> None:
-    """Training loss per step (mean over windows) of each network, the bigram's for scale."""
+    """Training loss (mean over windows of steps) of each network against the characters it
+    has seen: a step of the MLP is 32 characters, one of the sequence models 32 names.
+    ``curves``: {name: (loss of every step, characters per step)}."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for name, curve in curves.items():
+    for name, (curve, chars) in curves.items():
         curve = np.asarray(curve)
         window = max(1, len(curve) // 200)
         smooth = curve[:len(curve) // window * window].reshape(-1, window).mean(axis=1)
-        ax.plot(np.arange(len(smooth)) * window + window / 2, smooth, label=name)
+        ax.plot((np.arange(len(smooth)) + 0.5) * window * chars, smooth, label=name)
     ax.axhline(bigram_val, color="gray", ls="--", lw=1, label="bigram (validation)")
     ax.set_xscale("log")
-    ax.set_xlabel("step")
+    ax.set_xlabel("training characters seen (mean number per step x steps)")
     ax.set_ylabel("training loss (nats per character)")
     ax.set_title("makemore: learning curves")
     ax.legend()
@@ -380,7 +384,7 @@ def main(argv=None) -> dict:
         "MLP", lambda ix: F.cross_entropy(mlp(Xtr[ix]), Ytr[ix]), mlp.parameters(),
         nn.optim.SGD(mlp.parameters(), lr=0.1), mlp_steps, 32, len(Ytr), args.seed,
         lr_at=lambda step: 0.1 if step < mlp_steps // 2 else 0.01)
-    curves["MLP"] = curve
+    curves["MLP"] = curve, 32
 
     def mlp_loss(s: str):
         X, Y = data[s]
@@ -396,6 +400,7 @@ def main(argv=None) -> dict:
     # -- sequence models: GRU and transformer, on whole names
     seqs = {s: sequence_examples(words[s], tok, length) for s in splits}
     Str, Ttr = seqs["train"]
+    chars_per_step = 32 * float((Ttr >= 0).sum(axis=1).mean())   # 32 names
 
     def seq_losses(model: nn.Module, loss_fn) -> list:
         """Training, validation and test loss of ``loss_fn(X, Y)`` in eval mode."""
@@ -414,7 +419,7 @@ def main(argv=None) -> dict:
         "GRU", lambda ix: sequence_loss(gru(Str[ix]), Ttr[ix]), gru.parameters(), opt,
         rnn_steps, 32, len(Str), args.seed,
         lr_at=lambda step: 1e-2 if step < 0.75 * rnn_steps else 1e-3)
-    curves["GRU"] = curve
+    curves["GRU"] = curve, chars_per_step
     losses = seq_losses(gru, lambda X, Y: sequence_loss(gru(X), Y))
     rows.append(["GRU", n_parameters(gru), rnn_steps, *losses, seconds])
     samples["GRU"] = sample_names(
@@ -429,7 +434,7 @@ def main(argv=None) -> dict:
         "transformer", lambda ix: gpt(Str[ix], Ttr[ix])[1], gpt.parameters(), opt, gpt_steps,
         32, len(Str), args.seed,
         lr_at=lambda step: 3e-3 if step < 0.75 * gpt_steps else 3e-4)
-    curves["transformer"] = curve
+    curves["transformer"] = curve, chars_per_step
     losses = seq_losses(gpt, lambda X, Y: gpt(X, Y)[1])
     rows.append(["transformer", n_parameters(gpt), gpt_steps, *losses, seconds])
     samples["transformer"] = gpt_names(gpt, tok, N_SAMPLES, sampler(3))

@@ -4,7 +4,8 @@ Each runs in a subprocess (``sys.executable``, MPLBACKEND=Agg, a temporary
 working directory), must exit 0, print its table and write its pictures.
 mnist.py runs on tiny fake IDX files written here, and without its files
 (exit status 2 and a message naming the files). The full digits run, marked
-slow, must reach 97% test accuracy with the deep network.
+slow, must reach 97% test accuracy with the deep network. makemore's quick run must
+show its bigram counted and trained at the same loss, and names sampled from every model.
 """
 
 from __future__ import annotations
@@ -243,3 +244,18 @@ def test_digits_full_run_reaches_97_percent(tmp_path):
     assert deep >= 97.0, f"deep network test accuracy {deep}% < 97%:\n{proc.stdout}"
     assert deep > linear, f"the deep network ({deep}%) should beat the linear model ({linear}%)"
     assert re.search(r"\| deep\s+\|", proc.stdout)
+
+
+@pytest.mark.slow
+def test_makemore_mlp_full_recipe_reaches_2_20(tmp_path):
+    # makemore part 2's recipe (200,000 steps); the other models cut short, not under test
+    proc = run_example("makemore", "--bigram-steps", "20", "--rnn-steps", "20", "--gpt-steps",
+                       "20", "--out", str(tmp_path / "pictures"), cwd=tmp_path, timeout=1200)
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
+    rows = table_rows(proc.stdout)
+    col = rows[0].index("val loss")
+    by_model = {r[0]: r for r in rows[1:6]}
+    assert by_model["MLP"][2] == "200000"
+    mlp, bigram = float(by_model["MLP"][col]), float(by_model["bigram (counts)"][col])
+    assert mlp <= 2.20, f"the MLP's validation loss {mlp} > 2.20:\n{proc.stdout}"
+    assert bigram > 2.4
