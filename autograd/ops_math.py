@@ -37,7 +37,6 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 class Sin(BuiltinFunction):
     """sin(a); derivative cos(a)."""
 
-
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
         ctx.saved = (a,)
@@ -63,7 +62,6 @@ class Cos(BuiltinFunction):
 
 class Log10(BuiltinFunction):
     """log10(a); derivative 1 / (a ln 10)."""
-
 
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
@@ -95,7 +93,6 @@ class Log2(BuiltinFunction):
 class Log1p(BuiltinFunction):
     """log(1 + a), accurate for small a; derivative 1 / (1 + a)."""
 
-
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
         ctx.saved = (a,)
@@ -124,7 +121,6 @@ class Expm1(BuiltinFunction):
 
 class Rsqrt(BuiltinFunction):
     """1 / sqrt(a); derivative -out^3 / 2 (inf at 0, as PyTorch)."""
-
 
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
@@ -281,7 +277,6 @@ class Clamp(BuiltinFunction):
 
 class Cumsum(BuiltinFunction):
     """Running sum along ``axis``; the gradient is the running sum of g from the other end."""
-
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, axis: int) -> np.ndarray:

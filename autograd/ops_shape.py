@@ -189,7 +189,6 @@ class Expand(BuiltinFunction):
 class Repeat(BuiltinFunction):
     """``a`` tiled ``reps`` times along each dim (np.tile); the gradient sums the tiles."""
 
-
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, reps: tuple) -> np.ndarray:
         ctx.shape, ctx.reps = a.shape, reps

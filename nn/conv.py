@@ -236,7 +236,6 @@ class Convolution(BuiltinFunction):
 class ConvGradInput(BuiltinFunction):
     """dx from g (N, O, OH, OW) and w: w^T @ g, then col2im. Linear in g and in w."""
 
-
     @staticmethod
     def forward(ctx: Context, g: np.ndarray, w: np.ndarray, *, x_shape: tuple,
                 stride: tuple, padding: tuple, dilation: tuple, groups: int) -> np.ndarray:
@@ -499,7 +498,6 @@ class MaxPoolGrad(BuiltinFunction):
 
 class AvgPool(BuiltinFunction):
     """The mean of each window, padding counted as zeros (count_include_pad=True)."""
-
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, *, kernel: tuple, stride: tuple, pads: tuple,

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from autograd import Tensor
-from autograd.engine import RemovableHandle
+from autograd.side_tables import RemovableHandle
 
 
 class Parameter(Tensor):

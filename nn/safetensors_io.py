@@ -4,7 +4,7 @@ A .safetensors file is an 8-byte little-endian header length, a JSON header
 ({name: {dtype, shape, data_offsets}}) and the raw bytes of every array: no code
 inside, and PyTorch reads it with ``safetensors.torch.load_file``. The package is
 the reference implementation and validates every header; it is an optional
-dependency (``pip install "lecturegrad[interop]"``), imported only when a
+dependency (``python -m pip install -e ".[interop]"`` from a clone), imported only when a
 .safetensors file is saved or loaded.
 
 ``nn.save`` does the atomic write (temporary file, fsync, rename); this module
@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = ["writer", "read"]
 
-INSTALL_HINT = 'pip install "lecturegrad[interop]"'
+INSTALL_HINT = 'python -m pip install -e ".[interop]" (from a clone of the repository)'
 # The largest JSON header the safetensors package itself accepts (100 MB).
 MAX_HEADER_BYTES = 100_000_000
 # numpy dtypes that every safetensors reader (PyTorch's included) understands: what save writes.

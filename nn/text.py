@@ -155,25 +155,6 @@ class CharTokenizer:
         """The special characters, ids 0 .. len(specials) - 1."""
         return self._itos_list[: self._n_specials]
 
-    def _encode_bytes_numpy(self, data: bytes) -> list[int]:
-        """The same merges as ``_encode_bytes``, one vectorised pass over the array per merge:
-        faster for long chunks (no pattern) and few merges."""
-        arr = np.frombuffer(data, dtype=np.uint8).astype(np.int64)
-        for k, (a, b) in enumerate(self._merges):
-            if arr.size < 2:
-                break
-            idx = np.flatnonzero((arr[:-1] == a) & (arr[1:] == b))
-            if idx.size == 0:
-                continue
-            if a == b and idx.size > 1:  # 'aaa': in each run of overlapping pairs every other
-                starts = np.ones(idx.size, dtype=bool)  # one, from the left, as minbpe
-                starts[1:] = idx[1:] != idx[:-1] + 1
-                run_start = np.flatnonzero(starts)[np.cumsum(starts) - 1]
-                idx = idx[(np.arange(idx.size) - run_start) % 2 == 0]
-            arr[idx] = 256 + k
-            arr = np.delete(arr, idx + 1)
-        return arr.tolist()
-
     def encode(self, s: str) -> list[int]:
         """The id of each character of ``s``; unknown characters raise ValueError."""
         if not isinstance(s, str):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,8 +16,7 @@ from nn import functional as F
 from nn.attention import scaled_dot_product_attention
 from nn.transformer import MultiheadAttention, TransformerEncoderLayer
 
-torch = pytest.importorskip("torch", reason="the comparisons need PyTorch: "
-                            "pip install torch==2.13.0")
+torch = require_torch()
 RTOL, ATOL = 1e-9, 1e-10
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch
 
 import autograd as ag
 from autograd import Tensor
@@ -116,7 +117,7 @@ def test_html_for_jupyter():
 
 
 def test_compares_against_torch_grads_too():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     t = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
     (t * t).sum().backward()
     assert compare({"t": np.array([2.0, 4.0])}, {"t": t})["t"].status == "exact"

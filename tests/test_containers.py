@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch  # noqa: E402
 
 import nn
 from autograd import Tensor
 
-torch = pytest.importorskip("torch")
+torch = require_torch()
 
 
 def _model(lib, param):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch
 
 import autograd as ag
 from autograd import Tensor
@@ -168,7 +169,7 @@ def _same_batch(ours, theirs):
 @pytest.mark.parametrize("kwargs", [{}, dict(batch_size=4), dict(batch_size=3, drop_last=True),
                                     dict(batch_size=None)])
 def test_tensor_dataset_batches_equal_torch(kwargs):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     from torch.utils.data import DataLoader as TorchLoader
     from torch.utils.data import TensorDataset as TorchTensorDataset
 
@@ -199,7 +200,7 @@ class Samples:
 
 
 def test_generic_dataset_is_collated_as_torch_default_collate():
-    pytest.importorskip("torch")
+    require_torch()
     from torch.utils.data import DataLoader as TorchLoader
     for kwargs in [dict(batch_size=3), dict(batch_size=2, drop_last=True), {}]:
         ours, theirs = DataLoader(Samples(), **kwargs), TorchLoader(Samples(), **kwargs)
@@ -216,7 +217,7 @@ def test_generic_dataset_is_collated_as_torch_default_collate():
 
 
 def test_positional_order_sampler_batch_sampler_and_collate_fn_as_torch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     from torch.utils.data import BatchSampler, SequentialSampler
     from torch.utils.data import DataLoader as TorchLoader
     ds = Samples(9)

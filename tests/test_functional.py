@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -338,7 +339,7 @@ def _torch_pair(torch, a, b):
 
 @pytest.mark.parametrize("name", ["l1", "bce", "bce_edges", "bce_logits"])
 def test_new_losses_match_torch(name):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     rng = np.random.default_rng(3)
     a = rng.standard_normal((5, 3))
     b = rng.random((5, 3))

@@ -8,12 +8,12 @@ import math
 
 import numpy as np
 import pytest
+from helpers import require_torch
 
 import autograd as ag
 import nn
 
-torch = pytest.importorskip("torch", reason="the comparisons need PyTorch: "
-                            "pip install torch==2.13.0")
+torch = require_torch()
 tnn = torch.nn
 TF = torch.nn.functional
 

@@ -15,13 +15,14 @@ from typing import Callable
 
 import numpy as np
 import pytest
+from helpers import require_torch
 
 import autograd as ag
 import nn
 from autograd import Tensor
 from nn import functional as F
 
-torch = pytest.importorskip("torch")
+torch = require_torch()
 TF = torch.nn.functional
 
 REDUCTIONS = ("mean", "sum", "none")

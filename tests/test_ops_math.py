@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch
 
 import autograd as ag
 
-torch = pytest.importorskip("torch")
+torch = require_torch()
 
 RTOL, ATOL = 1e-10, 1e-12
 

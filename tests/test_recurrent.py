@@ -9,8 +9,10 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import require_torch  # noqa: E402
 
-torch = pytest.importorskip("torch")
+torch = require_torch()
+
 
 import autograd as ag  # noqa: E402
 import nn  # noqa: E402

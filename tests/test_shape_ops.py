@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch  # noqa: E402
 
-torch = pytest.importorskip("torch")
+torch = require_torch()
+
 
 import autograd as ag  # noqa: E402
 

@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 import pytest
+from helpers import require_torch
 
 import autograd as ag
 
@@ -22,7 +23,7 @@ def _rng(seed: int = 0) -> np.random.Generator:
 
 def _pair(shape: tuple, seed: int = 0) -> tuple:
     """The same float64 data as an ag leaf and a torch leaf."""
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     data = _rng(seed).standard_normal(shape)
     return (ag.tensor(data, requires_grad=True),
             torch.tensor(data, requires_grad=True), data)
@@ -61,7 +62,7 @@ def test_transpose_keeps_numpy_meaning_where_torch_has_no_such_call():
 
 
 def test_t_mT_and_permute_as_torch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     for shape in [(), (3,), (2, 3)]:
         data = _rng().standard_normal(shape)
         np.testing.assert_array_equal(ag.tensor(data).t().data, torch.tensor(data).t().numpy())
@@ -104,7 +105,7 @@ def test_max_min_along_a_dim_give_values_and_indices_as_torch(name, dim, keep):
 
 
 def test_max_along_a_dim_sends_the_gradient_to_the_picked_element_amax_shares_it():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     data = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
     for ours_fn, theirs_fn in [(lambda t: t.max(1).values, lambda t: t.max(1).values),
                                (lambda t: t.amax(1), lambda t: t.amax(1)),
@@ -133,7 +134,7 @@ def test_arithmetic_with_the_pair_raises_naming_values_and_amax(make):
 
 
 def test_max_min_other_forms():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     data, other = _rng(4).standard_normal((3, 4)), _rng(5).standard_normal((3, 4))
     x, t = ag.tensor(data), torch.tensor(data)
     assert float(x.max()) == float(t.max()) and float(x.min()) == float(t.min())
@@ -182,7 +183,7 @@ def test_var_std_ddof_and_numpy_spellings_keep_numpy_meaning():
 
 
 def test_std_gradient_where_all_values_are_equal_is_zero_as_torch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     for shape, dim in [((3,), None), ((2, 3), 1)]:
         a = ag.ones(*shape, dtype=np.float64, requires_grad=True)
         b = torch.ones(*shape, dtype=torch.float64, requires_grad=True)
@@ -196,7 +197,7 @@ def test_std_gradient_where_all_values_are_equal_is_zero_as_torch():
 
 
 def test_size_is_numpys_count_and_torchs_method():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     x, t = ag.zeros(2, 3, 4), torch.zeros(2, 3, 4)
     assert x.size() == tuple(t.size()) and x.size(1) == t.size(1) == 3
     assert x.size(-1) == t.size(-1)
@@ -212,7 +213,7 @@ def test_size_is_numpys_count_and_torchs_method():
 
 
 def test_comparisons_all_any_and_checks_as_torch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     a, b = np.array([1.0, np.nan, 3.0, np.inf]), np.array([1.0, 2.0, 2.0, np.inf])
     x, y, tx, ty = ag.tensor(a), ag.tensor(b), torch.tensor(a), torch.tensor(b)
     for name in ("eq", "ne", "lt", "le", "gt", "ge"):
@@ -233,7 +234,7 @@ def test_comparisons_all_any_and_checks_as_torch():
 
 
 def test_conversions_and_shape_helpers_as_torch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     data = np.array([[1.5, -2.5], [3.0, 4.0]])
     x, t = ag.tensor(data, dtype=np.float32), torch.tensor(data, dtype=torch.float32)
     for name in ("long", "int", "bool", "float", "double", "half"):
@@ -258,7 +259,7 @@ def test_conversions_and_shape_helpers_as_torch():
 
 
 def test_grad_fn_as_torch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     a = ag.tensor([1.0, 2.0], requires_grad=True)
     ta = torch.tensor([1.0, 2.0], requires_grad=True)
     assert a.grad_fn is None and ag.tensor([1.0]).grad_fn is None
@@ -277,7 +278,7 @@ def test_grad_fn_as_torch():
 
 
 def test_repr_in_torchs_layout():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     a = ag.tensor([1.0, 2.0], requires_grad=True)
     ta = torch.tensor([1.0, 2.0], requires_grad=True)
     assert repr(a) == repr(ta) == "tensor([1., 2.], requires_grad=True)"
@@ -299,7 +300,7 @@ def test_repr_in_torchs_layout():
     ("masked_fill_", ("mask", 7.0), {}),
 ])
 def test_in_place_forms_as_torch(name, args, kwargs):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     data, other = _rng(10).standard_normal((3, 4)), _rng(11).standard_normal((3, 4))
     mask = data > 0
 
@@ -331,7 +332,7 @@ def test_in_place_forms_refuse_a_tensor_that_requires_grad_while_recording():
 
 
 def test_functions_allclose_equal_flatten_stack_cat_with_dim():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     a = _rng(12).standard_normal((2, 3, 4))
     assert ag.allclose(ag.tensor(a), a + 1e-9) and not ag.allclose(ag.tensor(a), a + 1e-3)
     assert ag.allclose(ag.tensor([np.nan]), ag.tensor([np.nan]), equal_nan=True)
@@ -355,7 +356,7 @@ def test_functions_allclose_equal_flatten_stack_cat_with_dim():
 
 @pytest.mark.parametrize("indexing", ["ij", "xy"])
 def test_meshgrid_as_torch_and_differentiable(indexing):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     a, b, c = (_rng(i).standard_normal(n) for i, n in ((1, 2), (2, 3), (3, 4)))
     ours = ag.meshgrid(*(ag.tensor(v, requires_grad=True) for v in (a, b, c)),
                        indexing=indexing)
@@ -373,7 +374,7 @@ def test_meshgrid_as_torch_and_differentiable(indexing):
 
 
 def test_where_with_one_argument_gives_indices_as_torch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     m = np.array([[True, False, True], [False, False, True]])
     for ours, theirs in zip(ag.where(ag.tensor(m)), torch.where(torch.tensor(m)), strict=True):
         assert ours.dtype == np.int64
@@ -384,7 +385,7 @@ def test_where_with_one_argument_gives_indices_as_torch():
 
 
 def test_creation_functions_as_torch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     for ours, theirs in [
         (ag.linspace(0, 1, 5), torch.linspace(0, 1, 5)),
         (ag.linspace(-2.0, 3.0, 1), torch.linspace(-2.0, 3.0, 1)),
@@ -414,7 +415,7 @@ def test_creation_functions_as_torch():
 
 
 def test_dtype_names_as_torch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     for name in ("long", "int", "short", "float", "double", "half", "bool", "float32",
                  "int64", "uint8", "cfloat", "cdouble"):
         assert np.dtype(getattr(ag, name)).name == str(getattr(torch, name)).removeprefix(
@@ -443,7 +444,7 @@ def test_a_seeded_generator_repeats_and_leaves_the_shared_stream_alone():
 
 
 def test_randint_randperm_normal_forms_as_torch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     ag.manual_seed(1)
     for ours, theirs in [(ag.randint(5, (3, 4)), torch.randint(5, (3, 4))),
                          (ag.randint(-2, 2, (6,)), torch.randint(-2, 2, (6,))),
@@ -463,7 +464,7 @@ def test_randint_randperm_normal_forms_as_torch():
 
 
 def test_multinomial_as_torch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     g = ag.Generator().manual_seed(3)
     probs = ag.tensor([[0.0, 1.0, 3.0], [5.0, 0.0, 0.0]])
     s = ag.multinomial(probs, 2, generator=g)
@@ -489,7 +490,7 @@ def test_multinomial_as_torch():
 
 
 def test_devices_cpu_only():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     x = ag.tensor([1.0, 2.0])
     assert x.device == ag.device("cpu") == "cpu" and x.device.type == "cpu"
     assert repr(ag.device("cpu")) == repr(torch.device("cpu"))
@@ -536,7 +537,7 @@ def test_inference_mode_as_no_grad():
 
 
 def test_construction_errors_name_tensor():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     with pytest.raises(RuntimeError):
         torch.tensor(None)
     with pytest.raises(RuntimeError, match="Tensor.*None"):

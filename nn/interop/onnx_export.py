@@ -27,8 +27,8 @@ from ..serialization import _atomic_write
 
 __all__ = ["export_onnx", "EMITTERS"]
 
-INSTALL_HINT = 'pip install onnx (to run the file: pip install onnxruntime; or pip install ' \
-               '"lecturegrad[interop]")'
+INSTALL_HINT = ('pip install onnx (to run the file: pip install onnxruntime; or, from a clone '
+                'of the repository, python -m pip install -e ".[interop]")')
 MIN_OPSET = 17  # LayerNormalization is an ONNX op from opset 17 on
 
 
