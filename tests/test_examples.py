@@ -5,7 +5,9 @@ working directory), must exit 0, print its table and write its pictures.
 mnist.py runs on tiny fake IDX files written here, and without its files
 (exit status 2 and a message naming the files). The full digits run, marked
 slow, must reach 97% test accuracy with the deep network; the full cnn run, the CNN's
-lead on digits moved by a pixel.
+lead on digits moved by a pixel. makemore's quick run must show its bigram counted and
+trained at the same loss, and names sampled from every model; its full MLP recipe
+(slow) a validation loss <= 2.20.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ CASES = {
     "sgd": ("E_in end", ["sgd.png"]),
     "cnn": ("shifted test acc %", ["cnn_filters.png", "cnn_feature_maps.png",
                                    "cnn_misclassified.png"]),
+    "makemore": ("val loss", ["makemore_bigram_counts.png", "makemore_learning_curves.png"]),
 }
 
 
@@ -145,6 +148,32 @@ def test_example_help(name, tmp_path):
     assert len(proc.stdout) > 400, "the help should explain the lecture part (module docstring)"
 
 
+def test_makemore_quick_bigram_network_equals_counts_and_every_model_samples(tmp_path_factory):
+    # gradient descent on the one-layer network finds the counting table: the same loss
+    proc, _ = quick_run("makemore", tmp_path_factory)
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
+    rows = table_rows(proc.stdout)
+    losses_header = rows[0]
+    assert losses_header[:5] == ["model", "parameters", "steps", "train loss", "val loss"]
+    models = ["bigram (counts)", "bigram (network)", "MLP", "GRU", "transformer"]
+    losses = {r[0]: r for r in rows[1:len(models) + 1]}
+    assert list(losses) == models, proc.stdout
+    for col in (3, 4):   # train and validation loss
+        counts, network = (float(losses[m][col]) for m in models[:2])
+        assert abs(counts - network) <= 1e-3, f"{losses_header[col]}: {counts} vs {network}"
+    for m in models:   # each loss finite, below the uniform guess ln 27 = 3.30
+        assert all(0.5 < float(v) < 3.3 for v in losses[m][3:6]), losses[m]
+
+    samples_header = rows[len(models) + 1]
+    assert samples_header == ["#", *models], proc.stdout
+    samples = rows[len(models) + 2:]
+    assert [r[0] for r in samples] == [str(k) for k in range(1, 11)]
+    for k, m in enumerate(models, start=1):
+        names = [r[k] for r in samples]
+        assert all(re.fullmatch(r"[a-z]+|\(empty\)", n) for n in names), (m, names)
+        assert sum(n != "(empty)" for n in names) >= 8, (m, names)
+
+
 # ---------------------------------------------------------------------------- mnist
 
 def _write_idx(path: Path, array: np.ndarray, magic: int, gz: bool) -> None:
@@ -252,3 +281,18 @@ def test_cnn_full_run_shows_what_the_cnn_buys(tmp_path):
     assert acc["CNN", "as given"][1] > acc["MLP", "as given"][1] + 10, proc.stdout
     # trained on moved digits both recover, the CNN ahead (seeds 0-4: by 24 to 33 images)
     assert acc["CNN", "shifted +-1 px"][1] > acc["MLP", "shifted +-1 px"][1] > 90, proc.stdout
+
+
+@pytest.mark.slow
+def test_makemore_mlp_full_recipe_reaches_2_20(tmp_path):
+    # makemore part 2's recipe (200,000 steps); the other models cut short, not under test
+    proc = run_example("makemore", "--bigram-steps", "20", "--rnn-steps", "20", "--gpt-steps",
+                       "20", "--out", str(tmp_path / "pictures"), cwd=tmp_path, timeout=1200)
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
+    rows = table_rows(proc.stdout)
+    col = rows[0].index("val loss")
+    by_model = {r[0]: r for r in rows[1:6]}
+    assert by_model["MLP"][2] == "200000"
+    mlp, bigram = float(by_model["MLP"][col]), float(by_model["bigram (counts)"][col])
+    assert mlp <= 2.20, f"the MLP's validation loss {mlp} > 2.20:\n{proc.stdout}"
+    assert bigram > 2.4
