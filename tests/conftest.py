@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+import autograd as ag
+
 # The test modules share tests/strategies.py; make it importable however pytest is run.
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
@@ -47,6 +49,14 @@ settings.register_profile(
     suppress_health_check=_SUPPRESS,
 )
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+@pytest.fixture
+def default_dtype():
+    """Restore the default dtype whatever the test does to it."""
+    saved = ag.get_default_dtype()
+    yield saved
+    ag.set_default_dtype(saved)
+
 
 _SEED: dict = {}
 

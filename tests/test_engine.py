@@ -10,6 +10,7 @@ import weakref
 
 import numpy as np
 import pytest
+from helpers import Cube, ScaledSum, SinCached, WrongCube
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,14 +20,6 @@ from autograd import Tensor
 
 def leaf(values, dtype=np.float64, name=None):
     return Tensor(np.array(values, dtype=dtype), requires_grad=True, name=name)
-
-
-@pytest.fixture
-def default_dtype():
-    """Restore the default dtype whatever the test does to it."""
-    saved = ag.get_default_dtype()
-    yield saved
-    ag.set_default_dtype(saved)
 
 
 class strict_numpy:
@@ -601,40 +594,6 @@ def test_scalar_basics():
 # ============================================================================ custom Function
 
 
-class Cube(ag.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        (x,) = ctx.saved
-        return 3 * x ** 2 * grad_out
-
-
-class WrongCube(Cube):
-    @staticmethod
-    def backward(ctx, grad_out):
-        (x,) = ctx.saved
-        return 2 * x ** 2 * grad_out  # wrong on purpose
-
-
-class ScaledSum(ag.Function):
-    """forward(x, y, scale) = scale * (x + 2 y); returns a gradient per input (None for scale)."""
-
-    @staticmethod
-    def forward(ctx, x, y, scale):
-        ctx.scale = scale
-        ctx.seen_needs = ctx.needs_input_grad if hasattr(ctx, "needs_input_grad") else None
-        return scale * (x + 2 * y)
-
-    @staticmethod
-    def backward(ctx, g):
-        gy = 2 * ctx.scale * g if ctx.needs_input_grad[1] else None
-        return ctx.scale * g, gy, None
-
-
 def test_custom_function_cube():
     t = leaf([1.0, -2.0, 0.5])
     y = Cube.apply(t)
@@ -661,24 +620,6 @@ def test_custom_function_several_inputs_and_broadcasting():
     out2 = ScaledSum.apply(x, k, 1.0)
     out2.sum().backward()  # k needs no grad: the backward may return None for it
     assert k.grad is None
-
-
-class SinCached(ag.Function):
-    """sin, saving a fresh cos(x) array that nothing else references (weakly tracked)."""
-
-    refs: list = []
-
-    @staticmethod
-    def forward(ctx, x):
-        c = np.cos(x)
-        SinCached.refs.append(weakref.ref(c))
-        ctx.save_for_backward(c)
-        return np.sin(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (c,) = ctx.saved
-        return c * g
 
 
 def test_saved_buffers_are_released_after_backward_unless_retained():

@@ -19,7 +19,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from helpers import require_torch
+from helpers import ReturnsSaved, Scratch, require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,14 +27,6 @@ import autograd as ag
 from autograd import Scalar, Tensor
 
 WAIT = 10.0  # seconds any thread waits for another before the test fails
-
-
-@pytest.fixture
-def default_dtype():
-    """Restore the default dtype whatever the test does to it."""
-    saved = ag.get_default_dtype()
-    yield saved
-    ag.set_default_dtype(saved)
 
 
 def run_threads(*targets) -> list:
@@ -613,24 +605,6 @@ def test_backward_steps_on_a_scalar_graph():
 # ============================================================================ memory
 
 
-class Scratch(ag.Function):
-    """x * 2 whose forward saves a scratch array of its own (to watch it being released)."""
-
-    refs: list = []
-
-    @staticmethod
-    def forward(ctx, x):
-        scratch = np.full_like(x, 2.0)
-        Scratch.refs.append(weakref.ref(scratch))
-        ctx.save_for_backward(scratch)
-        return x * scratch
-
-    @staticmethod
-    def backward(ctx, g):
-        (scratch,) = ctx.saved
-        return g * scratch
-
-
 def test_backward_releases_saved_buffers_and_del_frees_the_graph():
     Scratch.refs.clear()
     w = Tensor(np.ones((64, 64)), requires_grad=True)
@@ -663,16 +637,6 @@ def test_repeated_training_steps_do_not_accumulate_graphs():
 
 
 # ---- found by these tests, fixed in the engine ----------------------------------------
-
-class ReturnsSaved(ag.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * 1.0
-
-    @staticmethod
-    def backward(ctx, g):
-        return ctx.saved[0]
 
 
 def test_grad_never_aliases_what_a_custom_backward_returns():
