@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tracemalloc
+import warnings
 import weakref
 from types import ModuleType
 from typing import Any, Callable
@@ -188,3 +189,24 @@ class ReturnsSaved(ag.Function):
     @staticmethod
     def backward(ctx, g):
         return ctx.saved[0]
+
+
+def leaf(values, dtype=np.float64, name=None):
+    return Tensor(np.array(values, dtype=dtype), requires_grad=True, name=name)
+
+
+class strict_numpy:
+    """No numpy warnings and no over/divide/invalid floating-point events (underflow to 0
+    is fine: sigmoid(-1e4) is 0 in PyTorch too)."""
+
+    def __enter__(self):
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("error")
+        self._e = np.errstate(over="raise", divide="raise", invalid="raise", under="ignore")
+        self._e.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._e.__exit__(*exc)
+        self._w.__exit__(*exc)

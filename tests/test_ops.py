@@ -857,7 +857,6 @@ def t_unbind_row(x, dim):
     return weighted_cat(x.unbind(dim), dim, torch.stack)
 
 
-
 def t_gather(x, dim, index):
     import torch
     return x.gather(dim, torch.as_tensor(np.asarray(index)))
@@ -1582,92 +1581,3 @@ def micrograd_expression(a, b):
     g = f / 2.0
     g = g + 10.0 / f
     return g
-
-
-def test_scalar_and_tensor_agree_on_a_composite_expression():
-    a, b = ag.Scalar(-4.0, name="a"), ag.Scalar(2.0, name="b")
-    g = micrograd_expression(a, b)
-    g.backward()
-    # values from micrograd's README (checked there against PyTorch)
-    assert g.data == pytest.approx(24.7041, abs=1e-4)
-    assert a.grad == pytest.approx(138.8338, abs=1e-4)
-    assert b.grad == pytest.approx(645.5773, abs=1e-4)
-    ta = ag.Tensor(np.float64(-4.0), requires_grad=True)
-    tb = ag.Tensor(np.float64(2.0), requires_grad=True)
-    tg = micrograd_expression(ta, tb)
-    tg.backward()
-    assert float(tg.data) == pytest.approx(g.data, rel=1e-14)
-    assert float(ta.grad) == pytest.approx(a.grad, rel=1e-12)
-    assert float(tb.grad) == pytest.approx(b.grad, rel=1e-12)
-    # and elementwise on a vector of such pairs
-    av = ag.Tensor(np.array([-4.0, 1.5, 0.3]), requires_grad=True)
-    bv = ag.Tensor(np.array([2.0, -0.7, 1.1]), requires_grad=True)
-    micrograd_expression(av, bv).sum().backward()
-    for i in range(3):
-        sa, sb = ag.Scalar(av.data[i]), ag.Scalar(bv.data[i])
-        micrograd_expression(sa, sb).backward()
-        assert av.grad[i] == pytest.approx(sa.grad, rel=1e-12)
-        assert bv.grad[i] == pytest.approx(sb.grad, rel=1e-12)
-
-
-def test_scalar_gradcheck_and_numerical_grad_types():
-    x, y = ag.Scalar(0.7), ag.Scalar(-1.3)
-    assert ag.gradcheck(lambda p, q: (p * q).tanh() + p.exp() / (q ** 2), [x, y],
-                        atol=ATOL, rtol=RTOL)
-    g = ag.numerical_grad(lambda p, q: p * q, [x, y])
-    assert all(isinstance(v, float) for v in g)
-    assert g == pytest.approx([-1.3, 0.7], rel=1e-8)
-
-
-def test_scalar_and_tensor_cannot_mix():
-    with pytest.raises(TypeError, match="Scalar"):
-        ag.Scalar(1.0) + ag.Tensor(1.0)
-
-
-# ---- fused layer ops equal the ops they fuse, kinks included ------------------------------
-
-
-@pytest.mark.parametrize("fused, act", [("LinearTanh", "tanh"), ("LinearRelu", "relu")])
-@given(data=st.data())
-def test_fused_layer_ops_equal_linear_then_activation(fused, act, data):
-    (x, w, *b), _ = data.draw(linear_inputs())
-    if act == "relu" and data.draw(st.booleans()):
-        x, w = x * 0, w * 0  # every signal on relu's kink
-    rng = np.random.default_rng(0)
-    leaves = [ag.Tensor(v, requires_grad=True) for v in (x, w, *b)]
-    twins = [ag.Tensor(v, requires_grad=True) for v in (x, w, *b)]
-    out = getattr(ag.ops, fused).apply(*leaves)
-    ref = getattr(ag.ops.Linear.apply(*twins), act)()
-    np.testing.assert_allclose(out.data, ref.data, rtol=1e-12, atol=1e-15)
-    up = rng.standard_normal(out.shape)
-    (out * up).sum().backward()
-    (ref * up).sum().backward()
-    for a, r in zip(leaves, twins, strict=True):
-        np.testing.assert_allclose(a.grad, r.grad, rtol=1e-12, atol=1e-15)
-
-
-# ---- Python floats in tensor arithmetic -------------------------------------------
-# Tensor turns a Python float into a cached 0-d array of its dtype (faster in numpy);
-# values, signs of zero, NaN and inf must be exactly numpy's with the Python float.
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
-@pytest.mark.parametrize("c", [0.1, -0.0, 0.0, 1e-45, 3.4e38, 1e300, float("nan"),
-                               float("inf"), -2.5])
-def test_python_float_operands_give_numpys_values(dtype, c):
-    data = np.array([1.5, -2.0, 0.0, 3.0], dtype=dtype)
-    x = ag.Tensor(data, requires_grad=True)
-    with np.errstate(all="ignore"):
-        cases = [(x * c, data * c), (c * x, c * data), (x + c, data + c), (c + x, c + data),
-                 (x - c, data - c), (c - x, c - data), (x / c, data / c), (c / x, c / data)]
-        for got, want in cases:
-            assert got.dtype == want.dtype == dtype
-            np.testing.assert_array_equal(got.data, want)
-            np.testing.assert_array_equal(np.signbit(got.data), np.signbit(want))
-        (x * c).sum().backward()
-        np.testing.assert_array_equal(x.grad, np.full(4, c, dtype=dtype))
-    assert x.grad.flags.writeable  # a cached constant never becomes a .grad
-
-
-def test_python_float_operands_with_int_tensors_give_the_default_float_dtype():
-    x = ag.Tensor(np.array([1, 2], dtype=np.int64))
-    assert (x * 0.5).dtype == ag.get_default_dtype() and (x * 0.5).tolist() == [0.5, 1.0]

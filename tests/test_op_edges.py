@@ -1,0 +1,254 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from helpers import leaf, strict_numpy
+from hypothesis import given
+from hypothesis import strategies as st
+from test_ops import linear_inputs
+
+import autograd as ag
+from autograd import Tensor
+
+
+def test_relu_and_abs_at_zero():
+    x = leaf([-1.0, 0.0, 2.0])
+    x.relu().sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 1.0])
+    y = leaf([-1.0, 0.0, 2.0])
+    y.abs().sum().backward()
+    np.testing.assert_array_equal(y.grad, [-1.0, 0.0, 1.0])
+    s = ag.Scalar(0.0)
+    s.relu().backward()
+    assert s.grad == 0.0
+
+
+def test_max_min_reduction_ties_share_evenly():
+    x = leaf([1.0, 3.0, 3.0, 3.0, 2.0])
+    x.max().backward()
+    np.testing.assert_allclose(x.grad, [0, 1 / 3, 1 / 3, 1 / 3, 0])
+    y = leaf([[1.0, 1.0], [0.0, 2.0]])
+    y.amin(axis=1).sum().backward()
+    np.testing.assert_allclose(y.grad, [[0.5, 0.5], [1.0, 0.0]])
+    z = leaf([[5.0, 5.0], [5.0, 1.0]])
+    z.max(axis=(0, 1), keepdims=True).backward(np.array([[3.0]]))
+    np.testing.assert_allclose(z.grad, [[1.0, 1.0], [1.0, 0.0]])
+
+
+def test_maximum_minimum_ties_half_each():
+    a, b = leaf([1.0, 2.0, 3.0]), leaf([1.0, 5.0, 0.0])
+    ag.maximum(a, b).sum().backward()
+    np.testing.assert_allclose(a.grad, [0.5, 0.0, 1.0])
+    np.testing.assert_allclose(b.grad, [0.5, 1.0, 0.0])
+    c, d = leaf([1.0, 2.0]), leaf([1.0, 1.0])
+    ag.minimum(c, d).sum().backward()
+    np.testing.assert_allclose(c.grad, [0.5, 0.0])
+    np.testing.assert_allclose(d.grad, [0.5, 1.0])
+    e = leaf([0.0, 1.0])
+    ag.maximum(e, 0.0).sum().backward()
+    np.testing.assert_allclose(e.grad, [0.5, 1.0])
+
+
+def test_clip_passes_the_gradient_on_the_bounds():
+    x = leaf([-2.0, -1.0, 0.0, 1.0, 2.0])
+    x.clip(-1.0, 1.0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0, 1.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("p,x,expected", [
+    (2, [0.0, -2.0], [0.0, -4.0]),
+    (3, [0.0, -2.0], [0.0, 12.0]),
+    (1, [0.0, -2.0], [1.0, 1.0]),
+    (0, [0.0, -2.0], [0.0, 0.0]),
+    (-1, [-2.0], [-0.25]),
+    (-2, [-2.0], [0.25]),
+    (0.5, [0.0], [np.inf]),
+    (-1, [0.0], [-np.inf]),
+    (2.0, [-3.0], [-6.0]),
+])
+def test_pow_at_zero_and_negative_base_with_integer_exponent(p, x, expected):
+    t = leaf(x)
+    with np.errstate(divide="ignore"):  # 0 ** -1 = inf in the forward, as numpy says
+        y = (t ** p).sum()
+    with strict_numpy():  # the backward warns about nothing
+        y.backward()
+    np.testing.assert_array_equal(t.grad, expected)
+
+
+def test_pow_gradient_of_the_exponent_at_base_zero():
+    base = leaf([0.0, 0.0, 0.0, 2.0])
+    expo = leaf([0.0, 1.0, 2.5, 3.0])
+    with strict_numpy():
+        (base ** expo).sum().backward()
+    np.testing.assert_allclose(expo.grad, [0.0, 0.0, 0.0, 8.0 * np.log(2.0)])
+    np.testing.assert_allclose(base.grad, [0.0, 1.0, 0.0, 12.0])
+
+
+def test_sqrt_gradient_at_zero_is_inf_without_warnings():
+    x = leaf([0.0, 4.0])
+    with strict_numpy():
+        y = x.sqrt()
+        y.sum().backward()
+    np.testing.assert_array_equal(y.data, [0.0, 2.0])
+    np.testing.assert_array_equal(x.grad, [np.inf, 0.25])
+    z = leaf([0.0])
+    with strict_numpy():
+        (z ** 0.5).sum().backward()
+    np.testing.assert_array_equal(z.grad, [np.inf])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_logits_stay_finite_without_warnings(dtype):
+    logits = np.array([[1e4, 0.0, -1e4], [-1e4, -1e4, 5.0]], dtype=dtype)
+    with strict_numpy():
+        x = Tensor(logits, requires_grad=True)
+        s = x.sigmoid()
+        np.testing.assert_allclose(s.data, [[1, 0.5, 0], [0, 0, 1 / (1 + np.exp(-5.0))]],
+                                   rtol=1e-6)
+        sm = x.softmax(axis=1)
+        np.testing.assert_allclose(sm.data, [[1, 0, 0], [0, 0, 1]], atol=1e-6)
+        ls = x.log_softmax(axis=1)
+        np.testing.assert_allclose(ls.data[0], [0.0, -1e4, -2e4], rtol=1e-6)
+        lse = x.logsumexp(axis=1)
+        np.testing.assert_allclose(lse.data, [1e4, 5.0], rtol=1e-6)
+        lse_all = x.logsumexp()
+        np.testing.assert_allclose(lse_all.data, 1e4, rtol=1e-6)
+        t = x.tanh()
+        r = np.random.default_rng(0).standard_normal(logits.shape).astype(dtype)
+        loss = ((s + sm + ls + t) * r).sum() + lse.sum() + lse_all
+        assert np.isfinite(loss.data)
+        loss.backward()
+    assert x.grad.dtype == dtype
+    assert np.isfinite(x.grad).all()
+    for v in (s, sm, ls, lse, t):
+        assert v.dtype == dtype and np.isfinite(v.data).all()
+
+
+def test_scalar_sigmoid_large_inputs():
+    with strict_numpy():
+        for v, expected in [(1e4, 1.0), (-1e4, 0.0)]:
+            s = ag.Scalar(v)
+            out = s.sigmoid()
+            out.backward()
+            assert out.data == expected and s.grad == 0.0
+
+
+def test_matmul_error_names_both_shapes():
+    with pytest.raises(ValueError) as info:
+        Tensor(np.ones((3, 4))) @ Tensor(np.ones((5, 2)))
+    msg = str(info.value)
+    assert "(3, 4)" in msg and "(5, 2)" in msg and "matmul" in msg
+    with pytest.raises(ValueError, match=re.escape("(3,)")):
+        Tensor(np.ones((2, 4))) @ Tensor(np.ones(3))
+    with pytest.raises(ValueError, match="scalar"):
+        Tensor(np.ones(3)) @ Tensor(2.0)
+
+
+def test_other_errors_name_the_shapes():
+    t = Tensor(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=re.escape("(2, 3)")):
+        t.reshape(4, 2)
+    with pytest.raises(ValueError, match=re.escape("(2, 3)")):
+        t.squeeze(0)
+    with pytest.raises(ValueError, match=re.escape("[(2, 3), (2, 2)]")):
+        ag.concatenate([t, Tensor(np.ones((2, 2)))], axis=0)
+    with pytest.raises(ValueError, match=re.escape("(2, 2)")):
+        ag.stack([t, Tensor(np.ones((2, 2)))])
+    with pytest.raises(TypeError, match="bool"):
+        ag.where(np.array([1, 0, 1]), t, 0.0)
+
+
+def test_out_of_range_dims_raise_instead_of_wrapping_around():
+    t = Tensor(np.ones((1, 3)))
+    with pytest.raises(ValueError, match=re.escape("dimension 2 is out of range")):
+        t.squeeze(2)  # used to wrap to axis 0 and squeeze it silently
+    with pytest.raises(ValueError, match=re.escape("(1, 3)")):
+        t.squeeze((0, -3))
+    u = Tensor(np.ones((2, 3, 4)))
+    with pytest.raises(ValueError, match="out of range"):
+        u.flatten(5)
+    with pytest.raises(ValueError, match="comes after"):
+        u.flatten(2, 0)
+    with pytest.raises(ValueError):  # numpy's AxisError is a ValueError
+        t.unsqueeze(3)
+    s = Tensor(2.0)  # a 0-d tensor has dims -1 and 0, as in PyTorch
+    assert s.squeeze(0).shape == () and s.flatten().shape == (1,)
+
+
+def test_functions_accept_plain_arrays():
+    c = ag.concatenate([np.ones(2), np.zeros(1)])
+    assert isinstance(c, Tensor) and not c.requires_grad
+    np.testing.assert_array_equal(c.data, [1.0, 1.0, 0.0])
+    m = ag.maximum(np.array([1.0, 5.0]), np.array([3.0, 2.0]))
+    np.testing.assert_array_equal(m.data, [3.0, 5.0])
+    w = ag.where(np.array([True, False]), np.array([1.0, 2.0]), 0.0)
+    np.testing.assert_array_equal(w.data, [1.0, 0.0])
+    mm = ag.matmul(np.ones((2, 3)), np.ones(3))
+    np.testing.assert_array_equal(mm.data, [3.0, 3.0])
+    with pytest.raises(ValueError, match="at least one"):
+        ag.concatenate([])
+
+
+def test_more_error_messages():
+    with pytest.raises(ValueError) as info:
+        ag.ops.Linear.apply(Tensor(np.ones((2, 3))), Tensor(np.ones((4, 5))))
+    assert "(2, 3)" in str(info.value) and "(4, 5)" in str(info.value)
+    with pytest.raises(ValueError, match=re.escape("(0, 3)")):
+        Tensor(np.zeros((0, 3))).max()
+    with pytest.raises(TypeError, match="cannot combine"):
+        ag.stack([Tensor([1.0]), Tensor([2.0]), ag.Scalar(1.0)])
+    with pytest.raises(TypeError, match="at least one Tensor or Scalar"):
+        ag.ops.Add.apply(1.0, 2.0)
+    assert ag.Scalar(ag.Scalar(2.5)).data == 2.5
+
+
+# ---- fused layer ops equal the ops they fuse, kinks included ------------------------------
+
+@pytest.mark.parametrize("fused, act", [("LinearTanh", "tanh"), ("LinearRelu", "relu")])
+@given(data=st.data())
+def test_fused_layer_ops_equal_linear_then_activation(fused, act, data):
+    (x, w, *b), _ = data.draw(linear_inputs())
+    if act == "relu" and data.draw(st.booleans()):
+        x, w = x * 0, w * 0  # every signal on relu's kink
+    rng = np.random.default_rng(0)
+    leaves = [ag.Tensor(v, requires_grad=True) for v in (x, w, *b)]
+    twins = [ag.Tensor(v, requires_grad=True) for v in (x, w, *b)]
+    out = getattr(ag.ops, fused).apply(*leaves)
+    ref = getattr(ag.ops.Linear.apply(*twins), act)()
+    np.testing.assert_allclose(out.data, ref.data, rtol=1e-12, atol=1e-15)
+    up = rng.standard_normal(out.shape)
+    (out * up).sum().backward()
+    (ref * up).sum().backward()
+    for a, r in zip(leaves, twins, strict=True):
+        np.testing.assert_allclose(a.grad, r.grad, rtol=1e-12, atol=1e-15)
+
+
+# ---- Python floats in tensor arithmetic -------------------------------------------
+# Tensor turns a Python float into a cached 0-d array of its dtype (faster in numpy);
+# values, signs of zero, NaN and inf must be exactly numpy's with the Python float.
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("c", [0.1, -0.0, 0.0, 1e-45, 3.4e38, 1e300, float("nan"),
+                               float("inf"), -2.5])
+def test_python_float_operands_give_numpys_values(dtype, c):
+    data = np.array([1.5, -2.0, 0.0, 3.0], dtype=dtype)
+    x = ag.Tensor(data, requires_grad=True)
+    with np.errstate(all="ignore"):
+        cases = [(x * c, data * c), (c * x, c * data), (x + c, data + c), (c + x, c + data),
+                 (x - c, data - c), (c - x, c - data), (x / c, data / c), (c / x, c / data)]
+        for got, want in cases:
+            assert got.dtype == want.dtype == dtype
+            np.testing.assert_array_equal(got.data, want)
+            np.testing.assert_array_equal(np.signbit(got.data), np.signbit(want))
+        (x * c).sum().backward()
+        np.testing.assert_array_equal(x.grad, np.full(4, c, dtype=dtype))
+    assert x.grad.flags.writeable  # a cached constant never becomes a .grad
+
+
+def test_python_float_operands_with_int_tensors_give_the_default_float_dtype():
+    x = ag.Tensor(np.array([1, 2], dtype=np.int64))
+    assert (x * 0.5).dtype == ag.get_default_dtype() and (x * 0.5).tolist() == [0.5, 1.0]
