@@ -56,6 +56,34 @@ def train_classifier(model: Any, opt: Any, X: np.ndarray, y: np.ndarray, epochs:
     return losses
 
 
+def same(a, b) -> bool:
+    """Equal as floats, NaN equal to NaN and -0.0 to 0.0 (IEEE results compared exactly)."""
+    return bool(np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float),
+                               equal_nan=True))
+
+
+def leaf(values: Any, dtype: Any = np.float64, name: str | None = None) -> Tensor:
+    """A float64 (by default) Tensor that requires grad: the usual input of an engine test."""
+    return Tensor(np.array(values, dtype=dtype), requires_grad=True, name=name)
+
+
+class strict_numpy:
+    """No numpy warnings and no over/divide/invalid floating-point events (underflow to 0
+    is fine: sigmoid(-1e4) is 0 in PyTorch too)."""
+
+    def __enter__(self):
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("error")
+        self._e = np.errstate(over="raise", divide="raise", invalid="raise", under="ignore")
+        self._e.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._e.__exit__(*exc)
+        self._w.__exit__(*exc)
+
+
 def peak_bytes_while(fn: Callable[[], Any]) -> int:
     """The peak of Python-traced allocations while ``fn()`` runs (it may raise)."""
     tracemalloc.start()
@@ -189,24 +217,3 @@ class ReturnsSaved(ag.Function):
     @staticmethod
     def backward(ctx, g):
         return ctx.saved[0]
-
-
-def leaf(values, dtype=np.float64, name=None):
-    return Tensor(np.array(values, dtype=dtype), requires_grad=True, name=name)
-
-
-class strict_numpy:
-    """No numpy warnings and no over/divide/invalid floating-point events (underflow to 0
-    is fine: sigmoid(-1e4) is 0 in PyTorch too)."""
-
-    def __enter__(self):
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("error")
-        self._e = np.errstate(over="raise", divide="raise", invalid="raise", under="ignore")
-        self._e.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self._e.__exit__(*exc)
-        self._w.__exit__(*exc)

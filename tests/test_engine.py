@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import gc
 import re
+import threading
 import weakref
 
 import numpy as np
 import pytest
-from helpers import Cube, ScaledSum, SinCached, WrongCube, leaf
+from helpers import (
+    Cube,
+    ReturnsSaved,
+    ScaledSum,
+    Scratch,
+    SinCached,
+    WrongCube,
+    leaf,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import autograd as ag
-from autograd import Tensor
+from autograd import Scalar, Tensor
 
 # ============================================================================ graph structure
 
@@ -654,3 +663,419 @@ def test_backward_grad_and_a_hooked_backward_agree(recipe):
             np.testing.assert_array_equal(other, want)
     for got, other in zip(plain_retained, [r.grad for r in retained2], strict=True):
         np.testing.assert_array_equal(got, other)
+
+
+# ============================================================================ grad mode per thread
+# Every test here is bounded in time and memory: threads are forced into the interleavings
+# that matter with Events and Barriers (each wait has a timeout), and graphs stay small.
+
+WAIT = 10.0  # seconds any thread waits for another before the test fails
+
+
+def run_threads(*targets) -> list:
+    """Run each target in its own thread; return the exceptions they raised (none: [])."""
+    errors: list = []
+
+    def wrap(fn):
+        def run():
+            try:
+                fn()
+            except BaseException as e:  # noqa: BLE001 - reported to the test below
+                errors.append(e)
+        return run
+
+    threads = [threading.Thread(target=wrap(fn)) for fn in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+        assert not t.is_alive(), "a thread did not finish"
+    return errors
+
+
+def wait(event: threading.Event) -> None:
+    assert event.wait(WAIT), "the other thread never got there"
+
+
+def test_training_thread_keeps_its_graph_while_another_thread_infers_under_no_grad():
+    rng = np.random.default_rng(0)
+    w = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    x = Tensor(rng.standard_normal((8, 4)))
+    stop = threading.Event()
+    inferred = []
+    losses = []
+
+    started = threading.Event()
+
+    def train():
+        try:
+            started.wait(10)  # interleave with inference (a loaded machine may start it late)
+            with ag.enable_grad():
+                for _ in range(300):
+                    loss = (x @ w).tanh().sum()
+                    losses.append(loss.requires_grad)
+                    w.grad = None
+                    loss.backward()
+                    assert w.grad is not None and w.grad.shape == (4, 3)
+        finally:
+            stop.set()
+
+    def infer():
+        while not stop.is_set():
+            with ag.no_grad():
+                out = (x @ w).tanh().sum()
+                inferred.append(out.requires_grad)
+            started.set()
+
+    assert run_threads(train, infer) == []
+    assert len(losses) == 300 and all(losses)
+    assert inferred and not any(inferred)
+    assert ag.is_grad_enabled()
+
+
+def test_overlapping_no_grad_blocks_in_two_threads_restore_grad_mode():
+    """A enters, B enters, A exits, B exits: neither block is nested in the other."""
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen: dict = {}
+
+    def a():
+        with ag.no_grad():
+            a_in.set()
+            wait(b_in)
+            seen["a inside"] = ag.is_grad_enabled()
+        a_out.set()
+        seen["a after"] = ag.is_grad_enabled()
+        seen["a records"] = (Tensor([1.0], requires_grad=True) * 2).requires_grad
+
+    def b():
+        wait(a_in)
+        with ag.no_grad():
+            b_in.set()
+            wait(a_out)
+            seen["b inside, after a left"] = ag.is_grad_enabled()
+            seen["b records inside"] = (Tensor([1.0], requires_grad=True) * 2).requires_grad
+        seen["b after"] = ag.is_grad_enabled()
+
+    assert run_threads(a, b) == []
+    assert seen == {"a inside": False, "a after": True, "a records": True,
+                    "b inside, after a left": False, "b records inside": False,
+                    "b after": True}
+    assert ag.is_grad_enabled()
+    assert (Tensor([1.0], requires_grad=True) * 2).requires_grad
+
+
+def test_a_thread_started_inside_no_grad_has_grad_enabled():
+    seen = []
+
+    def child():
+        seen.append(ag.is_grad_enabled())
+        seen.append((Tensor([1.0], requires_grad=True) * 2).requires_grad)
+
+    with ag.no_grad():
+        assert run_threads(child) == []
+        assert not ag.is_grad_enabled()  # the parent's own mode is untouched
+    assert seen == [True, True]
+
+
+def test_no_grad_decorator_called_from_two_threads_at_once():
+    both_inside = threading.Barrier(2, timeout=WAIT)
+    first_out = threading.Event()
+    seen: dict = {}
+
+    @ag.no_grad()
+    def infer(who: str) -> bool:
+        both_inside.wait()
+        if who == "second":
+            wait(first_out)  # the first call has returned; this one is still inside
+        seen[who] = ag.is_grad_enabled()
+        return (Tensor([1.0], requires_grad=True) * 2).requires_grad
+
+    def first():
+        seen["first records"] = infer("first")
+        first_out.set()
+        seen["first after"] = ag.is_grad_enabled()
+
+    def second():
+        seen["second records"] = infer("second")
+        seen["second after"] = ag.is_grad_enabled()
+
+    assert run_threads(first, second) == []
+    assert seen == {"first": False, "second": False, "first records": False,
+                    "second records": False, "first after": True, "second after": True}
+    assert ag.is_grad_enabled()
+
+
+def test_anomaly_mode_and_default_dtype_are_process_wide(default_dtype):
+    seen = []
+
+    def child():
+        seen.append(ag.get_default_dtype())
+        with np.errstate(invalid="ignore"):
+            try:
+                Tensor(np.array([-1.0])).log()
+                seen.append("no error")
+            except ag.AnomalyError as e:
+                seen.append(str(e))
+
+    ag.set_default_dtype(np.float64)
+    with ag.detect_anomaly():
+        assert run_threads(child) == []
+    assert seen[0] == np.float64
+    assert "Log" in seen[1] and "NaN" in seen[1]
+
+
+# ============================================================================ the user's gc
+
+
+def _graph_with_a_pause(hook):
+    """A small graph whose backward calls ``hook`` halfway (to interleave threads)."""
+    w = Tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True)
+    h = (w * 2).tanh()
+    h.register_hook(lambda g: hook())
+    return w, (h * h).sum()
+
+
+def test_gc_disable_made_in_another_thread_during_backward_survives():
+    assert gc.isenabled()
+    threshold = gc.get_threshold()
+    in_backward, disabled = threading.Event(), threading.Event()
+
+    def pause():
+        in_backward.set()
+        wait(disabled)
+
+    w, loss = _graph_with_a_pause(pause)
+
+    def user():
+        wait(in_backward)
+        gc.disable()
+        disabled.set()
+
+    try:
+        assert run_threads(loss.backward, user) == []
+        assert not gc.isenabled()
+        assert gc.get_threshold() == threshold
+        assert w.grad is not None
+    finally:
+        gc.enable()
+
+
+def test_gc_disabled_before_backward_stays_disabled_and_thresholds_stay():
+    threshold = gc.get_threshold()
+    gc.disable()
+    try:
+        x = Tensor(np.ones(3), requires_grad=True)
+        (x * 2).sum().backward()
+        ag.grad((x * x).sum(), [x], create_graph=True)
+        assert not gc.isenabled()
+        assert gc.get_threshold() == threshold
+    finally:
+        gc.enable()
+    x.grad = None
+    (x * 3).sum().backward()
+    assert gc.isenabled() and gc.get_threshold() == threshold
+
+
+def test_concurrent_backwards_leave_the_thresholds_as_they_were():
+    """A starts, B starts, A ends, B ends: the thresholds come back once both are done."""
+    threshold = gc.get_threshold()
+    a_in, b_in, a_done = threading.Event(), threading.Event(), threading.Event()
+
+    def pause_a():
+        a_in.set()
+        wait(b_in)
+
+    def pause_b():
+        b_in.set()
+        wait(a_done)
+
+    wa, loss_a = _graph_with_a_pause(pause_a)
+    wb, loss_b = _graph_with_a_pause(pause_b)
+
+    def a():
+        loss_a.backward()
+        a_done.set()
+
+    def b():
+        wait(a_in)
+        loss_b.backward()
+
+    assert run_threads(a, b) == []
+    assert gc.get_threshold() == threshold
+    assert gc.isenabled()
+    np.testing.assert_array_equal(wa.grad, wb.grad)
+
+
+# ============================================================== gradcheck on Fortran-ordered inputs
+
+
+def test_numerical_grad_and_gradcheck_on_fortran_ordered_inputs():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 4))
+    r = rng.standard_normal((3, 4))
+
+    def f(t):
+        return (t.tanh() * r).sum()
+
+    (expected,) = ag.numerical_grad(f, [Tensor(np.ascontiguousarray(x))])
+    np.testing.assert_allclose(expected, r * (1 - np.tanh(x) ** 2), rtol=1e-7, atol=1e-9)
+    for fortran in (np.asfortranarray(x), np.ascontiguousarray(x.T).T):
+        assert fortran.flags.f_contiguous and not fortran.flags.c_contiguous
+        (got,) = ag.numerical_grad(f, [Tensor(fortran)])
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+    # Tensor(x.T) of a C-ordered x: Fortran order, and the transposed numbers
+    t = Tensor(x.T)
+    assert t.data.flags.f_contiguous and t.data.ndim == 2
+
+    def g(a):
+        return (a.tanh() * r.T).sum()
+
+    (got,) = ag.numerical_grad(g, [t])
+    (c_ordered,) = ag.numerical_grad(g, [Tensor(np.ascontiguousarray(x.T))])
+    np.testing.assert_array_equal(got, c_ordered)
+    np.testing.assert_allclose(got, expected.T, rtol=1e-7, atol=1e-9)
+    leaf = Tensor(np.asfortranarray(x), requires_grad=True)
+    assert ag.gradcheck(lambda a: a.tanh() * a, [leaf], atol=1e-7, rtol=1e-5)
+
+
+def test_gradcheck_on_a_fortran_input_still_catches_a_wrong_gradient():
+    class Twice(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return 3 * g  # wrong
+
+    leaf = Tensor(np.asfortranarray(np.ones((2, 3))), requires_grad=True)
+    with pytest.raises(ag.GradcheckError, match="input 0"):
+        ag.gradcheck(lambda a: Twice.apply(a), [leaf])
+
+
+# ============================================================================ backward_steps
+
+
+def _mlp_graph():
+    rng = np.random.default_rng(3)
+    w1 = Tensor(rng.standard_normal((4, 3)), requires_grad=True, name="w1")
+    w2 = Tensor(rng.standard_normal((2, 4)), requires_grad=True, name="w2")
+    x = Tensor(rng.standard_normal((5, 3)))
+    h = (x @ w1.T).tanh()
+    out = h @ w2.T
+    loss = (out * out).mean() + h.sum() * 0.1  # h has two consumers
+    return [w1, w2], loss
+
+
+def _scalar_graph():
+    a, b = Scalar(0.7, name="a"), Scalar(-1.2, name="b")
+    c = a * b
+    d = c.tanh() + a.exp() * c  # a and c used twice
+    loss = d * d + b
+    return [a, b], loss
+
+
+def _check_steps(leaves, loss, as_array):
+    grads_before = [as_array(x.grad) if x.grad is not None else None for x in leaves]
+    steps = ag.backward_steps(loss)
+    assert steps[0].node is loss and steps[0].index == 0
+    assert [s.index for s in steps] == list(range(len(steps)))
+    assert len({id(s.node) for s in steps}) == len(steps)  # each node visited once
+    # each node's upstream is the sum of what the steps before it sent to it
+    sent: dict = {}
+    position = {}
+    for s in steps:
+        position[id(s.node)] = s.index
+        if s.node is not loss:
+            np.testing.assert_allclose(as_array(s.upstream), sent[id(s.node)], rtol=1e-12)
+        for x, g in s.contributions:
+            assert id(x) not in position, "a contribution went to a node already visited"
+            sent[id(x)] = sent.get(id(x), 0) + as_array(g)
+    # what the leaves received is what ag.grad computes
+    expected = ag.grad(loss, leaves, retain_graph=True)
+    for x, e in zip(leaves, expected, strict=True):
+        np.testing.assert_allclose(sent[id(x)], as_array(e), rtol=1e-12)
+    # nothing changed
+    for x, before in zip(leaves, grads_before, strict=True):
+        after = as_array(x.grad) if x.grad is not None else None
+        assert (before is None and after is None) or np.array_equal(before, after)
+    # backward visits the nodes in the same order: a hook on every node records the visit
+    order = []
+    for s in steps:
+        s.node.register_hook(lambda g, node=s.node: order.append(node) and None)
+    loss.backward()
+    assert [id(n) for n in order] == [id(s.node) for s in steps]
+    for x, e in zip(leaves, expected, strict=True):
+        np.testing.assert_allclose(as_array(x.grad), as_array(e), rtol=1e-12)
+    return steps
+
+
+def test_backward_steps_on_a_tensor_mlp_graph():
+    leaves, loss = _mlp_graph()
+    steps = _check_steps(leaves, loss, np.asarray)
+    assert all(x.grad is not None for x in leaves)
+    ops = [s.node.op for s in steps]
+    assert ops.count("Tanh") == 1 and "" in ops  # leaves are visited too
+
+
+def test_backward_steps_on_a_scalar_graph():
+    leaves, loss = _scalar_graph()
+    assert all(x.grad == 0.0 for x in leaves)
+    _check_steps(leaves, loss, lambda v: np.float64(v))
+
+
+# ============================================================================ memory
+
+
+def test_backward_releases_saved_buffers_and_del_frees_the_graph():
+    Scratch.refs.clear()
+    w = Tensor(np.ones((64, 64)), requires_grad=True)
+    y = Scratch.apply(w)
+    y_data = weakref.ref(y.data)
+    loss = (y.tanh() * y).sum()
+    del y
+    assert Scratch.refs[0]() is not None
+    loss.backward()
+    assert Scratch.refs[0]() is None  # released by backward, while the graph still lives
+    assert y_data() is not None  # the structure (values) stays
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        loss.backward()
+    del loss
+    assert y_data() is None  # nothing else kept the intermediate alive
+    assert w.grad.shape == (64, 64)
+
+
+def test_repeated_training_steps_do_not_accumulate_graphs():
+    w = Tensor(np.full((32, 32), 0.01), requires_grad=True)
+    x = Tensor(np.ones((8, 32)))
+    refs = []
+    for _ in range(20):
+        h = (x @ w).tanh()
+        refs.append(weakref.ref(h.data))
+        loss = (h * h).sum()
+        loss.backward()
+    del h, loss
+    assert all(r() is None for r in refs)
+
+
+def test_grad_never_aliases_what_a_custom_backward_returns():
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    ReturnsSaved.apply(a).sum().backward()
+    ReturnsSaved.apply(a).sum().backward()
+    np.testing.assert_array_equal(a.data, [1.0, 2.0])
+    np.testing.assert_array_equal(a.grad, [2.0, 4.0])
+    assert not np.shares_memory(a.grad, a.data)
+
+
+def test_function_base_is_not_builtin():
+    assert ag.Function.builtin is False
+
+
+def test_weakref_to_a_tensor():
+    w = Tensor(np.ones(3), requires_grad=True)
+    y = w * 2
+    r = weakref.ref(y)
+    loss = y.sum()
+    loss.backward()
+    del y, loss
+    assert r() is None

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from helpers import leaf, strict_numpy
+from helpers import leaf, require_torch, same, strict_numpy
 from hypothesis import given
 from hypothesis import strategies as st
 from test_ops import linear_inputs
@@ -252,3 +252,116 @@ def test_python_float_operands_give_numpys_values(dtype, c):
 def test_python_float_operands_with_int_tensors_give_the_default_float_dtype():
     x = ag.Tensor(np.array([1, 2], dtype=np.int64))
     assert (x * 0.5).dtype == ag.get_default_dtype() and (x * 0.5).tolist() == [0.5, 1.0]
+
+
+# ========================================= empty dimensions, numpy integer axes, var with ddof >= n
+
+
+def test_empty_dimensions_follow_pytorch():
+    torch = require_torch()
+    x = ag.zeros((3, 0), requires_grad=True)
+    tx = torch.zeros((3, 0), requires_grad=True)
+    cases = [
+        (x.amax(axis=0), torch.amax(tx, 0)),
+        (x.amin(axis=0), torch.amin(tx, 0)),
+        (x.logsumexp(axis=1), torch.logsumexp(tx, 1)),
+        (x.softmax(-1), tx.softmax(-1)),
+        (x.log_softmax(-1), tx.log_softmax(-1)),
+        (x.flatten(), tx.flatten()),
+        (x.flatten(0, 1), tx.flatten(0, 1)),
+        (x.sum(axis=1), tx.sum(1)),
+    ]
+    for ours, theirs in cases:
+        assert ours.shape == tuple(theirs.shape)
+        assert ours.dtype == np.float32
+        np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+    assert x.amax(axis=0).shape == (0,) and x.flatten().shape == (0,)
+    np.testing.assert_array_equal(x.logsumexp(axis=1).data, [-np.inf] * 3)
+    # gradients: empty arrays of x's shape
+    for ours, _ in cases:
+        (g,) = ag.grad(ours, [x], grad_output=np.ones(ours.shape, np.float32))
+        assert g.shape == (3, 0) and g.dtype == np.float32
+    total = x.amax(axis=0).sum() + x.amin(axis=0).sum() + x.softmax(-1).sum()
+    total.backward()
+    assert x.grad.shape == (3, 0)
+    np.testing.assert_array_equal(total.data, 0.0)
+
+
+@pytest.mark.parametrize("reduce", ["max", "min"])
+def test_max_over_an_empty_axis_raises_naming_the_shape(reduce):
+    x = ag.zeros((3, 0))
+    with pytest.raises(ValueError, match=r"\(3, 0\)"):
+        getattr(x, reduce)(axis=1)
+    with pytest.raises(ValueError, match=reduce):
+        getattr(x, reduce)()
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "amax", "amin", "var", "std", "logsumexp"])
+def test_reductions_take_numpy_integer_axes(reduce):
+    x = np.random.default_rng(2).standard_normal((2, 3, 4))
+    t = Tensor(x)
+    f = getattr(t, reduce)
+    np.testing.assert_array_equal(f(axis=np.int64(1)).data, f(axis=1).data)
+    np.testing.assert_array_equal(f(axis=np.int32(-1)).data, f(axis=-1).data)
+    np.testing.assert_array_equal(f(axis=(np.int32(0), np.int32(2))).data, f(axis=(0, 2)).data)
+    np.testing.assert_array_equal(f(axis=np.int64(1), keepdims=True).data,
+                                  f(axis=1, keepdims=True).data)
+    with pytest.raises(TypeError, match="axis"):
+        f(axis=1.0)
+    with pytest.raises(TypeError):
+        f(axis=(0, 1.5))
+    leaf = Tensor(x, requires_grad=True)
+    (g_np,) = ag.grad(getattr(leaf, reduce)(axis=np.int64(1)).sum(), [leaf])
+    (g_int,) = ag.grad(getattr(leaf, reduce)(axis=1).sum(), [leaf])
+    np.testing.assert_array_equal(g_np, g_int)
+
+
+def test_squeeze_takes_numpy_integer_axes():
+    t = ag.zeros((2, 1, 3, 1))
+    assert t.squeeze(np.int64(1)).shape == t.squeeze(1).shape == (2, 3, 1)
+    assert t.squeeze((np.int32(1), np.int64(-1))).shape == (2, 3)
+    with pytest.raises(TypeError, match="axis"):
+        t.squeeze(1.0)
+
+
+@pytest.mark.parametrize("data", [[1.0, 2.0, 3.0], [1.0, 2.0, 4.0], [0.5, -1.0]])
+@pytest.mark.parametrize("extra", [0, 1])
+def test_var_with_ddof_at_least_n_matches_torch_full_reduction(data, extra):
+    torch = require_torch()
+    n = len(data)
+    x = Tensor(np.array(data), requires_grad=True)
+    tx = torch.tensor(data, dtype=torch.float64, requires_grad=True)
+    with np.errstate(all="ignore"):
+        v = x.var(ddof=n + extra)
+        v.backward()
+    with pytest.warns(UserWarning):
+        tv = torch.var(tx, correction=n + extra)
+    tv.backward()
+    assert same(v.data, tv.item())
+    np.testing.assert_array_equal(x.grad, tx.grad.numpy())
+    if extra == 0:
+        assert np.isinf(v.data)
+        mean_hit = np.array(data) == np.mean(data)
+        assert np.isnan(x.grad[mean_hit]).all() and np.isinf(x.grad[~mean_hit]).all()
+
+
+def test_var_with_ddof_n_along_an_axis_matches_torch():
+    torch = require_torch()
+    x = np.array([[1.0, 2.0, 3.0], [1.0, 5.0, 2.0]])
+    up = np.array([1.0, -2.0])
+    grads = []
+    for ddof in (3, 4):
+        t = Tensor(x, requires_grad=True)
+        with np.errstate(all="ignore"):
+            v = t.var(axis=1, ddof=ddof)
+            v.backward(up)
+        np.testing.assert_array_equal(v.data, [np.inf, np.inf])
+        grads.append(t.grad)
+    tx = torch.tensor(x, requires_grad=True)
+    with pytest.warns(UserWarning):
+        tv = torch.var(tx, dim=1, correction=3)
+    tv.backward(torch.tensor(up))
+    np.testing.assert_array_equal(tv.detach().numpy(), [np.inf, np.inf])
+    np.testing.assert_array_equal(grads[0], tx.grad.numpy())
+    # ddof beyond n: the divisor max(0, n - ddof) is 0 again, as for a full reduction
+    np.testing.assert_array_equal(grads[1], grads[0])

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch, same
+from hypothesis import given
+from hypothesis import strategies as st
 from test_ops import ATOL, RTOL, micrograd_expression
 
 import autograd as ag
+from autograd import Scalar, Tensor
 
 
 def test_scalar_basics():
@@ -70,3 +74,64 @@ def test_scalar_gradcheck_and_numerical_grad_types():
 def test_scalar_and_tensor_cannot_mix():
     with pytest.raises(TypeError, match="Scalar"):
         ag.Scalar(1.0) + ag.Tensor(1.0)
+
+
+# ======================================================================== Scalar arithmetic is IEEE
+
+
+def _scalar_and_tensor(fn, *values):
+    """(value, grads) of fn on Scalars, and the same on 0-d float64 Tensors."""
+    with np.errstate(all="ignore"):
+        ss = [Scalar(v) for v in values]
+        out = fn(*ss)
+        out.backward()
+        ts = [Tensor(np.float64(v), requires_grad=True) for v in values]
+        t_out = fn(*ts)
+        t_out.backward()
+    return (out.data, [s.grad for s in ss]), (float(t_out.data), [float(t.grad) for t in ts])
+
+
+def _torch_value_and_grads(fn, *values):
+    torch = require_torch()
+    ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in values]
+    out = fn(*ts)
+    out.backward()
+    return out.item(), [t.grad.item() for t in ts]
+
+
+@pytest.mark.parametrize("a, b, value", [(1.0, 0.0, np.inf), (-1.0, 0.0, -np.inf),
+                                         (0.0, 0.0, np.nan), (1.0, -0.0, -np.inf)])
+def test_scalar_division_by_zero_is_ieee_like_a_0d_tensor_and_torch(a, b, value):
+    (s_val, s_grads), (t_val, t_grads) = _scalar_and_tensor(lambda p, q: p / q, a, b)
+    assert same(s_val, value)
+    assert same(s_val, t_val) and same(s_grads, t_grads)
+    torch_val, torch_grads = _torch_value_and_grads(lambda p, q: p / q, a, b)
+    assert same(s_val, torch_val) and same(s_grads, torch_grads)
+
+
+def test_scalar_log_of_zero_and_relu_of_nan():
+    (s_val, s_grads), (t_val, t_grads) = _scalar_and_tensor(lambda p: p.log(), 0.0)
+    assert s_val == -np.inf and s_grads == [np.inf]
+    assert same(s_val, t_val) and same(s_grads, t_grads)
+    assert same((s_val, *s_grads), (_torch_value_and_grads(lambda p: p.log(), 0.0)[0],
+                                     *_torch_value_and_grads(lambda p: p.log(), 0.0)[1]))
+    r = Scalar(float("nan")).relu()
+    assert np.isnan(r.data)
+    (s_val, s_grads), (t_val, t_grads) = _scalar_and_tensor(lambda p: p.relu(), float("nan"))
+    assert same(s_val, t_val) and same(s_grads, t_grads)
+
+
+SPECIAL = st.one_of(
+    st.sampled_from([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-310, -1e300]),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+
+
+@pytest.mark.parametrize("name, fn", [("div", lambda p, q: p / q),
+                                      ("log", lambda p, q: p.log() * q),
+                                      ("relu", lambda p, q: p.relu() + q)])
+@given(a=SPECIAL, b=SPECIAL)
+def test_scalar_and_0d_tensor_agree_on_any_float(name, fn, a, b):
+    (s_val, s_grads), (t_val, t_grads) = _scalar_and_tensor(fn, a, b)
+    assert same(s_val, t_val), f"{name}({a!r}, {b!r}): Scalar {s_val!r}, Tensor {t_val!r}"
+    assert same(s_grads, t_grads), f"{name}({a!r}, {b!r}): grads {s_grads} vs {t_grads}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -249,3 +251,42 @@ def test_small_tensor_methods():
     x = leaf(np.ones((2, 3)))
     x.sum(axis=[0, 1]).backward()  # a list of axes works like a tuple
     np.testing.assert_array_equal(x.grad, np.ones((2, 3)))
+
+
+# ========================================================================== dtypes a Tensor refuses
+
+
+def test_complex_data_cannot_require_grad():
+    with pytest.raises(TypeError, match="complex128"):
+        Tensor(np.array([1j]), requires_grad=True)
+    c = Tensor(np.array([1j, 2.0], dtype=np.complex64))
+    with pytest.raises(TypeError, match="complex64"):
+        c.requires_grad = True
+    assert not c.requires_grad
+    assert c.dtype == np.complex64  # complex data itself is fine
+
+
+@pytest.mark.parametrize("data, dtype", [
+    (["a", "b"], "<U1"),
+    (np.array(["ab", "c"]), "<U2"),
+    ([b"a", b"b"], "|S1"),
+    (np.array([object(), "x"], dtype=object), "object"),
+    (np.array([{"a": 1}], dtype=object), "object"),
+])
+def test_non_numeric_data_is_refused_naming_the_dtype(data, dtype):
+    with pytest.raises(TypeError, match=f"dtype {dtype}") as info:
+        Tensor(data)
+    assert "Tensor" in str(info.value)
+
+
+def test_objects_that_are_numbers_still_make_tensors():
+    t = Tensor([Fraction(1, 2), Decimal("1.5"), 2])
+    assert t.dtype == ag.get_default_dtype()
+    np.testing.assert_array_equal(t.data, [0.5, 1.5, 2.0])
+    assert (t * 2).tolist() == [1.0, 3.0, 4.0]
+
+
+def test_object_ndarray_of_numbers():
+    t = Tensor(np.array([1, 2.5], dtype=object))
+    assert t.dtype.kind == "f"
+    assert (t + 1).tolist() == [2.0, 3.5]
