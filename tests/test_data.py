@@ -8,7 +8,7 @@ from helpers import require_torch
 
 import autograd as ag
 from autograd import Tensor
-from nn.data import DataLoader
+from nn.data import DataLoader, TensorDataset
 
 
 def _data(n=10, d=3):
@@ -328,3 +328,12 @@ def test_dataset_base_class_and_seed_none_follows_manual_seed_in_torch_form():
     assert len(loader) == 1 and "6 samples, batch_size=6, shuffle=True" in repr(loader)
     with pytest.raises(NotImplementedError, match="must define __getitem__"):
         Dataset()[0]
+
+
+def test_tensor_dataset_len_and_rows():
+    X, y = np.arange(12.0).reshape(6, 2), np.arange(6)
+    ds = TensorDataset(X, y)
+    assert len(ds) == 6
+    xi, yi = ds[4]
+    np.testing.assert_array_equal(xi.data, X[4])
+    assert yi.item() == 4

@@ -18,6 +18,7 @@ from helpers import (
     SinCached,
     WrongCube,
     leaf,
+    require_torch,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -1079,3 +1080,26 @@ def test_weakref_to_a_tensor():
     loss.backward()
     del y, loss
     assert r() is None
+
+
+# ======================================================= ag.grad of one tensor, gradcheck of a view
+
+
+def test_grad_of_a_single_tensor_is_a_list_of_one_as_torch():
+    torch = require_torch()
+    data = np.random.default_rng(12).standard_normal((2, 3))
+    t = ag.tensor(data, requires_grad=True)
+    grads = ag.grad((t.tanh() * t).sum(), t)
+    assert isinstance(grads, list) and len(grads) == 1
+    tt = torch.tensor(data, requires_grad=True)
+    (expected,) = torch.autograd.grad((tt.tanh() * tt).sum(), tt)
+    np.testing.assert_allclose(grads[0], expected.numpy(), rtol=1e-12)
+    assert t.grad is None
+    assert ag.grad((t * t).sum(), [t])[0].shape == (2, 3)
+
+
+def test_gradcheck_of_a_view_of_the_input():
+    x = ag.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True, dtype=np.float64)
+    assert ag.gradcheck(lambda x: x.reshape(-1), [x])
+    assert ag.gradcheck(lambda x: x.T, [x])
+    assert ag.gradcheck(lambda x: x[0], [x])

@@ -9,6 +9,8 @@ import pytest
 from helpers import leaf, require_torch, same, strict_numpy
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from strategies import distinct, shapes
 from test_ops import linear_inputs
 
 import autograd as ag
@@ -365,3 +367,234 @@ def test_var_with_ddof_n_along_an_axis_matches_torch():
     np.testing.assert_array_equal(grads[0], tx.grad.numpy())
     # ddof beyond n: the divisor max(0, n - ddof) is 0 again, as for a full reduction
     np.testing.assert_array_equal(grads[1], grads[0])
+
+
+# ============================================================= argmax, argmin and the shape helpers
+
+
+@pytest.mark.parametrize("fn", ["argmax", "argmin"])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1])
+@pytest.mark.parametrize("keep", [False, True])
+def test_argmax_argmin_as_torch_and_numpy_first_of_ties(fn, axis, keep):
+    torch = require_torch()
+    data = np.random.default_rng(3).integers(0, 3, (5, 4)).astype(np.float64)  # many ties
+    t = ag.tensor(data, requires_grad=True)
+    got = getattr(t, fn)(axis, keepdims=keep)
+    got_dim = getattr(t, fn)(dim=axis, keepdim=keep)
+    expected = getattr(torch.from_numpy(data), fn)(dim=axis, keepdim=keep)
+    assert got.dtype == np.int64 and not got.requires_grad
+    assert got.shape == tuple(expected.shape)
+    np.testing.assert_array_equal(got.data, expected.numpy())
+    np.testing.assert_array_equal(got_dim.data, got.data)
+    np.testing.assert_array_equal(
+        got.data, getattr(np, fn)(data, axis=axis, keepdims=keep))
+
+
+def test_argmax_of_ties_is_the_first_occurrence():
+    assert ag.tensor([1.0, 3.0, 3.0, 0.0]).argmax().item() == 1
+    assert ag.tensor([2.0, 0.0, 5.0, 0.0]).argmin().item() == 1
+    x = ag.tensor([[1.0, 1.0], [0.0, 2.0]], requires_grad=True)
+    assert x.argmax(dim=1).tolist() == [0, 1]
+
+
+def test_view_permute_pow_square_numel_dim_as_torch():
+    torch = require_torch()
+    data = np.random.default_rng(4).uniform(0.5, 2.0, (2, 3, 4))
+    t = ag.tensor(data, requires_grad=True)
+    tt = torch.tensor(data, requires_grad=True)
+    outs = [t.view(6, 4), t.view((4, -1)), t.permute(2, 0, 1), t.permute((1, 2, 0)),
+            t.pow(3), t.pow(0.5), t.square()]
+    touts = [tt.view(6, 4), tt.view((4, -1)), tt.permute(2, 0, 1), tt.permute((1, 2, 0)),
+             tt.pow(3), tt.pow(0.5), tt.square()]
+    weights = [np.random.default_rng(k).standard_normal(o.shape) for k, o in enumerate(outs)]
+    loss = sum((o * w).sum() for o, w in zip(outs, weights, strict=True))
+    tloss = sum((o * torch.from_numpy(w)).sum() for o, w in zip(touts, weights, strict=True))
+    for o, to in zip(outs, touts, strict=True):
+        np.testing.assert_allclose(o.data, to.detach().numpy(), rtol=1e-12)
+    loss.backward()
+    tloss.backward()
+    np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-10)
+    assert t.numel() == tt.numel() == 24 and t.dim() == tt.dim() == 3
+    assert ag.tensor(5.0).numel() == 1 and ag.tensor(5.0).dim() == 0
+
+
+@given(hnp.arrays(np.float64, shapes(min_dims=1, max_dims=3),
+                  elements=st.floats(0.3, 2.0)))
+def test_shape_helpers_and_powers_gradcheck(data):
+    x = ag.tensor(data, requires_grad=True)
+    axes = tuple(reversed(range(data.ndim)))
+    # views are weighted by distinct numbers, so a gradient sent to the wrong element shows
+    w = np.arange(1.0, data.size + 1)
+    assert ag.gradcheck(lambda x: x.view(-1) * w, [x])
+    assert ag.gradcheck(lambda x: x.permute(*axes) * w.reshape(data.shape[::-1]), [x])
+    assert ag.gradcheck(lambda x: x.clone() * x, [x])
+    assert ag.gradcheck(lambda x: x.pow(2.5), [x])
+    assert ag.gradcheck(lambda x: x.square(), [x])
+
+
+# ============================================================================ dim and keepdim
+
+
+REDUCTIONS = ["sum", "mean", "amax", "amin", "var", "std", "logsumexp"]
+
+
+def _torch_reduction(torch, name: str, x, dim: int, keep: bool):
+    return getattr(torch, name)(x, dim=dim, keepdim=keep)  # var/std: unbiased, as ours
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("keep", [False, True])
+def test_reductions_take_dim_and_keepdim_as_torch(name, dim, keep):
+    torch = require_torch()
+    data = np.random.default_rng(6).standard_normal((3, 4))
+    t = ag.tensor(data, requires_grad=True)
+    by_torch_names = getattr(t, name)(dim=dim, keepdim=keep)
+    by_numpy_names = getattr(t, name)(axis=dim, keepdims=keep)
+    np.testing.assert_array_equal(by_torch_names.data, by_numpy_names.data)
+    expected = _torch_reduction(torch, name, torch.from_numpy(data), dim, keep)
+    np.testing.assert_allclose(by_torch_names.data, expected.numpy(), rtol=1e-12)
+    functional = getattr(ag, name, None)
+    if functional is not None:
+        np.testing.assert_array_equal(functional(data, dim=dim, keepdim=keep).data,
+                                      by_numpy_names.data)
+
+
+@given(hnp.arrays(np.float64, shapes(min_dims=1, max_dims=3), elements=st.floats(-3, 3)),
+       st.data())
+def test_dim_keepdim_equal_axis_keepdims_with_the_same_gradient(data, draw):
+    data = distinct(data)  # no ties (max/min), far wider apart than the finite-difference step
+    dim = draw.draw(st.integers(-data.ndim, data.ndim - 1))
+    keep = draw.draw(st.booleans())
+    # var / std (unbiased) of one element is nan, whose gradient no check can compare
+    names = (REDUCTIONS if data.shape[dim] > 1
+             else [n for n in REDUCTIONS if n not in ("var", "std")])
+    name = draw.draw(st.sampled_from(names))
+    a = ag.tensor(data, requires_grad=True)
+    b = ag.tensor(data, requires_grad=True)
+    ya = getattr(a, name)(dim=dim, keepdim=keep)
+    yb = getattr(b, name)(axis=dim, keepdims=keep)
+    np.testing.assert_array_equal(ya.data, yb.data)
+    w = np.cos(np.arange(ya.data.size)).reshape(ya.shape)
+    (ya * w).sum().backward()
+    (yb * w).sum().backward()
+    np.testing.assert_array_equal(a.grad, b.grad)
+    assert ag.gradcheck(lambda x: getattr(x, name)(dim=dim, keepdim=keep), [a])
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmax_takes_dim_as_torch(name, dim):
+    torch = require_torch()
+    data = np.random.default_rng(7).standard_normal((3, 4))
+    t = ag.tensor(data, requires_grad=True)
+    ours = getattr(t, name)(dim=dim)
+    np.testing.assert_array_equal(ours.data, getattr(t, name)(axis=dim).data)
+    np.testing.assert_array_equal(ours.data, getattr(t, name)(dim).data)
+    tt = torch.tensor(data, requires_grad=True)
+    theirs = getattr(torch, name)(tt, dim=dim)
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-12)
+    w = np.random.default_rng(8).standard_normal((3, 4))
+    (ours * w).sum().backward()
+    (theirs * torch.from_numpy(w)).sum().backward()
+    np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_array_equal(getattr(ag, name)(data, dim=dim).data, ours.data)
+
+
+@pytest.mark.parametrize("name", REDUCTIONS + ["argmax", "argmin"])
+def test_giving_both_axis_and_dim_raises(name):
+    t = ag.ones(2, 3)
+    with pytest.raises(TypeError, match=rf"{name}: give axis or dim, not both"):
+        getattr(t, name)(axis=0, dim=1)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_with_both_axis_and_dim_raises(name):
+    with pytest.raises(TypeError, match=rf"{name}: give axis or dim, not both"):
+        getattr(ag.ones(2, 3), name)(0, dim=1)
+
+
+# ============================================================================ functional forms
+
+
+UNARY = ["exp", "log", "tanh", "sigmoid", "relu", "sqrt", "abs"]
+
+
+@pytest.mark.parametrize("name", UNARY)
+def test_unary_functional_forms_equal_the_methods_and_torch(name):
+    torch = require_torch()
+    signs = np.where(np.arange(12) % 3, 1, -1).reshape(3, 4)
+    data = np.random.default_rng(9).uniform(0.2, 2.0, (3, 4)) * signs
+    if name in ("log", "sqrt"):
+        data = np.abs(data)
+    functional = getattr(ag, name)(data)  # an ndarray is accepted
+    method = getattr(ag.tensor(data), name)()
+    expected = getattr(torch, name)(torch.from_numpy(data))
+    assert isinstance(functional, ag.Tensor) and functional.dtype == np.float64
+    np.testing.assert_array_equal(functional.data, method.data)
+    np.testing.assert_allclose(functional.data, expected.numpy(), rtol=1e-12)
+    t = ag.tensor(data, requires_grad=True)
+    assert ag.gradcheck(lambda x: getattr(ag, name)(x), [t])
+
+
+def test_reduction_functional_forms_equal_torch():
+    torch = require_torch()
+    data = np.random.default_rng(10).standard_normal((3, 4))
+    x = torch.from_numpy(data)
+    np.testing.assert_allclose(ag.sum(data).data, torch.sum(x).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ag.mean(data, 0).data, torch.mean(x, 0).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ag.sum(data, dim=1, keepdim=True).data,
+                               torch.sum(x, dim=1, keepdim=True).numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(ag.max(data).data, torch.max(x).numpy())
+    values, indices = ag.min(data, dim=0)
+    np.testing.assert_array_equal(values.data, torch.min(x, dim=0).values.numpy())
+    np.testing.assert_array_equal(indices.data, torch.min(x, dim=0).indices.numpy())
+    np.testing.assert_allclose(ag.logsumexp(data, dim=1).data,
+                               torch.logsumexp(x, dim=1).numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(ag.reshape(data, 4, 3).data, torch.reshape(x, (4, 3)).numpy())
+    np.testing.assert_array_equal(ag.reshape(data, (2, -1)).data, data.reshape(2, -1))
+    np.testing.assert_array_equal(ag.clip(data, -0.5, 0.5).data,
+                                  torch.clip(x, -0.5, 0.5).numpy())
+    t = ag.tensor(data, requires_grad=True)
+    ag.mean(ag.sum(t, dim=1)).backward()
+    np.testing.assert_array_equal(t.grad, np.full((3, 4), 1 / 3))
+
+
+def test_cat_is_concatenate_as_torch():
+    torch = require_torch()
+    parts = [np.random.default_rng(k).standard_normal((2, k + 1)) for k in range(3)]
+    ts = [ag.tensor(p, requires_grad=True) for p in parts]
+    out = ag.cat(ts, dim=1)
+    np.testing.assert_array_equal(out.data, ag.concatenate(ts, axis=1).data)
+    np.testing.assert_array_equal(out.data, torch.cat([torch.from_numpy(p) for p in parts],
+                                                      dim=1).numpy())
+    np.testing.assert_array_equal(ag.cat([parts[0], parts[0]]).data,
+                                  np.concatenate([parts[0], parts[0]]))
+    np.testing.assert_array_equal(ag.cat(ts[:1] * 2, axis=1).data,
+                                  np.concatenate([parts[0]] * 2, axis=1))
+    assert ag.gradcheck(lambda a, b, c: ag.cat([a, b, c], dim=-1), ts)
+
+
+# ============================================================================ broadcasting errors
+
+
+BINARY = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "pow": lambda a, b: a ** b,
+    "maximum": ag.maximum,
+    "minimum": ag.minimum,
+    "where": lambda a, b: ag.where(ag.tensor([True, False, True]), a, b),
+}
+
+
+@pytest.mark.parametrize("op", list(BINARY))
+def test_broadcasting_errors_name_the_op_and_both_shapes(op):
+    with pytest.raises(ValueError) as info:
+        BINARY[op](ag.tensor([1.0, 2, 3]), ag.tensor([1.0, 2]))
+    message = str(info.value)
+    assert op in message and "(3,)" in message and "(2,)" in message
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(4,\)|\(4,\).*\(2, 3\)"):
+        BINARY[op](ag.ones(2, 3), np.ones(4))

@@ -135,3 +135,14 @@ def test_scalar_and_0d_tensor_agree_on_any_float(name, fn, a, b):
     (s_val, s_grads), (t_val, t_grads) = _scalar_and_tensor(fn, a, b)
     assert same(s_val, t_val), f"{name}({a!r}, {b!r}): Scalar {s_val!r}, Tensor {t_val!r}"
     assert same(s_grads, t_grads), f"{name}({a!r}, {b!r}): grads {s_grads} vs {t_grads}"
+
+
+def test_scalars_convert_with_float():
+    s = ag.Scalar(2.5) * ag.Scalar(-1.5)
+    assert float(s) == -3.75 == s.item()
+    assert isinstance(float(s), float)
+
+
+def test_scalar_int_and_format():
+    assert int(ag.Scalar(2.5)) == 2
+    assert format(ag.Scalar(2.5), ".2f") == "2.50" and f"{ag.Scalar(0.125):.1e}" == "1.2e-01"
