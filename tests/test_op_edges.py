@@ -256,7 +256,7 @@ def test_python_float_operands_with_int_tensors_give_the_default_float_dtype():
     assert (x * 0.5).dtype == ag.get_default_dtype() and (x * 0.5).tolist() == [0.5, 1.0]
 
 
-# ========================================= empty dimensions, numpy integer axes, var with ddof >= n
+# ---- empty dimensions, numpy integer axes, var with ddof >= n ----------------------------
 
 
 def test_empty_dimensions_follow_pytorch():
@@ -369,7 +369,7 @@ def test_var_with_ddof_n_along_an_axis_matches_torch():
     np.testing.assert_array_equal(grads[1], grads[0])
 
 
-# ============================================================= argmax, argmin and the shape helpers
+# ---- argmax, argmin and the shape helpers ------------------------------------------------
 
 
 @pytest.mark.parametrize("fn", ["argmax", "argmin"])
@@ -432,7 +432,7 @@ def test_shape_helpers_and_powers_gradcheck(data):
     assert ag.gradcheck(lambda x: x.square(), [x])
 
 
-# ============================================================================ dim and keepdim
+# ---- dim and keepdim ---------------------------------------------------------------------
 
 
 REDUCTIONS = ["sum", "mean", "amax", "amin", "var", "std", "logsumexp"]
@@ -514,7 +514,7 @@ def test_softmax_with_both_axis_and_dim_raises(name):
         getattr(ag.ones(2, 3), name)(0, dim=1)
 
 
-# ============================================================================ functional forms
+# ---- functional forms --------------------------------------------------------------------
 
 
 UNARY = ["exp", "log", "tanh", "sigmoid", "relu", "sqrt", "abs"]
@@ -575,7 +575,7 @@ def test_cat_is_concatenate_as_torch():
     assert ag.gradcheck(lambda a, b, c: ag.cat([a, b, c], dim=-1), ts)
 
 
-# ============================================================================ broadcasting errors
+# ---- broadcasting errors -----------------------------------------------------------------
 
 
 BINARY = {

@@ -764,7 +764,7 @@ def test_clip_grad_value_against_torch_and_errors():
     np.testing.assert_array_equal(p.grad, t.grad.numpy())
 
 
-# ============================================= updates written by hand, as PyTorch users write them
+# ---- updates written by hand, as PyTorch users write them --------------------------------
 
 
 def _xor_data() -> tuple[np.ndarray, np.ndarray]:

@@ -76,7 +76,7 @@ def test_scalar_and_tensor_cannot_mix():
         ag.Scalar(1.0) + ag.Tensor(1.0)
 
 
-# ======================================================================== Scalar arithmetic is IEEE
+# ---- Scalar arithmetic is IEEE -----------------------------------------------------------
 
 
 def _scalar_and_tensor(fn, *values):

@@ -253,7 +253,7 @@ def test_small_tensor_methods():
     np.testing.assert_array_equal(x.grad, np.ones((2, 3)))
 
 
-# ========================================================================== dtypes a Tensor refuses
+# ---- dtypes a Tensor refuses -------------------------------------------------------------
 
 
 def test_complex_data_cannot_require_grad():
@@ -292,7 +292,7 @@ def test_object_ndarray_of_numbers():
     assert (t + 1).tolist() == [2.0, 3.5]
 
 
-# ============================================================================ in-place updates
+# ---- in-place updates --------------------------------------------------------------------
 
 
 INPLACE = {
@@ -499,7 +499,7 @@ def test_in_place_with_a_value_that_requires_grad_raises_instead_of_dropping_it(
         update(t, v)  # nothing is recorded anyway: allowed
 
 
-# ============================================================================ conversions and casts
+# ---- conversions and casts ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
@@ -600,7 +600,7 @@ def test_to_its_own_dtype_returns_the_tensor_itself_as_torch():
     assert i.astype(ag.float64).dtype == np.float64
 
 
-# ================================================================== creation, dtype names, printing
+# ---- creation, dtype names, printing -----------------------------------------------------
 
 
 def test_from_numpy_shares_memory_and_tensor_copies_as_torch():
