@@ -16,6 +16,8 @@ from test_ops import linear_inputs
 import autograd as ag
 from autograd import Tensor
 
+# ---- gradients at kinks and ties ---------------------------------------------------------
+
 
 def test_relu_and_abs_at_zero():
     x = leaf([-1.0, 0.0, 2.0])
@@ -103,6 +105,9 @@ def test_sqrt_gradient_at_zero_is_inf_without_warnings():
     np.testing.assert_array_equal(z.grad, [np.inf])
 
 
+# ---- numerical stability -----------------------------------------------------------------
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_large_logits_stay_finite_without_warnings(dtype):
     logits = np.array([[1e4, 0.0, -1e4], [-1e4, -1e4, 5.0]], dtype=dtype)
@@ -137,6 +142,9 @@ def test_scalar_sigmoid_large_inputs():
             out = s.sigmoid()
             out.backward()
             assert out.data == expected and s.grad == 0.0
+
+
+# ---- errors that name the op and the shapes ----------------------------------------------
 
 
 def test_matmul_error_names_both_shapes():

@@ -12,6 +12,8 @@ from test_ops import ATOL, RTOL, micrograd_expression
 import autograd as ag
 from autograd import Scalar, Tensor
 
+# ---- graph, backward, conversions --------------------------------------------------------
+
 
 def test_scalar_basics():
     a, b = ag.Scalar(2.0, name="a"), ag.Scalar(-3.0)

@@ -13,6 +13,8 @@ from helpers import leaf, require_torch
 import autograd as ag
 from autograd import Tensor, defaults
 
+# ---- dtypes and the default dtype --------------------------------------------------------
+
 
 def test_float32_stays_float32_through_a_network():
     rng = np.random.default_rng(0)
@@ -67,6 +69,9 @@ def test_default_dtype_is_float32_and_settable(default_dtype):
 
 def test_default_dtype_fixture_restored():
     assert ag.get_default_dtype() == np.float32
+
+
+# ---- construction, requires_grad, creation functions -------------------------------------
 
 
 @pytest.mark.parametrize("make", [
@@ -170,6 +175,9 @@ def test_manual_seed_repeatability():
     assert ag.randn((2, 3)).shape == (2, 3)
 
 
+# ---- hashing, comparisons, len, item, numpy, detach, repr --------------------------------
+
+
 def test_nodes_hash_by_identity_while_eq_is_elementwise():
     a = Tensor([1.0, 2.0])
     b = Tensor([1.0, 2.0])
@@ -228,6 +236,9 @@ def test_len_item_numpy_detach_repr_asarray():
     assert repr(t * 2).endswith("dtype=float64, grad_fn=<MulBackward0>)")  # PyTorch's layout
     assert repr(Tensor([1, 2])) == "tensor([1, 2])"  # int64 and bool print no dtype (PyTorch)
     assert repr(Tensor([1, 2], dtype=np.int32)) == "tensor([1, 2], dtype=int32)"
+
+
+# ---- smaller corners ---------------------------------------------------------------------
 
 
 def test_astype_sends_the_gradient_back_in_the_input_dtype():
