@@ -1,4 +1,5 @@
-"""Test configuration: hypothesis profiles, and the hypothesis seed in the pytest header.
+"""Test configuration: hypothesis profiles, the hypothesis seed in the pytest header, and
+the ``default_dtype`` fixture (restores the default dtype whatever a test does to it).
 
 Profiles (``settings.load_profile`` happens at import, before any test is collected):
   "ci"  : a fixed number of examples, no deadline, the failing example's blob printed

@@ -1,4 +1,6 @@
-"""Small helpers several test files share (hypothesis strategies live in strategies.py)."""
+"""Small helpers several test files share: require_torch, training and hold-out helpers,
+leaf / strict_numpy / same for engine tests, and the custom ops (ag.Function subclasses)
+the engine tests build. Hypothesis strategies live in strategies.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""DataLoader: every sample once per epoch, repeatable shuffles, drop_last, len, inputs."""
+"""DataLoader and TensorDataset: every sample once per epoch, repeatable shuffles,
+drop_last, len, inputs either way PyTorch users write them, non-numeric data refused."""
 
 from __future__ import annotations
 

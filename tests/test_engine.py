@@ -1,5 +1,7 @@
-"""Engine semantics: graph building, backward, gradient modes, dtypes, edge gradients,
-numerical stability, anomaly detection and the error messages of the contract."""
+"""The engine's walk: graph building, backward and ag.grad, aliasing, gradient modes (per
+thread too), custom Functions, gradcheck, anomaly detection, backward_steps, the user's gc
+settings and memory released after backward. Tensor itself: test_tensor.py; op edge
+cases: test_op_edges.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Module, Parameter, Sequential and the layers: discovery, naming, modes, state, printing."""
+"""Module, Parameter, Sequential and the layers: discovery, naming, modes, state, printing,
+raw data and inputs of another dtype given to a layer, MLP's repr."""
 
 from __future__ import annotations
 

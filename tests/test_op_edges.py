@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""Op edge cases beside the table of tests/test_ops.py (which checks every op on smooth
+inputs): gradients at kinks and ties, numerical stability, errors that name the op and the
+shapes, fused layer ops, Python floats as operands, empty dimensions, numpy integer axes,
+var with ddof >= n, argmax/argmin, PyTorch's dim/keepdim, the functional forms and the
+broadcasting errors. The ops of ops_math.py and ops_shape.py have their own edge files:
+test_ops_math.py and test_shape_ops.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Optimizers and gradient clipping: hand-computed updates, torch.optim as an oracle
 (float64 to 1e-12, float32 to float32 rounding), parameter groups, saving and resuming
-exactly, skipping, no change to .grad, dtype and memory kept, argument checks."""
+exactly, skipping, no change to .grad, dtype and memory kept, argument checks, and the
+update a PyTorch user writes by hand (``p -= lr * p.grad`` under no_grad)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""TODO docstring."""
+"""Scalar, the one-number node of the first lectures: its graph and backward, agreement
+with a 0-d Tensor (a composite expression, IEEE division by zero, log of zero, relu of NaN,
+any float drawn by hypothesis, against torch), gradcheck on Scalars, conversions.
+Each op's Scalar form is checked against numpy by the table (tests/test_ops.py)."""
 
 from __future__ import annotations
 

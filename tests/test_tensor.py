@@ -1,4 +1,7 @@
-"""TODO docstring."""
+"""Tensor itself: construction and the dtypes it takes or refuses, the default dtype,
+requires_grad, creation functions, hashing and comparisons, conversions to Python numbers
+and casts, in-place updates (values, errors, copy-on-write) and printing, against
+PyTorch where both have the name. The backward walk is tested in test_engine.py."""
 
 from __future__ import annotations
 
