@@ -857,6 +857,7 @@ def t_unbind_row(x, dim):
     return weighted_cat(x.unbind(dim), dim, torch.stack)
 
 
+
 def t_gather(x, dim, index):
     import torch
     return x.gather(dim, torch.as_tensor(np.asarray(index)))
