@@ -1,4 +1,5 @@
-"""Test configuration: hypothesis profiles, and the hypothesis seed in the pytest header.
+"""Test configuration: hypothesis profiles, the hypothesis seed in the pytest header, and
+the ``default_dtype`` fixture (restores the default dtype whatever a test does to it).
 
 Profiles (``settings.load_profile`` happens at import, before any test is collected):
   "ci"  : a fixed number of examples, no deadline, the failing example's blob printed
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+import autograd as ag
 
 # The test modules share tests/strategies.py; make it importable however pytest is run.
 _HERE = str(Path(__file__).resolve().parent)
@@ -47,6 +50,14 @@ settings.register_profile(
     suppress_health_check=_SUPPRESS,
 )
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+@pytest.fixture
+def default_dtype():
+    """Restore the default dtype whatever the test does to it."""
+    saved = ag.get_default_dtype()
+    yield saved
+    ag.set_default_dtype(saved)
+
 
 _SEED: dict = {}
 

@@ -1,14 +1,20 @@
-"""Small helpers several test files share (hypothesis strategies live in strategies.py)."""
+"""Small helpers several test files share: require_torch, training and hold-out helpers,
+leaf / strict_numpy / same for engine tests, and the custom ops (ag.Function subclasses)
+the engine tests build. Hypothesis strategies live in strategies.py."""
 
 from __future__ import annotations
 
 import tracemalloc
+import warnings
+import weakref
 from types import ModuleType
 from typing import Any, Callable
 
 import numpy as np
 import pytest
 
+import autograd as ag
+from autograd import Tensor
 from nn import functional as F
 from nn.data import DataLoader
 
@@ -52,6 +58,34 @@ def train_classifier(model: Any, opt: Any, X: np.ndarray, y: np.ndarray, epochs:
     return losses
 
 
+def same(a, b) -> bool:
+    """Equal as floats, NaN equal to NaN and -0.0 to 0.0 (IEEE results compared exactly)."""
+    return bool(np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float),
+                               equal_nan=True))
+
+
+def leaf(values: Any, dtype: Any = np.float64, name: str | None = None) -> Tensor:
+    """A float64 (by default) Tensor that requires grad: the usual input of an engine test."""
+    return Tensor(np.array(values, dtype=dtype), requires_grad=True, name=name)
+
+
+class strict_numpy:
+    """No numpy warnings and no over/divide/invalid floating-point events (underflow to 0
+    is fine: sigmoid(-1e4) is 0 in PyTorch too)."""
+
+    def __enter__(self):
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("error")
+        self._e = np.errstate(over="raise", divide="raise", invalid="raise", under="ignore")
+        self._e.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._e.__exit__(*exc)
+        self._w.__exit__(*exc)
+
+
 def peak_bytes_while(fn: Callable[[], Any]) -> int:
     """The peak of Python-traced allocations while ``fn()`` runs (it may raise)."""
     tracemalloc.start()
@@ -61,3 +95,127 @@ def peak_bytes_while(fn: Callable[[], Any]) -> int:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     return peak
+
+
+# ---- custom ops (ag.Function subclasses) the engine tests share ------------------------
+
+
+class Cube(ag.Function):
+    """x ** 3 whose backward uses only operators: differentiable again for free."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved
+        return 3 * x * x * g
+
+
+class WrongCube(Cube):
+    """A wrong first derivative (2 x^2), for gradcheck to catch."""
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved
+        return 2 * x ** 2 * grad_out  # wrong on purpose
+
+
+class CubeOnce(Cube):
+    """Declared once differentiable: create_graph through it must raise."""
+
+    once_differentiable = True
+
+
+class CubeNumpy(Cube):
+    """A backward that calls numpy on what may be a Tensor (under create_graph)."""
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved
+        return np.where(np.ones(np.shape(x), bool), 3 * x * x * g, 0)  # numpy on a Tensor
+
+
+class CubeConstant(Cube):
+    """A wrong second derivative: the backward reads the saved input's value."""
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved
+        value = x.data if isinstance(x, Tensor) else x
+        return 3 * value * value * g
+
+
+class CubeNumpyOnTensor(Cube):
+    """numpy on the saved input turns the Tensor into an array under create_graph."""
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved
+        return np.where(True, 3 * x * x, 0) * g  # numpy turns the Tensor x into an array
+
+
+class ScaledSum(ag.Function):
+    """forward(x, y, scale) = scale * (x + 2 y); returns a gradient per input (None for scale)."""
+
+    @staticmethod
+    def forward(ctx, x, y, scale):
+        ctx.scale = scale
+        ctx.seen_needs = ctx.needs_input_grad if hasattr(ctx, "needs_input_grad") else None
+        return scale * (x + 2 * y)
+
+    @staticmethod
+    def backward(ctx, g):
+        gy = 2 * ctx.scale * g if ctx.needs_input_grad[1] else None
+        return ctx.scale * g, gy, None
+
+
+class SinCached(ag.Function):
+    """sin, saving a fresh cos(x) array that nothing else references (weakly tracked)."""
+
+    refs: list = []
+
+    @staticmethod
+    def forward(ctx, x):
+        c = np.cos(x)
+        SinCached.refs.append(weakref.ref(c))
+        ctx.save_for_backward(c)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (c,) = ctx.saved
+        return c * g
+
+
+class Scratch(ag.Function):
+    """x * 2 whose forward saves a scratch array of its own (to watch it being released)."""
+
+    refs: list = []
+
+    @staticmethod
+    def forward(ctx, x):
+        scratch = np.full_like(x, 2.0)
+        Scratch.refs.append(weakref.ref(scratch))
+        ctx.save_for_backward(scratch)
+        return x * scratch
+
+    @staticmethod
+    def backward(ctx, g):
+        (scratch,) = ctx.saved
+        return g * scratch
+
+
+class ReturnsSaved(ag.Function):
+    """A backward that returns the saved input itself (the engine must copy it)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * 1.0
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.saved[0]

@@ -1,4 +1,5 @@
-"""DataLoader: every sample once per epoch, repeatable shuffles, drop_last, len, inputs."""
+"""DataLoader and TensorDataset: every sample once per epoch, repeatable shuffles,
+drop_last, len, inputs either way PyTorch users write them, non-numeric data refused."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from helpers import require_torch
 
 import autograd as ag
 from autograd import Tensor
-from nn.data import DataLoader
+from nn.data import DataLoader, TensorDataset
 
 
 def _data(n=10, d=3):
@@ -328,3 +329,97 @@ def test_dataset_base_class_and_seed_none_follows_manual_seed_in_torch_form():
     assert len(loader) == 1 and "6 samples, batch_size=6, shuffle=True" in repr(loader)
     with pytest.raises(NotImplementedError, match="must define __getitem__"):
         Dataset()[0]
+
+
+def test_tensor_dataset_len_and_rows():
+    X, y = np.arange(12.0).reshape(6, 2), np.arange(6)
+    ds = TensorDataset(X, y)
+    assert len(ds) == 6
+    xi, yi = ds[4]
+    np.testing.assert_array_equal(xi.data, X[4])
+    assert yi.item() == 4
+
+
+# ---- TensorDataset and DataLoader, as PyTorch users write them ---------------------------
+
+
+def _xy(n=10):
+    X = np.arange(n * 3, dtype=np.float32).reshape(n, 3)
+    y = np.arange(n, dtype=np.int64)
+    return X, y
+
+
+def test_tensor_dataset_len_indexing_and_tensors():
+    X, y = _xy()
+    ds = TensorDataset(X, y)
+    assert len(ds) == 10
+    xi, yi = ds[3]
+    assert isinstance(xi, Tensor) and isinstance(yi, Tensor)
+    np.testing.assert_array_equal(xi.data, X[3])
+    assert yi.item() == 3
+    assert len(ds.tensors) == 2 and all(isinstance(t, Tensor) for t in ds.tensors)
+    np.testing.assert_array_equal(ds.tensors[0].data, X)
+    tx = Tensor(X)
+    assert TensorDataset(tx, y).tensors[0] is tx  # Tensors are kept, as PyTorch does
+
+
+def test_dataloader_over_a_dataset_equals_dataloader_over_arrays():
+    X, y = _xy(23)
+    # the same arguments (a data set first takes PyTorch's defaults: shuffle=False)
+    a = DataLoader(TensorDataset(X, y), batch_size=5, shuffle=True, seed=7)
+    b = DataLoader(X, y, batch_size=5, seed=7)
+    assert len(a) == len(b) == 5
+    for _ in range(2):  # two epochs
+        for (xa, ya), (xb, yb) in zip(a, b, strict=True):
+            np.testing.assert_array_equal(xa.data, xb.data)
+            np.testing.assert_array_equal(ya.data, yb.data)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_dataloader_over_one_or_three_tensors_gives_lists_of_that_length(k):
+    X, y = _xy(10)
+    w = np.linspace(0, 1, 10)
+    tensors = (X, y, w)[:k]
+    batches = list(DataLoader(TensorDataset(*tensors), batch_size=4, shuffle=False))
+    assert [len(b) for b in batches] == [k] * 3
+    assert all(isinstance(b, list) for b in batches)  # as PyTorch's default_collate
+    for i, t in enumerate(tensors):
+        np.testing.assert_array_equal(np.concatenate([b[i].data for b in batches]), t)
+
+
+def test_dataloader_over_x_alone_yields_tensors():
+    X, _ = _xy(10)
+    batches = list(DataLoader(X, batch_size=4, shuffle=False))
+    assert all(isinstance(b, Tensor) for b in batches)
+    np.testing.assert_array_equal(np.concatenate([b.data for b in batches]), X)
+
+
+def test_dataset_with_y_again_and_length_mismatch_raise():
+    X, y = _xy(10)
+    with pytest.raises(TypeError, match="already holds the targets"):
+        DataLoader(TensorDataset(X, y), y)
+    with pytest.raises(ValueError, match=r"TensorDataset: the tensors must hold the same number "
+                                         r"of samples, got 10 in tensor 0 \(shape \(10, 3\)\), "
+                                         r"9 in tensor 1"):
+        TensorDataset(X, y[:9])
+    with pytest.raises(TypeError, match="at least one tensor"):
+        TensorDataset()
+
+
+@pytest.mark.parametrize("bad, dtype", [
+    (np.array(["cat", "dog"]), "<U3"),
+    (["cat", "dog"], "<U3"),
+    (np.array([1, "a"], dtype=object), "object"),
+    (np.array([{"a": 1}, None], dtype=object), "object"),
+])
+def test_dataloader_refuses_non_numeric_data_naming_the_dtype(bad, dtype):
+    X, _ = _xy(2)
+    with pytest.raises(TypeError, match=rf"DataLoader: y must hold numbers .*dtype {dtype}"):
+        DataLoader(X, bad)
+    if isinstance(bad, list):  # a list alone is a data set, as in PyTorch: strings stay
+        assert list(DataLoader(bad, batch_size=2)) == [bad]
+    else:
+        with pytest.raises(TypeError, match=rf"DataLoader: X must hold numbers .*{dtype}"):
+            DataLoader(bad)
+    with pytest.raises(TypeError, match=rf"TensorDataset: tensor 1 must hold numbers .*{dtype}"):
+        TensorDataset(X, bad)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import require_torch
+from helpers import Cube, CubeConstant, CubeNumpy, CubeNumpyOnTensor, CubeOnce, require_torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import random_like, seeds
@@ -516,45 +516,10 @@ def test_scalar_third_derivative_of_tanh(x):
     assert g3 == pytest.approx(-2 * (1 - t ** 2) * (1 - 3 * t ** 2), rel=1e-12, abs=1e-15)
 
 
-class CubeOps(ag.Function):
-    """x ** 3 whose backward uses only operators: differentiable again for free."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved
-        return 3 * x * x * g
-
-
-class CubeOnce(CubeOps):
-    once_differentiable = True
-
-
-class CubeNumpy(CubeOps):
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved
-        return np.where(np.ones(np.shape(x), bool), 3 * x * x * g, 0)  # numpy on a Tensor
-
-
-class CubeConstant(CubeOps):
-    """A wrong second derivative: the backward reads the saved input's value."""
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved
-        value = x.data if isinstance(x, Tensor) else x
-        return 3 * value * value * g
-
-
 def test_a_custom_function_with_operator_backward_is_twice_differentiable():
     x = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
-    assert ag.gradgradcheck(lambda t: CubeOps.apply(t), [x])
-    (g,) = ag.grad(CubeOps.apply(x).sum(), [x], create_graph=True)
+    assert ag.gradgradcheck(lambda t: Cube.apply(t), [x])
+    (g,) = ag.grad(Cube.apply(x).sum(), [x], create_graph=True)
     (gg,) = ag.grad(g.sum(), [x])
     np.testing.assert_allclose(gg, 6 * x.data, rtol=1e-12)
 
@@ -585,17 +550,6 @@ def test_gradgradcheck_accepts_explicit_grad_outputs_and_checks_them():
 
 
 # ---- found by these tests, fixed in the engine ----------------------------------------
-
-class CubeNumpyOnTensor(ag.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved
-        return np.where(True, 3 * x * x, 0) * g  # numpy turns the Tensor x into an array
 
 
 def test_numpy_on_a_saved_tensor_under_create_graph_raises():

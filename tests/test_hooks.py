@@ -245,3 +245,15 @@ def test_a_forward_hook_on_an_mlp_layer_sees_and_replaces_its_output():
     last = model.layers[1]
     np.testing.assert_allclose(replaced.data, np.tile(last.bias.data, (5, 1)), atol=1e-7)
     assert not np.allclose(replaced.data, out.data)
+
+
+def test_a_hooked_tensor_that_dies_leaves_no_hook_behind():
+    from autograd import engine
+
+    w = Tensor(np.ones(3), requires_grad=True)
+    y = w * 2
+    y.register_hook(lambda g: g)
+    key = id(y)
+    assert key in engine._NODE_HOOKS
+    del y
+    assert key not in engine._NODE_HOOKS

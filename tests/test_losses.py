@@ -465,3 +465,27 @@ def test_activations_third_derivative_matches_torch(name, ours, theirs, module):
     for a, b in ((g, tg), (gg, tgg), (ggg, tggg)):
         np.testing.assert_allclose(np.asarray(getattr(a, "data", a)), b.detach().numpy(),
                                    rtol=1e-10, atol=1e-12)
+
+
+def test_bce_with_logits_and_l1_loss_as_torch():
+    torch = require_torch()
+    logits = np.random.default_rng(13).standard_normal((5, 1))
+    targets = (np.random.default_rng(14).random((5, 1)) > 0.5).astype(np.float64)
+    t = ag.tensor(logits, requires_grad=True)
+    tt = torch.tensor(logits, requires_grad=True)
+    ours = nn.BCEWithLogitsLoss()(t, targets) + nn.L1Loss()(t, targets)
+    theirs = (torch.nn.BCEWithLogitsLoss()(tt, torch.from_numpy(targets))
+              + torch.nn.L1Loss()(tt, torch.from_numpy(targets)))
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-12)
+    ours.backward()
+    theirs.backward()
+    np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-10)
+    probs = ag.tensor(logits).sigmoid()
+    tprobs = torch.from_numpy(logits).sigmoid()
+    np.testing.assert_allclose(
+        F.binary_cross_entropy(probs, targets).item(),
+        torch.nn.functional.binary_cross_entropy(tprobs, torch.from_numpy(targets)).item(),
+        rtol=1e-12)
+    np.testing.assert_allclose(
+        F.l1_loss(probs, targets).item(),
+        torch.nn.functional.l1_loss(tprobs, torch.from_numpy(targets)).item(), rtol=1e-12)

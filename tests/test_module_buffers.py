@@ -145,3 +145,17 @@ def test_state_dict_moves_to_pytorch_with_buffers():
     back = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
     back.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     assert int(back[1].num_batches_tracked.data) == 1
+
+
+def test_module_to_float_double_apply():
+    ag.manual_seed(0)
+    model = nn.MLP([2, 3, 1])
+    params = list(model.parameters())
+    assert model.double() is model
+    assert all(p.dtype == np.float64 for p in model.parameters())
+    assert model.to(ag.float32) is model and model.float() is model
+    assert [id(p) for p in model.parameters()] == [id(p) for p in params]
+    assert all(p.dtype == np.float32 for p in model.parameters())
+    seen = []
+    assert model.apply(lambda m: seen.append(type(m).__name__)) is model
+    assert seen == ["Linear", "Linear", "MLP"]

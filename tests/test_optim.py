@@ -1,6 +1,7 @@
 """Optimizers and gradient clipping: hand-computed updates, torch.optim as an oracle
 (float64 to 1e-12, float32 to float32 rounding), parameter groups, saving and resuming
-exactly, skipping, no change to .grad, dtype and memory kept, argument checks."""
+exactly, skipping, no change to .grad, dtype and memory kept, argument checks, and the
+update a PyTorch user writes by hand (``p -= lr * p.grad`` under no_grad)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from helpers import require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+import autograd as ag
 import nn
 from nn import optim
 from nn.utils import clip_grad_norm_, clip_grad_value_
@@ -761,3 +763,60 @@ def test_clip_grad_value_against_torch_and_errors():
     clip_grad_value_(p, 0.3)
     torch.nn.utils.clip_grad_value_(t, 0.3)
     np.testing.assert_array_equal(p.grad, t.grad.numpy())
+
+
+# ---- updates written by hand, as PyTorch users write them --------------------------------
+
+
+def _xor_data() -> tuple[np.ndarray, np.ndarray]:
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    y = np.array([[0], [1], [1], [0]], dtype=np.float32)
+    return X, y
+
+
+def _mse(model: nn.Module, X: np.ndarray, y: np.ndarray) -> ag.Tensor:
+    return ((model(X) - y) ** 2).mean()
+
+
+def test_minus_equals_under_no_grad_updates_the_parameter_objects_themselves():
+    ag.manual_seed(0)
+    model = nn.MLP([2, 4, 1])
+    X, y = _xor_data()
+    params = list(model.parameters())
+    before = [p.data.copy() for p in params]
+    _mse(model, X, y).backward()
+    with ag.no_grad():
+        for p in model.parameters():
+            p -= 0.1 * p.grad
+    after = list(model.parameters())
+    assert all(a is b for a, b in zip(params, after, strict=True))
+    for p, old in zip(params, before, strict=True):
+        np.testing.assert_allclose(p.data, old - np.float32(0.1) * p.grad, rtol=1e-6)
+        assert p.requires_grad and p.dtype == np.float32
+    assert any(not np.array_equal(p.data, old) for p, old in zip(params, before, strict=True))
+
+
+def test_hand_written_sgd_loop_equals_optim_sgd_and_lowers_the_loss():
+    X, y = _xor_data()
+    ag.manual_seed(1)
+    by_hand = nn.MLP([2, 8, 1])
+    ag.manual_seed(1)
+    with_sgd = nn.MLP([2, 8, 1])
+    opt = nn.optim.SGD(with_sgd.parameters(), lr=0.1)
+    losses = []
+    for _ in range(30):
+        loss = _mse(by_hand, X, y)
+        by_hand.zero_grad()
+        loss.backward()
+        with ag.no_grad():
+            for p in by_hand.parameters():
+                p -= 0.1 * p.grad
+        loss_sgd = _mse(with_sgd, X, y)
+        opt.zero_grad()
+        loss_sgd.backward()
+        opt.step()
+        assert loss.item() == loss_sgd.item()
+        losses.append(loss.item())
+    for a, b in zip(by_hand.parameters(), with_sgd.parameters(), strict=True):
+        np.testing.assert_array_equal(a.data, b.data)
+    assert _mse(by_hand, X, y).item() < losses[0] - 1e-3

@@ -1,13 +1,16 @@
 """animate_backward and BackwardStepper: the page's content and data, the stepper's moves,
-its Jupyter displays (ipywidgets and plain HTML), and what happens without graphviz's `dot`.
-The page in a real browser: tests/test_browser.py."""
+its Jupyter displays (ipywidgets and plain HTML), what happens without graphviz's `dot`,
+and examples/xor.py --stepper writing the page. The page in a browser: tests/test_browser.py."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -243,3 +246,23 @@ def test_a_second_backward_still_refuses():
     ag.backward_steps(root)
     with pytest.raises(RuntimeError, match="a second time.*retain_graph=True"):
         root.backward()
+
+
+# ------------------------------------------------ examples/xor.py --stepper writes the page
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_xor_writes_the_backprop_stepper_page(tmp_path):
+    import shutil
+
+    if shutil.which("dot") is None:
+        pytest.skip("the stepper page is rendered with graphviz's dot, which is not installed")
+    env = dict(os.environ, MPLBACKEND="Agg")
+    run = subprocess.run([sys.executable, str(EXAMPLES / "xor.py"), "--quick", "--stepper",
+                          "--out", str(tmp_path)], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    page = (tmp_path / "xor_backprop.html").read_text()
+    assert "Step" in page and "<svg" in page and "http://" not in page.split("<svg")[0]

@@ -1,4 +1,4 @@
-"""examples/newton.py (Newton's method with the engine's Hessian) and xor.py --stepper.
+"""examples/newton.py: Newton's method with the engine's Hessian.
 
 Run as a user runs it (a subprocess, --quick) and through its main() for the figures:
 Newton reaches the minimum in a handful of steps, gradient descent needs many times
@@ -39,17 +39,3 @@ def test_newton_needs_a_handful_of_steps_and_gradient_descent_many(tmp_path, mon
     assert result["gd_steps"] >= 10 * result["newton_steps"]
     assert result["hessian_gap"] < 1e-12
     assert 0.2 < result["e_star"] < 0.5  # overlapping classes: a finite minimum
-
-
-def test_xor_writes_the_backprop_stepper_page(tmp_path):
-    import shutil
-
-    if shutil.which("dot") is None:
-        pytest.skip("the stepper page is rendered with graphviz's dot, which is not installed")
-    env = dict(os.environ, MPLBACKEND="Agg")
-    run = subprocess.run([sys.executable, str(EXAMPLES / "xor.py"), "--quick", "--stepper",
-                          "--out", str(tmp_path)], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    page = (tmp_path / "xor_backprop.html").read_text()
-    assert "Step" in page and "<svg" in page and "http://" not in page.split("<svg")[0]
