@@ -593,3 +593,9 @@ def test_default_options_spelled_out_still_work():
     x = Tensor(np.array([0.5, -1.0, 2.0]))
     j = AF.jacobian(lambda y: y * y, x, strict=False, vectorize=False, strategy="reverse-mode")
     np.testing.assert_allclose(j.data, np.diag(2 * x.data))
+
+
+def test_gradgradcheck_takes_one_tensor_as_grad_outputs():
+    x = ag.tensor(np.array([0.5, 1.5]), dtype=np.float64, requires_grad=True)
+    v = ag.tensor(np.array([1.0, -2.0]), dtype=np.float64, requires_grad=True)
+    assert ag.gradgradcheck(lambda t: t ** 3, (x,), grad_outputs=v)

@@ -611,3 +611,14 @@ def test_broadcasting_errors_name_the_op_and_both_shapes(op):
     assert op in message and "(3,)" in message and "(2,)" in message
     with pytest.raises(ValueError, match=r"\(2, 3\).*\(4,\)|\(4,\).*\(2, 3\)"):
         BINARY[op](ag.ones(2, 3), np.ones(4))
+
+
+def test_relu_passes_the_gradient_at_nan_as_torch():
+    torch = require_torch()
+    values = [float("nan"), 1.0, 0.0, -1.0]
+    x = ag.tensor(values, requires_grad=True)
+    x.relu().sum().backward()
+    t = torch.tensor(values, requires_grad=True)
+    t.relu().sum().backward()
+    np.testing.assert_array_equal(np.asarray(x.grad.data if hasattr(x.grad, "data")
+                                             else x.grad), t.grad.numpy())

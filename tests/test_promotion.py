@@ -237,3 +237,28 @@ def test_numpy_float_scalars_with_integer_tensors_still_promote(default_dtype):
     assert (x * np.float32(0.5)).dtype == default_dtype
     assert (np.float64(0.5) + x).dtype == default_dtype
     np.testing.assert_allclose((x * np.float32(0.5)).data, [0.5, 1.0, 1.5])
+
+
+# ---- integer tensors under float functions: the default float dtype, as torch
+
+INTS = np.array([1, 2, 3], dtype=np.int64)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda a: a / a, lambda a: a / 2, lambda a: a.exp(), lambda a: a.log(), lambda a: a.sqrt(),
+    lambda a: a.tanh(), lambda a: a.sigmoid()])
+def test_integer_tensors_give_the_default_float_dtype(fn):
+    torch = require_torch()
+    out = fn(ag.tensor(INTS))
+    assert out.dtype == np.float32
+    assert str(fn(torch.tensor(INTS)).dtype) == "torch.float32"
+    np.testing.assert_allclose(out.data, fn(torch.tensor(INTS)).numpy(), rtol=1e-6)
+
+
+def test_integer_mean_is_float32():  # torch refuses an int64 mean; ours gives float32
+    assert ag.tensor(INTS).mean().dtype == np.float32
+
+
+def test_float64_stays_float64():
+    a = ag.tensor(np.array([1.0, 4.0]), dtype=np.float64)
+    assert (a / 2).dtype == np.float64 and a.sqrt().dtype == np.float64

@@ -144,7 +144,7 @@ def test_without_the_package_the_error_says_how_to_install_it(tmp_path, monkeypa
     existing = tmp_path / "old.safetensors"
     nn.save({"w": np.zeros(2)}, existing)
     _hide_safetensors(monkeypatch)
-    hint = r'pip install "lecturegrad\[interop\]"'
+    hint = r'python -m pip install -e "\.\[interop\]" \(from a clone of the repository\)'
     with pytest.raises(ImportError, match=rf"save: .safetensors files need .*{hint}"):
         nn.save({"w": np.zeros(2)}, tmp_path / "new.safetensors")
     with pytest.raises(ImportError, match=rf"load: .safetensors files need .*{hint}"):
