@@ -675,9 +675,15 @@ class MatMul(BuiltinFunction):
 
 
 def _affine(x: np.ndarray, w: np.ndarray, b: Any) -> np.ndarray:
-    """x @ w.T + b, with an error that names both shapes."""
+    """x @ w.T + b, with an error that names both shapes.
+
+    Several batch dims (a sequence model's (B, T, features)) are one matrix product on
+    (B*T, features): numpy's stacked matmul would run B products of T rows (slower)."""
     try:
-        out = x @ w.T
+        if x.ndim > 2:
+            out = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(x.shape[:-1] + (w.shape[0],))
+        else:
+            out = x @ w.T
     except ValueError:
         raise ValueError(
             f"linear: input of shape {np.shape(x)} does not fit a weight of shape "
@@ -691,7 +697,11 @@ def _affine(x: np.ndarray, w: np.ndarray, b: Any) -> np.ndarray:
 def _affine_backward(ctx: Context, g: Any, x: Any, w: Any) -> tuple:
     """Gradients of x @ w.T + b for x, w and b, given g = dE/d(signal)."""
     need = ctx.needs_input_grad
-    gx = g @ w if need[0] else None
+    if g.ndim > 2:  # several batch dims: one product on (n, features), as the forward
+        gx = (g.reshape(-1, g.shape[-1]) @ w).reshape(g.shape[:-1] + (w.shape[1],)) \
+            if need[0] else None
+    else:
+        gx = g @ w if need[0] else None
     if g.ndim != 2:  # one sample (in,), or several batch dims: make it (n, features)
         g = g.reshape(-1, g.shape[-1])
         x = x.reshape(-1, x.shape[-1])

@@ -30,6 +30,8 @@ the graph of one forward pass (SVG when graphviz's ``dot`` exists).
 
 from __future__ import annotations
 
+from typing import Callable
+
 import _common  # noqa: F401  (first: makes autograd and nn importable from a checkout)
 import numpy as np
 from _common import (
@@ -100,10 +102,13 @@ def cosine_lr(lr: float, epoch: int, epochs: int) -> float:
 
 
 def train(model: nn.Module, name: str, Xtr, ytr, Xte, yte, epochs: int, batch_size: int,
-          lr: float, momentum: float, seed: int) -> dict:
+          lr: float, momentum: float, seed: int,
+          augment: Callable[[np.ndarray], np.ndarray] | None = None) -> dict:
     """Mini-batch SGD on the cross-entropy; returns the per-epoch history and the time.
 
     The time counts the updates only, not the evaluation after each epoch.
+    ``augment(images)``, if given, makes a new version of every training batch (data
+    augmentation: cnn.py moves the digits by a pixel at random).
     """
     loader = nn.data.DataLoader(Xtr, ytr, batch_size=batch_size, shuffle=True, seed=seed)
     opt = nn.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
@@ -115,6 +120,8 @@ def train(model: nn.Module, name: str, Xtr, ytr, Xte, yte, epochs: int, batch_si
         total_loss, correct, seen = 0.0, 0, 0
         with Timer() as t:
             for step, (xb, yb) in enumerate(loader):
+                if augment is not None:
+                    xb = ag.Tensor(augment(xb.data))
                 logits = model(xb)                 # forward: the graph is built here
                 loss = F.cross_entropy(logits, yb)
                 opt.zero_grad()

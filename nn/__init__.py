@@ -20,14 +20,35 @@ from . import (
     text,
     utils,
 )
-from .activations import GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activations import (
+    ELU,
+    GELU,
+    Identity,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList
 from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .dropout import Dropout
 from .embedding import Embedding
 from .interop import export_onnx, from_torch, to_torch
 from .layers import MLP, Flatten, Linear
-from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss
+from .losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -40,6 +61,7 @@ __all__ = [
     "Identity", "Dropout", "Flatten", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d",
     "BatchNorm2d", "LayerNorm", "Embedding", "LeakyReLU", "GELU", "Softmax", "LogSoftmax",
     "MSELoss", "CrossEntropyLoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
+    "NLLLoss", "SmoothL1Loss", "HuberLoss", "SiLU", "ELU", "Softplus",
     "save", "load", "to_torch", "from_torch", "export_onnx",
     "optim", "data", "datasets", "linear", "linear_models", "backprop", "functional", "init",
     "utils", "models", "MultiheadAttention", "TransformerEncoderLayer",

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import tracemalloc
+from types import ModuleType
 from typing import Any, Callable
 
 import numpy as np
+import pytest
 
 from nn import functional as F
 from nn.data import DataLoader
+
+TORCH_INSTALL = "pip install torch==2.13.0"
+
+
+def require_torch() -> ModuleType:
+    """The torch module, or skip the calling test saying how to install PyTorch.
+
+    PyTorch is the oracle many tests compare with, installed on its own (no extra pulls
+    its gigabytes); pytest's own reason, "could not import 'torch'", does not say how.
+    """
+    return pytest.importorskip(
+        "torch", reason=f"PyTorch is not installed: `{TORCH_INSTALL}` (a CPU build is "
+                        "enough) runs the tests that compare with it")
 
 
 def holdout_split(X: np.ndarray, y: np.ndarray, seed: int = 0, test_fraction: float = 0.2) -> tuple:

@@ -7,6 +7,7 @@ import inspect
 
 import numpy as np
 import pytest
+from helpers import require_torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -130,7 +131,7 @@ def test_manual_gradients_equal_numerical_gradients(float64, act, loss):
 
 
 def test_against_torch(float64):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     ag.manual_seed(5)
     model = nn.MLP([4, 6, 3], activation="tanh")
     rng = np.random.default_rng(6)

@@ -93,3 +93,31 @@ def test_mnist_example_trains_lenet5_on_fake_files(tmp_path):
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "LeNet-5" in proc.stdout
+
+
+def test_cnn_example_moves_digits_by_a_pixel():
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        from cnn import random_shifts, shift, shifted_test_set
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    image = np.zeros((1, 64), np.float32)
+    image[0, 3 * 8 + 5] = 1.0                             # row 3, column 5
+    moved = shift(image, 1, -1).reshape(8, 8)             # one down, one left
+    assert moved[4, 4] == 1.0 and moved.sum() == 1.0
+    assert shift(image, 0, 0).tolist() == image.tolist()
+    edge = np.zeros((1, 64), np.float32)
+    edge[0, 7] = 1.0                                      # row 0, last column
+    assert shift(edge, 0, 1).sum() == 0                   # moved out of the box: zeros come in
+    X, y = np.arange(2 * 64, dtype=np.float32).reshape(2, 64), np.array([3, 7])
+    Xs, ys = shifted_test_set(X, y)
+    assert Xs.shape == (16, 64) and ys.tolist() == [3, 7] * 8
+    assert not any(np.array_equal(Xs[i], X[i % 2]) for i in range(16))   # all 8 moves move
+    batch = np.random.default_rng(0).random((500, 64)).astype(np.float32)
+    out = random_shifts(seed=0)(batch)
+    assert out.shape == batch.shape and out.dtype == np.float32
+    same = [np.array_equal(o, b) for o, b in zip(out, batch, strict=True)]
+    assert 0.05 < np.mean(same) < 0.2                     # unmoved: 1 in 9
+    for o, b in zip(out[:20], batch[:20], strict=True):   # each one of the 9 moves of its image
+        assert any(np.array_equal(o, shift(b[None], dy, dx)[0])
+                   for dy in (-1, 0, 1) for dx in (-1, 0, 1))

@@ -9,6 +9,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from helpers import require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -429,12 +430,12 @@ def test_pad_in_torch_order_and_its_gradient():
 
 @pytest.fixture
 def torch():
-    return pytest.importorskip("torch")
+    return require_torch()
 
 
 @given(conv_configs())
 def test_conv2d_module_matches_pytorch(cfg):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     cin, cout = cfg["shape"][1], cfg["wshape"][0]
     kernel = cfg["wshape"][2:]
     ours = nn.Conv2d(cin, cout, kernel, cfg["stride"], cfg["padding"], cfg["dilation"],

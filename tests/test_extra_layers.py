@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -114,7 +115,7 @@ def test_nll_loss_errors():
 
 
 def test_against_pytorch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     tf = torch.nn.functional
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 5)) * 3

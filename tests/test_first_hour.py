@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch
 
 import autograd as ag
 import nn
@@ -91,7 +92,7 @@ def test_layers_refuse_strings_naming_the_dtype():
 
 
 def test_mlp_agrees_with_torch_on_float64_ndarray_input():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     ag.manual_seed(0)
     ours = nn.MLP([2, 3, 1])
     theirs = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1))
@@ -120,7 +121,7 @@ def test_mlp_repr_puts_settings_and_children_on_their_own_lines():
 
 
 def test_nested_mlp_repr_indents_like_torch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     ours = repr(nn.Sequential(nn.MLP([2, 1]), nn.Tanh()))
     theirs = repr(torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.Tanh()))
     # the same layout: every line of a child indented by two more spaces

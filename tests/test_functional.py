@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -128,9 +129,14 @@ def test_cross_entropy_accepts_other_integer_ids():
         assert F.cross_entropy(Tensor(z), ids).item() == pytest.approx(ref)
 
 
-def test_cross_entropy_refuses_one_hot_targets():
-    with pytest.raises(TypeError, match=r"one-hot targets: pass class ids instead"):
-        F.cross_entropy(Tensor(np.zeros((2, 3))), np.eye(3)[[0, 2]])
+def test_cross_entropy_float_one_hot_targets_are_probabilities_integer_ones_refused():
+    # float targets of the logits' shape are class probabilities (PyTorch): one-hot rows
+    # give the same loss as the class ids
+    z = Tensor(np.array([[1.0, 2.0, 0.5], [0.1, -1.0, 3.0]]))
+    soft = F.cross_entropy(z, np.eye(3)[[0, 2]])
+    assert soft.item() == pytest.approx(F.cross_entropy(z, np.array([0, 2])).item(), rel=1e-12)
+    with pytest.raises(ValueError, match=r"one-hot targets: pass class ids"):
+        F.cross_entropy(z, np.eye(3, dtype=np.int64)[[0, 2]])
 
 
 def test_cross_entropy_refuses_float_ids():
@@ -234,8 +240,8 @@ def test_functional_activations_and_linear():
     np.testing.assert_allclose(F.tanh(x).data, np.tanh(x))
     np.testing.assert_allclose(F.relu(x).data, np.maximum(x, 0))
     np.testing.assert_allclose(F.sigmoid(x).data, 1 / (1 + np.exp(-x)))
-    np.testing.assert_allclose(F.log_softmax(x).data, _log_softmax(x))
-    np.testing.assert_allclose(F.softmax(x).data, np.exp(_log_softmax(x)))
+    np.testing.assert_allclose(F.log_softmax(x, dim=1).data, _log_softmax(x))
+    np.testing.assert_allclose(F.softmax(x, -1).data, np.exp(_log_softmax(x)))
     w, b = Tensor(np.ones((2, 3))), Tensor(np.array([1.0, -1.0]))
     np.testing.assert_allclose(F.linear(Tensor(x), w, b).data, x @ w.data.T + b.data)
     np.testing.assert_allclose(F.linear(Tensor(x), w).data, x @ w.data.T)
@@ -333,7 +339,7 @@ def _torch_pair(torch, a, b):
 
 @pytest.mark.parametrize("name", ["l1", "bce", "bce_edges", "bce_logits"])
 def test_new_losses_match_torch(name):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     rng = np.random.default_rng(3)
     a = rng.standard_normal((5, 3))
     b = rng.random((5, 3))

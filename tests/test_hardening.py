@@ -19,6 +19,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from helpers import require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -324,7 +325,7 @@ def test_gradcheck_on_a_fortran_input_still_catches_a_wrong_gradient():
 
 
 def test_empty_dimensions_follow_pytorch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     x = ag.zeros((3, 0), requires_grad=True)
     tx = torch.zeros((3, 0), requires_grad=True)
     cases = [
@@ -378,7 +379,7 @@ def _scalar_and_tensor(fn, *values):
 
 
 def _torch_value_and_grads(fn, *values):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in values]
     out = fn(*ts)
     out.backward()
@@ -465,7 +466,7 @@ def test_squeeze_takes_numpy_integer_axes():
 @pytest.mark.parametrize("data", [[1.0, 2.0, 3.0], [1.0, 2.0, 4.0], [0.5, -1.0]])
 @pytest.mark.parametrize("extra", [0, 1])
 def test_var_with_ddof_at_least_n_matches_torch_full_reduction(data, extra):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     n = len(data)
     x = Tensor(np.array(data), requires_grad=True)
     tx = torch.tensor(data, dtype=torch.float64, requires_grad=True)
@@ -484,7 +485,7 @@ def test_var_with_ddof_at_least_n_matches_torch_full_reduction(data, extra):
 
 
 def test_var_with_ddof_n_along_an_axis_matches_torch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     x = np.array([[1.0, 2.0, 3.0], [1.0, 5.0, 2.0]])
     up = np.array([1.0, -2.0])
     grads = []

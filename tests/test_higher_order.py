@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import random_like, seeds
@@ -106,7 +107,7 @@ THIRD = {
 
 @pytest.mark.parametrize("name", sorted(THIRD))
 def test_third_order_matches_torch(name):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     fn, shapes, (lo, hi) = THIRD[name]
     rng = np.random.default_rng(5)
     values = [rng.uniform(lo, hi, s) for s in shapes]
@@ -223,7 +224,7 @@ def _flat(fn, shapes):
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
 def test_mlp_hessian_and_hvp_match_torch(activation, loss):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     rng = np.random.default_rng(2)
     model = _model(activation, loss)
     x, y = _mlp_data(loss, rng)
@@ -287,7 +288,7 @@ def test_gradgradcheck_through_each_loss(loss):
 
 def test_gradient_penalty_of_an_mlp_matches_torch():
     """|| d out / d x ||^2 differentiated with respect to the weights."""
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     rng = np.random.default_rng(6)
     for activation in ("tanh", "sigmoid"):
         ag.manual_seed(2)
@@ -352,7 +353,7 @@ def _inputs(rng):
 
 
 def test_functional_transforms_match_torch_for_one_input():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     TF = torch.autograd.functional
     rng = np.random.default_rng(7)
     a, _ = _inputs(rng)
@@ -374,7 +375,7 @@ def test_functional_transforms_match_torch_for_one_input():
 
 
 def test_functional_transforms_match_torch_for_tuples():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     TF = torch.autograd.functional
     rng = np.random.default_rng(8)
     a, b = _inputs(rng)
@@ -401,7 +402,7 @@ def test_functional_transforms_match_torch_for_tuples():
 
 
 def test_functional_create_graph_results_can_be_differentiated_again():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     TF = torch.autograd.functional
     rng = np.random.default_rng(9)
     a = Tensor(rng.standard_normal((2, 3)), requires_grad=True)

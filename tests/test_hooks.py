@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch
 
 import autograd as ag
 import nn
 from autograd import Tensor
 
-torch = pytest.importorskip("torch")
+torch = require_torch()
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((3, 4))

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -54,7 +55,7 @@ def test_calculate_gain_table():
 
 
 def test_calculate_gain_matches_torch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     for name, param in [("linear", None), ("conv1d", None), ("conv_transpose2d", None),
                         ("sigmoid", None), ("tanh", None), ("relu", None),
                         ("leaky_relu", None), ("leaky_relu", 0.3), ("leaky_relu", 2),
@@ -64,7 +65,7 @@ def test_calculate_gain_matches_torch():
 
 @given(st.lists(st.integers(1, 5), min_size=2, max_size=5))
 def test_fans_match_torch(shape):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     t = _weight(*shape)
     assert init._calculate_fan_in_and_fan_out(t) == \
         torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
@@ -82,7 +83,7 @@ def test_fewer_than_two_dims_raise_as_in_torch(fn):
         with pytest.raises(ValueError, match=r"fan in and fan out cannot be computed for a "
                                              r"tensor of shape \(.*\) \(fewer than 2"):
             fn(_weight(*shape))
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     with pytest.raises(ValueError):
         getattr(torch.nn.init, fn.__name__)(torch.empty(5))
 
@@ -138,7 +139,7 @@ def test_kaiming_on_a_conv_weight(a, mode, nonlinearity):
 @given(st.lists(st.integers(1, 6), min_size=2, max_size=4), st.integers(0, 2**32 - 1),
        st.sampled_from(["fan_in", "fan_out"]))
 def test_uniform_initialisers_stay_inside_torchs_bounds(shape, seed, mode):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
     ag.manual_seed(seed)
     w = init.kaiming_uniform_(_weight(*shape), mode=mode)
@@ -150,7 +151,7 @@ def test_uniform_initialisers_stay_inside_torchs_bounds(shape, seed, mode):
 
 
 def test_torch_samples_have_the_same_statistics():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     torch.manual_seed(0)
     ag.manual_seed(0)
     for name, kwargs in [("xavier_uniform_", {}), ("xavier_normal_", {"gain": 2.0}),

@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -117,7 +118,7 @@ def ours(model, x: np.ndarray) -> np.ndarray:
 
 
 def theirs(module, x: np.ndarray) -> np.ndarray:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     with torch.no_grad():
         return module(torch.from_numpy(x)).numpy()
 
@@ -147,7 +148,7 @@ def our_state(model) -> dict:
 def test_round_trip_every_layer(case_id, factory, shape, deterministic, float64):
     """ours -> torch -> ours: the same state_dict, and the same outputs (1e-12) in eval mode,
     and in training mode for the deterministic layers (batch norm's statistics included)."""
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     model = randomize(make(factory))
     x = example(case_id, shape, np.float64)
     for training in ([False, True] if deterministic else [False]):
@@ -190,7 +191,7 @@ TORCH_CASES = [
 def test_from_torch_every_torch_layer(case_id, factory, shape):
     """torch -> ours -> torch for the torch layers nn has, in float64: same outputs and
     state, in eval and training mode."""
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     torch.manual_seed(0)
     module = factory(torch).double()
     with torch.no_grad():
@@ -220,7 +221,7 @@ def test_from_torch_every_torch_layer(case_id, factory, shape):
 def test_mlp_twin_has_our_state_dict_keys_and_gradients(float64):
     """nn.MLP becomes a torch module whose state_dict has the same keys (layers.0.weight...),
     and whose gradients equal ours: the translated model trains the same."""
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     model = randomize(nn.MLP([3, 5, 4, 2], "relu", "tanh"))
     module = nn.to_torch(model)
     assert list(module.state_dict()) == list(model.state_dict()) == [
@@ -244,7 +245,7 @@ def test_mlp_twin_has_our_state_dict_keys_and_gradients(float64):
        batch=st.integers(1, 5), seed=st.integers(0, 2**16))
 def test_mlp_round_trip_property(sizes, activation, output, batch, seed):
     """Any MLP: ours -> torch -> ours keeps the state_dict bit for bit and the outputs."""
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     ag.manual_seed(seed)
     model = nn.MLP(sizes, activation, output)
     x = np.random.default_rng(seed).standard_normal((batch, sizes[0])).astype(np.float32)
@@ -257,7 +258,7 @@ def test_mlp_round_trip_property(sizes, activation, output, batch, seed):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_dtypes_are_preserved_both_ways(dtype):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     model = nn.Sequential(nn.Linear(3, 2, dtype=dtype), nn.Tanh())
     module = nn.to_torch(model)
     assert module[0].weight.dtype == {np.float32: torch.float32, np.float64: torch.float64}[dtype]
@@ -270,7 +271,7 @@ def test_dtypes_are_preserved_both_ways(dtype):
 
 def test_copies_never_share_memory(float64):
     """Changing one side's weight in place leaves the other side's unchanged, both ways."""
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     model = nn.Sequential(nn.Linear(3, 2), nn.MLP([2, 2]))
     module = nn.to_torch(model)
     before = model[0].weight.data.copy()
@@ -288,7 +289,7 @@ def test_copies_never_share_memory(float64):
 
 
 def test_requires_grad_and_modes_are_kept(float64):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
     model[0].bias.requires_grad = False
     model[1].eval()  # a child in another mode than its parent
@@ -312,7 +313,7 @@ class Block(nn.Module):
 
 
 def test_custom_modules_raise_naming_them():
-    pytest.importorskip("torch")
+    require_torch()
     model = nn.Sequential(nn.Linear(2, 2), Block())
     with pytest.raises(TypeError, match=r"nn.to_torch: cannot translate `1`: Block is a custom "
                                         r"Module.*Convert its children.*register"):
@@ -325,7 +326,7 @@ def test_custom_modules_raise_naming_them():
 
 
 def test_unknown_torch_layers_and_settings_raise():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
 
     class TorchBlock(torch.nn.Module):
         def forward(self, x):
@@ -348,7 +349,7 @@ def test_unknown_torch_layers_and_settings_raise():
 
 
 def test_register_adds_a_custom_module_to_the_table(float64, monkeypatch):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     from nn.interop import torch_bridge
 
     class TorchBlock(torch.nn.Module):
@@ -484,32 +485,10 @@ def test_onnx_overwrites_atomically_and_keeps_nothing_else(tmp_path):
     assert run_onnx(path, np.ones((4, 3), np.float32)).dtype == np.float32
 
 
-# ---------------------------------------------------------------------------- README lines
-
-
-def test_readme_when_you_outgrow_it(tmp_path, monkeypatch):
-    """The README's one-liners, exactly as printed there."""
-    pytest.importorskip("torch")
-    pytest.importorskip("onnx")
-    pytest.importorskip("safetensors")
-    monkeypatch.chdir(tmp_path)
-    model = nn.MLP([64, 32, 10], "relu")
-    x = np.random.default_rng(0).standard_normal((8, 64)).astype(np.float32)
-
-    torch_model = nn.to_torch(model)                   # an equivalent torch.nn.Module
-    model = nn.from_torch(torch_model)                 # and back
-    nn.save(model, "model.safetensors")                # torch: safetensors.torch.load_file
-    nn.export_onnx(model, x, "model.onnx")             # onnxruntime runs it
-
-    from safetensors.torch import load_file
-    torch_model.load_state_dict(load_file("model.safetensors"))
-    np.testing.assert_allclose(run_onnx("model.onnx", x), ours(model, x), rtol=1e-5, atol=1e-6)
-
-
 def test_batch_norm_without_running_statistics(float64, tmp_path):
     """track_running_stats=False: no buffers on either side, batch statistics in both modes;
     ONNX has no such normalisation, so the export refuses it, naming the layer."""
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4, track_running_stats=False))
     model.eval()
     module = nn.to_torch(model)

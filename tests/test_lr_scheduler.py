@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import require_torch
 
 import nn
 from nn import optim
@@ -58,7 +59,7 @@ def test_schedules_follow_their_closed_forms(name, kwargs):
 
 @pytest.mark.parametrize("name,kwargs", SCHEDULES)
 def test_schedules_match_torch_exactly(name, kwargs):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     opt = optim.SGD(_groups(), lr=0.1)
     tparams = [torch.zeros(2, requires_grad=True), torch.zeros(1, requires_grad=True)]
     topt = torch.optim.SGD([{"params": tparams[:1]}, {"params": tparams[1:], "lr": 0.3}],
@@ -80,7 +81,7 @@ def test_schedules_match_torch_exactly(name, kwargs):
 
 @pytest.mark.parametrize("name,kwargs", SCHEDULES)
 def test_resuming_with_last_epoch_matches_torch(name, kwargs):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     opt = optim.SGD(_groups(), lr=0.1)
     t = torch.zeros(1, requires_grad=True)
     topt = torch.optim.SGD([{"params": [t]}, {"params": [torch.zeros(1)], "lr": 0.3}], lr=0.1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch
 
 import autograd as ag
 import nn
@@ -134,7 +135,7 @@ def test_apply_visits_children_first_then_self():
 
 
 def test_state_dict_moves_to_pytorch_with_buffers():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     ag.manual_seed(0)
     ours = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
     theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))

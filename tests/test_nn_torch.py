@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch
 
-torch = pytest.importorskip("torch")
+torch = require_torch()
 
 import autograd as ag  # noqa: E402
 import nn  # noqa: E402

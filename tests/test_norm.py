@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 from test_conv import second_order_error
@@ -148,7 +149,7 @@ def test_layernorm_layer():
 @pytest.mark.parametrize("shape, momentum", [((8, 3), 0.1), ((4, 3, 5), None),
                                              ((4, 3, 5, 2), 0.3)])
 def test_batchnorm_matches_pytorch_over_training_steps_then_eval(shape, momentum):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     rng = np.random.default_rng(0)
     ours = (nn.BatchNorm2d if len(shape) == 4 else nn.BatchNorm1d)(3, momentum=momentum,
                                                                    dtype=np.float64)
@@ -184,7 +185,7 @@ def test_batchnorm_matches_pytorch_over_training_steps_then_eval(shape, momentum
 
 
 def test_layernorm_matches_pytorch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     rng = np.random.default_rng(1)
     ours, theirs = nn.LayerNorm((3, 4), dtype=np.float64), torch.nn.LayerNorm((3, 4)).double()
     with torch.no_grad():

@@ -48,6 +48,7 @@ from strategies import (
 )
 
 import autograd as ag
+from nn import functional as F
 
 RTOL, ATOL = 1e-5, 1e-7  # gradients against central differences, float64
 
@@ -574,6 +575,49 @@ def product_inputs(*lead: str) -> Callable:
     return make
 
 
+# ---- nn.functional's activations and elementwise losses --------------------------------
+
+GAP = Domain(((-2.5, -1.05), (-0.95, -0.55), (-0.45, -0.05), (0.05, 0.45), (0.55, 0.95),
+              (1.05, 2.5)))   # pred - target: off 0 and off +-0.5, +-1 (beta, delta)
+OFF_THRESHOLD = Domain(((-2.0, 0.95), (1.05, 2.0)))  # softplus with threshold 1
+_REDUCE = {"none": lambda x: x, "mean": np.mean, "sum": np.sum}
+
+
+def paired(kw: Callable) -> Callable:
+    """pred and target of one shape, pred - target drawn from GAP (both differentiable)."""
+
+    def make(large: bool = False, scalar: bool = False) -> st.SearchStrategy:
+        @st.composite
+        def inputs(draw):
+            shape = () if scalar else draw(shapes(max_side=_side(large)))
+            a = draw(_arrays(shape, REAL, large))
+            return (a, a + draw(_arrays(shape, GAP, large))), draw(kw(shape))
+
+        return inputs()
+
+    return make
+
+
+def smooth_kw(name: str) -> Callable:
+    return lambda shape: st.fixed_dictionaries({
+        "reduction": st.sampled_from(["none", "mean", "sum"]),
+        name: st.sampled_from([0.5, 1.0])})
+
+
+def np_smooth_l1(a, b, reduction, beta):
+    d = np.abs(a - b)
+    return _REDUCE[reduction](np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta))
+
+
+def np_huber(a, b, reduction, delta):
+    d = np.abs(a - b)
+    return _REDUCE[reduction](np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)))
+
+
+def _tf():
+    return __import__("torch").nn.functional
+
+
 # ---- numpy references -----------------------------------------------------------------
 
 
@@ -811,6 +855,7 @@ def t_chunk_row(x, chunks, dim):
 def t_unbind_row(x, dim):
     import torch
     return weighted_cat(x.unbind(dim), dim, torch.stack)
+
 
 
 def t_gather(x, dim, index):
@@ -1130,6 +1175,24 @@ OPS = [
     Op("bmm_method", lambda a, b: a.bmm(b), np.matmul, None, product_inputs("bnk", "bkm")),
     Op("matmul_keywords", lambda a, b: ag.matmul(input=a, other=b), np.matmul,
        lambda a, b: __import__("torch").matmul(input=a, other=b), matmul_inputs()),
+    # ---- nn.functional's activations and elementwise losses (nn/functional.py)
+    Op("silu", lambda a: F.silu(a), lambda a: a / (1 + np.exp(-a)), lambda a: _tf().silu(a),
+       unary(WIDE)),
+    Op("elu", lambda a, alpha: F.elu(a, alpha), lambda a, alpha: np.where(
+        a > 0, a, alpha * np.expm1(a)), lambda a, alpha: _tf().elu(a, alpha),
+       unary(OFF_KINK, kw=lambda s: st.fixed_dictionaries(
+           {"alpha": st.sampled_from([1.0, 0.5, 2.0])}))),
+    Op("softplus", lambda a, beta: F.softplus(a, beta),
+       lambda a, beta: np.log1p(np.exp(beta * a)) / beta,
+       lambda a, beta: _tf().softplus(a, beta), unary(WIDE, kw=lambda s: st.fixed_dictionaries(
+           {"beta": st.sampled_from([1.0, 0.5, 2.0])}))),
+    Op("softplus_threshold", lambda a: F.softplus(a, 1.0, 1.0),
+       lambda a: np.where(a > 1, a, np.log1p(np.exp(a))),
+       lambda a: _tf().softplus(a, 1.0, 1.0), unary(OFF_THRESHOLD)),
+    Op("smooth_l1_loss", lambda a, b, **k: F.smooth_l1_loss(a, b, **k), np_smooth_l1,
+       lambda a, b, **k: _tf().smooth_l1_loss(a, b, **k), paired(smooth_kw("beta"))),
+    Op("huber_loss", lambda a, b, **k: F.huber_loss(a, b, **k), np_huber,
+       lambda a, b, **k: _tf().huber_loss(a, b, **k), paired(smooth_kw("delta"))),
     # joining
     Op("concatenate", lambda *a, axis: ag.concatenate(a, axis=axis),
        lambda *a, axis: np.concatenate(a, axis=axis),

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -638,7 +639,7 @@ AGAINST_TORCH = [
 
 def _with_torch(name, kwargs, group_kwargs, dtype, steps=8):
     """Our optimizer and torch's on the same values and gradients; both parameter lists."""
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     rng = np.random.default_rng(3)
     shapes = [(4, 3), (3,), (2, 2, 2)]
     starts = [rng.standard_normal(s).astype(dtype) for s in shapes]
@@ -730,7 +731,7 @@ def test_clip_grad_norm_other_norms_skipping_and_dtype():
 @given(st.lists(st.integers(1, 5), min_size=1, max_size=4), st.floats(0.01, 10.0),
        st.sampled_from([1.0, 2.0, 3.0, float("inf")]), st.integers(0, 2**32 - 1))
 def test_clip_grad_norm_matches_torch(sizes, max_norm, norm_type, seed):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     rng = np.random.default_rng(seed)
     grads = [rng.standard_normal(n) * rng.uniform(0.01, 3) for n in sizes]
     ours = _with_grads(grads)
@@ -751,7 +752,7 @@ def test_clip_grad_value_against_torch_and_errors():
     assert a.grad.dtype == np.float32
     with pytest.raises(ValueError, match="clip_grad_value_: clip_value must be >= 0"):
         clip_grad_value_([a], -1.0)
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     rng = np.random.default_rng(0)
     g = rng.standard_normal((3, 4))
     p, = _with_grads([g])

@@ -1,6 +1,7 @@
 """examples/outgrow.py end to end: train here, continue with DistributedDataParallel on two
-local processes, come back with nn.from_torch, and both libraries evaluate it alike. Also the
-README's DDP one-liner, on a one-process group."""
+local processes, come back with nn.from_torch, and both libraries evaluate it alike. Also DDP
+on a one-process group, as the README's block does it (tests/test_readme.py runs that block),
+with its gradients and outputs checked."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
+from helpers import require_torch
 
 import nn
 
@@ -19,7 +20,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "outgrow.py"
 
 
 def test_outgrow_quick_end_to_end(tmp_path):
-    pytest.importorskip("torch")
+    require_torch()
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, str(EXAMPLE), "--quick", "--out", str(out)],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120,
@@ -44,8 +45,8 @@ def test_outgrow_quick_end_to_end(tmp_path):
 
 
 def test_readme_ddp_line(tmp_path, monkeypatch):
-    """The README's line, on a group of one process (file rendezvous, loopback)."""
-    torch = pytest.importorskip("torch")
+    """The README's DDP line, on a group of one process (file rendezvous, loopback)."""
+    torch = require_torch()
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
 

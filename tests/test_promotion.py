@@ -12,12 +12,13 @@ import operator
 
 import numpy as np
 import pytest
+from helpers import require_torch
 
 import autograd as ag
 from autograd import Tensor
 from autograd.promotion import promote_types, result_type
 
-torch = pytest.importorskip("torch")
+torch = require_torch()
 
 DTYPES = [np.bool_, np.uint8, np.int8, np.int16, np.int32, np.int64, np.float16, np.float32,
           np.float64, np.complex64]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -26,7 +27,7 @@ from nn.data import TensorDataset
 
 
 def _torch():
-    return pytest.importorskip("torch")
+    return require_torch()
 
 
 def _rng(seed: int = 0) -> np.random.Generator:

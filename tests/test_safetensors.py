@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import require_torch
 
 import nn
 from nn import safetensors_io, serialization
@@ -88,7 +89,7 @@ def test_save_refuses_what_the_format_cannot_hold(tmp_path):
 
 
 def _twins():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     ours = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2))
     theirs = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))
     return torch, ours, theirs

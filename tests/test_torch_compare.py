@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import require_torch
 
-torch = pytest.importorskip("torch")
+torch = require_torch()
 
 from hypothesis import given, settings  # noqa: E402
 from strategies import random_like, seeds  # noqa: E402
