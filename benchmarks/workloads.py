@@ -235,7 +235,8 @@ def init_gpt(cfg: dict, rng: np.random.Generator) -> dict:
             h + "attn.c_proj.weight": normal(C, C, std=proj_std), h + "attn.c_proj.bias": zeros(C),
             h + "ln_2.weight": ones(C), h + "ln_2.bias": zeros(C),
             h + "mlp.c_fc.weight": normal(4 * C, C), h + "mlp.c_fc.bias": zeros(4 * C),
-            h + "mlp.c_proj.weight": normal(C, 4 * C, std=proj_std), h + "mlp.c_proj.bias": zeros(C),
+            h + "mlp.c_proj.weight": normal(C, 4 * C, std=proj_std),
+            h + "mlp.c_proj.bias": zeros(C),
         })
     state.update({"transformer.ln_f.weight": ones(C), "transformer.ln_f.bias": zeros(C),
                   "lm_head.weight": state["transformer.wte.weight"]})
