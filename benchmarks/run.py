@@ -47,15 +47,19 @@ TITLES = {
     "W6": "gradient cost: MLP 64-32-10 tanh, batch 16, float64 (us per gradient)",
     "W7": "LeNet-5 training step, (64, 1, 28, 28) float32, SGD (ms per step)",
     "W8": "Hessian-vector product of W6's loss w.r.t. all weights, float64 (us per hvp)",
+    "W9": "GPT training step: nanoGPT's char model 4x4x128, context 64, batch 12, AdamW "
+          "(ms per step)",
+    "W10": "GPT generating 200 tokens (W9's layers, context 256): KV cache (ours) vs none "
+           "(ms per token)",
     "MEM": "memory: 30 epochs of W1 (ours) in one process (RSS growth, MB)",
 }
 W5_DEPTHS = (25_000, 50_000, 100_000)
 # measurements per peer in a full run (--quick: a tenth, at least one): many for the
 # short ones, whose pairs' ratios scatter most on a shared machine
 REPEATS = {"W1": 45, "W2": 12, "W3": 45, "W4": 15, "W5": 3, "W6": 30, "W7": 30, "W8": 30,
-           "MEM": 1}
+           "W9": 30, "W10": 6, "MEM": 1}
 # --quick starts PyTorch (seconds of import per process) only where a target compares with it
-QUICK_TORCH = ("W3", "W5", "W7", "W8")
+QUICK_TORCH = ("W3", "W5", "W7", "W8", "W9")
 CHECK_RTOL = 1e-3  # float32 peers agree to this (different tanh/exp kernels, summation orders)
 
 
@@ -325,6 +329,8 @@ def print_workload(w: str, res: dict) -> None:
                 f"{of_medians:.2f}x)")
         if name == "ours/micrograd":
             line += f"; ours {1 / r['median']:.2f}x faster"
+        if name == "nocache/ours":
+            line += "; the KV cache's speed-up"
         print(line)
     if w == "W5":
         for p, s in peers.items():
@@ -429,6 +435,15 @@ def targets(results: dict) -> list[dict]:
         r = paired_value(results["W8"], "ours/torch")
         add("W8", "ours' Hessian-vector product <= PyTorch's", f"{r:.2f}x torch" if r else "-",
             r is not None and r <= 1.0, why("W8", "ours", "torch"))
+    if "W9" in results:
+        r = paired_value(results["W9"], "ours/torch")
+        add("W9", "ours' GPT training step <= PyTorch's", f"{r:.2f}x torch" if r else "-",
+            r is not None and r <= 1.0, why("W9", "ours", "torch"))
+    if "W10" in results:
+        r = paired_value(results["W10"], "nocache/ours")
+        add("W10", "generating with the KV cache >= 3x faster than without",
+            f"{r:.2f}x faster" if r else "-", r is not None and r >= 3.0,
+            why("W10", "ours", "nocache"))
     if "MEM" in results:
         g = med("MEM", "ours")
         add("MEM", "RSS growth epoch 5 -> 30 < 5 MB", f"{g:+.2f} MB" if g is not None else "-",
@@ -569,8 +584,8 @@ def main(argv: list[str] | None = None) -> int:
     for w in selected:
         left_out = dict(skipped_peers)
         if args.quick and w not in QUICK_TORCH and "torch" not in left_out:
-            left_out["torch"] = ("left out by --quick (it runs torch only for W3, W5, W7 and "
-                                 "W8, whose targets compare with it)")
+            left_out["torch"] = ("left out by --quick (it runs torch only for W3, W5, W7, "
+                                 "W8 and W9, whose targets compare with it)")
         peers = [p for p in PEERS[w] if p not in left_out]
         runs: dict = {p: [] for p in PEERS[w]}
         for p in PEERS[w]:
@@ -608,6 +623,8 @@ def main(argv: list[str] | None = None) -> int:
         ps = res["peers"]
         if w == "W4":
             res["ratios"] = {"ours/micrograd": paired(groups, "ours", "micrograd")}
+        elif w == "W10":  # the cache's speed-up: time without it over time with it
+            res["ratios"] = {"nocache/ours": paired(groups, "nocache", "ours")}
         elif w != "MEM":
             res["ratios"] = {"ours/numpy": paired(groups, "ours", "numpy"),
                              "ours/torch": paired(groups, "ours", "torch")}

@@ -15,10 +15,12 @@ Peers:
   numpy      the same math by hand in numpy: the floor for any numpy-based engine
   torch      PyTorch (skipped, saying so, when not installed)
   micrograd  Karpathy's micrograd (W4 only; skipped when not installed)
+  nocache    ours without the KV cache (W10 only: ``generate(..., use_cache=False)``)
 
 Everything a workload needs is made from one seed in ``shared()``, so every
 peer starts from identical arrays. Everything is float32 except W4 (Python
-floats, as micrograd) and W6 (float64, as a gradient check needs).
+floats, as micrograd) and W6 and W8 (float64, as a gradient check needs); token
+ids (W9, W10) are int64.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # benchmark this checkout, not an installed copy
 
 SEED = 0
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "MEM")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "W10", "MEM")
 PEERS = {  # who runs each workload, in the driver's order
     "W1": ("ours", "numpy", "torch"),
     "W2": ("ours", "numpy", "torch"),
@@ -84,11 +86,13 @@ PEERS = {  # who runs each workload, in the driver's order
     "W6": ("ours", "numpy", "torch"),
     "W7": ("ours", "numpy", "torch"),
     "W8": ("ours", "torch"),
+    "W9": ("ours", "torch"),
+    "W10": ("ours", "nocache"),
     "MEM": ("ours",),
 }
 UNITS = {"W1": "s/epoch", "W2": "s/epoch", "W3": "us/op", "W4": "s/step",
          "W5": "s", "W6": "us/grad", "W7": "ms/step", "W8": "us/hvp",
-         "MEM": "MB"}
+         "W9": "ms/step", "W10": "ms/token", "MEM": "MB"}
 
 
 class Skip(Exception):
@@ -188,7 +192,67 @@ def shared(workload: str, quick: bool, epochs: int = 0, depth: int = 0) -> dict:
             params.append(rng.uniform(-bound, bound, shape[0]).astype(np.float32))
         params += init_mlp([400, 120, 84, 10], rng, np.float32)
         return dict(X=X, y=y, params=params, lr=0.05, inner=2 if quick else 10)
+    if workload == "W9":  # a batch of 12 windows of 64 characters and nanoGPT's init
+        x, y = shakespeare_batch(GPT_CONFIG["batch_size"], GPT_CONFIG["block_size"], rng)
+        return dict(x=x, y=y, config=gpt_model_config(GPT_CONFIG),
+                    params=init_gpt(GPT_CONFIG, rng), lr=1e-3, weight_decay=0.1,
+                    betas=(0.9, 0.99), inner=1)
+    if workload == "W10":  # W9's layers in nanoGPT's shakespeare_char context of 256
+        cfg = dict(GPT_CONFIG, block_size=256)
+        return dict(config=gpt_model_config(cfg), params=init_gpt(cfg, rng),
+                    prompt=np.zeros((1, 1), dtype=np.int64),  # id 0 is "\n"
+                    new_tokens=50 if quick else 200, seed=SEED)
     raise ValueError(f"unknown workload {workload!r}")
+
+
+# nanoGPT's shakespeare_char on a CPU (its README): 4 layers, 4 heads, 128 dims,
+# context 64, batch 12, 65 characters
+GPT_CONFIG = dict(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128,
+                  batch_size=12)
+
+
+def gpt_model_config(cfg: dict) -> dict:
+    return {k: cfg[k] for k in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd")}
+
+
+def init_gpt(cfg: dict, rng: np.random.Generator) -> dict:
+    """nanoGPT's state_dict (its names, in its order) with nanoGPT's init: N(0, 0.02)
+    matrices and embeddings, N(0, 0.02/sqrt(2 n_layer)) residual projections, zero biases,
+    LayerNorm weights 1; ``lm_head.weight`` is the token embedding (tied)."""
+    V, T, L, C = cfg["vocab_size"], cfg["block_size"], cfg["n_layer"], cfg["n_embd"]
+
+    def normal(*shape, std=0.02):
+        return (rng.standard_normal(shape) * std).astype(np.float32)
+
+    zeros, ones = (lambda n: np.zeros(n, np.float32)), (lambda n: np.ones(n, np.float32))
+    proj_std = 0.02 / np.sqrt(2 * L)
+    state = {"transformer.wte.weight": normal(V, C), "transformer.wpe.weight": normal(T, C)}
+    for i in range(L):
+        h = f"transformer.h.{i}."
+        state.update({
+            h + "ln_1.weight": ones(C), h + "ln_1.bias": zeros(C),
+            h + "attn.c_attn.weight": normal(3 * C, C), h + "attn.c_attn.bias": zeros(3 * C),
+            h + "attn.c_proj.weight": normal(C, C, std=proj_std), h + "attn.c_proj.bias": zeros(C),
+            h + "ln_2.weight": ones(C), h + "ln_2.bias": zeros(C),
+            h + "mlp.c_fc.weight": normal(4 * C, C), h + "mlp.c_fc.bias": zeros(4 * C),
+            h + "mlp.c_proj.weight": normal(C, 4 * C, std=proj_std),
+            h + "mlp.c_proj.bias": zeros(C),
+        })
+    state.update({"transformer.ln_f.weight": ones(C), "transformer.ln_f.bias": zeros(C),
+                  "lm_head.weight": state["transformer.wte.weight"]})
+    return state
+
+
+def shakespeare_batch(batch: int, block: int, rng: np.random.Generator) -> tuple:
+    """(x, y) int64 (batch, block): random windows of tiny Shakespeare's first 90 % as
+    character ids (the sorted characters, as ``nn.text.CharTokenizer``), y one ahead."""
+    from nn.datasets import load_tiny_shakespeare
+
+    text = load_tiny_shakespeare()
+    lookup = {c: i for i, c in enumerate(sorted(set(text)))}
+    starts = rng.integers(0, int(0.9 * len(text)) - block - 1, batch)
+    ids = np.array([[lookup[c] for c in text[s:s + block + 1]] for s in starts], dtype=np.int64)
+    return np.ascontiguousarray(ids[:, :-1]), np.ascontiguousarray(ids[:, 1:])
 
 
 def init_mlp_micrograd(sizes: list[int], rng: np.random.Generator) -> list[list[list[float]]]:
@@ -1103,8 +1167,162 @@ def run_w8(workload: str, peer: str, repeats: int, quick: bool, threads: int, **
                        "hvps_per_measurement": inner}, rss_start_mb=rss0)
 
 
+# ===========================================================================
+# W9: one training step of nanoGPT's character GPT (4 layers, 4 heads, 128 dims,
+# context 64, batch 12, float32): forward, cross-entropy, backward, AdamW (weight
+# decay 0.1 on the matrices, betas 0.9/0.99). Milliseconds per step.
+# W10: generating 200 tokens with those layers (context 256, so that the 200 fit),
+# with the KV cache (ours) and without (nocache). Milliseconds per token.
+# ===========================================================================
+
+def gpt_ours(S: dict):
+    import nn
+
+    model = nn.models.GPT(**S["config"])
+    model.load_state_dict(S["params"])
+    return model
+
+
+def gpt_step_ours(S: dict):
+    model = gpt_ours(S)
+    opt = model.configure_optimizers(S["weight_decay"], S["lr"], betas=S["betas"])
+    x, y = S["x"], S["y"]
+
+    def step():
+        _, loss = model(x, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def torch_gpt(torch, config: dict):
+    """nanoGPT's ``model.py`` (bias=True, no dropout), in PyTorch: the same names."""
+    tnn, F = torch.nn, torch.nn.functional
+
+    class CausalSelfAttention(tnn.Module):
+        def __init__(self, n_embd, n_head):
+            super().__init__()
+            self.c_attn = tnn.Linear(n_embd, 3 * n_embd)
+            self.c_proj = tnn.Linear(n_embd, n_embd)
+            self.n_head, self.n_embd = n_head, n_embd
+
+        def forward(self, x):
+            B, T, C = x.size()
+            q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+            q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+            k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+            v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+    class MLP(tnn.Module):
+        def __init__(self, n_embd):
+            super().__init__()
+            self.c_fc = tnn.Linear(n_embd, 4 * n_embd)
+            self.gelu = tnn.GELU()
+            self.c_proj = tnn.Linear(4 * n_embd, n_embd)
+
+        def forward(self, x):
+            return self.c_proj(self.gelu(self.c_fc(x)))
+
+    class Block(tnn.Module):
+        def __init__(self, n_embd, n_head):
+            super().__init__()
+            self.ln_1 = tnn.LayerNorm(n_embd)
+            self.attn = CausalSelfAttention(n_embd, n_head)
+            self.ln_2 = tnn.LayerNorm(n_embd)
+            self.mlp = MLP(n_embd)
+
+        def forward(self, x):
+            x = x + self.attn(self.ln_1(x))
+            return x + self.mlp(self.ln_2(x))
+
+    class GPT(tnn.Module):
+        def __init__(self, vocab_size, block_size, n_layer, n_head, n_embd):
+            super().__init__()
+            self.transformer = tnn.ModuleDict(dict(
+                wte=tnn.Embedding(vocab_size, n_embd),
+                wpe=tnn.Embedding(block_size, n_embd),
+                h=tnn.ModuleList([Block(n_embd, n_head) for _ in range(n_layer)]),
+                ln_f=tnn.LayerNorm(n_embd),
+            ))
+            self.lm_head = tnn.Linear(n_embd, vocab_size, bias=False)
+            self.transformer.wte.weight = self.lm_head.weight  # tied, as nanoGPT
+
+        def forward(self, idx, targets):
+            T = idx.size(1)
+            x = self.transformer.wte(idx) + self.transformer.wpe(torch.arange(T))
+            for block in self.transformer.h:
+                x = block(x)
+            logits = self.lm_head(self.transformer.ln_f(x))
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1),
+                                   ignore_index=-1)
+            return logits, loss
+
+    return GPT(**config)
+
+
+def gpt_step_torch(S: dict, threads: int):
+    torch = torch_threads(threads)
+    model = torch_gpt(torch, S["config"])
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in S["params"].items()})
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": S["weight_decay"]},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=S["lr"], betas=S["betas"])  # nanoGPT's, on a CPU
+    x, y = torch.from_numpy(S["x"]), torch.from_numpy(S["y"])
+
+    def step():
+        _, loss = model(x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def run_w9(workload: str, peer: str, repeats: int, quick: bool, threads: int, **_) -> dict:
+    S = shared("W9", quick)
+    step = {"ours": gpt_step_ours, "torch": lambda S: gpt_step_torch(S, threads)}[peer](S)
+    rss0 = rss_mb()
+    first = step()  # warm-up and check: the first step's loss, then the third's
+    step()
+    third = step()
+    times = timed_blocks(step, repeats, S["inner"], 1e3)
+    n_params = sum(v.size for k, v in S["params"].items() if k != "lm_head.weight")
+    return dict(times=times, check={"step0_loss": first, "step2_loss": third},
+                extra={"batch": list(S["x"].shape), "parameters": int(n_params),
+                       "steps_per_measurement": S["inner"]}, rss_start_mb=rss0)
+
+
+def run_w10(workload: str, peer: str, repeats: int, quick: bool, threads: int, **_) -> dict:
+    import autograd as ag
+
+    S = shared("W10", quick)
+    model = gpt_ours(S)
+    model.eval()
+    use_cache = peer == "ours"
+    n = S["new_tokens"]
+
+    def generate():
+        gen = ag.Generator().manual_seed(S["seed"])  # the same tokens every time
+        return model.generate(S["prompt"], n, use_cache=use_cache, generator=gen)
+
+    rss0 = rss_mb()
+    ids = generate()  # warm-up and check
+    times = timed_blocks(generate, repeats, 1, 1e3 / n)
+    return dict(times=times, check={"token_ids_sum": float(ids.data.sum())},
+                extra={"new_tokens": n, "context": S["config"]["block_size"],
+                       "kv_cache": use_cache}, rss_start_mb=rss0)
+
+
 RUNNERS = {"W1": run_mlp, "W2": run_mlp, "W3": run_w3, "W4": run_w4, "W5": run_w5,
-           "W6": run_w6, "W7": run_w7, "W8": run_w8, "MEM": run_mem}
+           "W6": run_w6, "W7": run_w7, "W8": run_w8, "W9": run_w9, "W10": run_w10,
+           "MEM": run_mem}
 
 
 # ===========================================================================
@@ -1139,7 +1357,7 @@ def environment(peer: str, threads: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("workload", choices=WORKLOADS)
-    ap.add_argument("peer", choices=("ours", "numpy", "torch", "micrograd"))
+    ap.add_argument("peer", choices=("ours", "numpy", "torch", "micrograd", "nocache"))
     ap.add_argument("--repeats", type=int, default=3, help="timed measurements (after a warm-up)")
     ap.add_argument("--quick", action="store_true", help="smaller inner loops / data (CI)")
     ap.add_argument("--threads", type=int, default=1, help="BLAS / OpenMP / torch threads")

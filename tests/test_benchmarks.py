@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -42,6 +43,36 @@ def test_a_round_in_turns_returns_every_peers_measurements():
         assert "error" not in out[peer], out[peer]
         assert len(out[peer]["times"]) == 2 and all(t > 0 for t in out[peer]["times"])
     assert out["ours"]["check"] == pytest.approx(out["numpy"]["check"], rel=1e-9)
+
+
+def test_the_gpt_workloads_run_in_turns_and_agree():
+    # W9: ours against nanoGPT's model in torch, same weights and batch (torch if installed)
+    args = argparse.Namespace(threads=1, quick=True, timeout=300)
+    peers = ["ours", "torch"] if run.available("torch") is None else ["ours"]
+    w9 = run.run_group("W9", peers, 1, args)
+    for peer in peers:
+        assert "error" not in w9[peer], w9[peer]
+        assert len(w9[peer]["times"]) == 1 and w9[peer]["times"][0] > 0
+    loss0 = w9["ours"]["check"]["step0_loss"]
+    assert abs(loss0 - np.log(65)) < 0.2  # nanoGPT's init: about a uniform guess
+    assert w9["ours"]["check"]["step2_loss"] < loss0  # AdamW steps lower it
+    if "torch" in w9:
+        assert w9["ours"]["check"] == pytest.approx(w9["torch"]["check"], rel=1e-4)
+    # W10: generation with the KV cache and without draws the same tokens
+    w10 = run.run_group("W10", ["ours", "nocache"], 1, args)
+    for peer in ("ours", "nocache"):
+        assert "error" not in w10[peer], w10[peer]
+        assert w10[peer]["extra"]["kv_cache"] is (peer == "ours")
+    assert w10["ours"]["check"] == w10["nocache"]["check"]
+    # the driver's bookkeeping reports both targets
+    results = {w: {"peers": {p: run.summarize([out[p]]) for p in out},
+                   "ratios": ratios}
+               for w, out, ratios in (
+                   ("W9", w9, {"ours/torch": run.paired([w9], "ours", "torch")}),
+                   ("W10", w10, {"nocache/ours": run.paired([w10], "nocache", "ours")}))}
+    rows = {r["workload"]: r for r in run.targets(results)}
+    assert set(rows) == {"W9", "W10"}
+    assert rows["W10"]["measured"].endswith("x faster") and rows["W10"]["met"] is not None
 
 
 def test_compare_runs_this_checkout_against_a_revision():

@@ -38,6 +38,7 @@ CASES = {
     "cnn": ("shifted test acc %", ["cnn_filters.png", "cnn_feature_maps.png",
                                    "cnn_misclassified.png"]),
     "makemore": ("val loss", ["makemore_bigram_counts.png", "makemore_learning_curves.png"]),
+    "gpt": ("val loss", ["gpt_loss.png"]),
 }
 
 
@@ -116,6 +117,38 @@ def test_gradients_respects_its_budget(tmp_path):
                      r"[\d.]+ s \(2 W forward passes\), more than --budget 0.05 s", proc.stderr)
     assert "numerical gradients, round" not in proc.stderr
     assert re.search(r"^  numerical +measured at fewer than two sizes", proc.stdout, re.MULTILINE)
+
+
+def test_gpt_quick_writes_a_checkpoint_that_loads_and_samples(tmp_path_factory):
+    import json
+
+    import autograd as ag
+    import nn
+
+    proc, cwd = quick_run("gpt", tmp_path_factory)
+    assert proc.returncode == 0, proc.stderr
+    out = cwd / "pictures"
+    config = json.loads((out / "gpt_config.json").read_text(encoding="utf-8"))
+    tok = nn.text.CharTokenizer.from_state_dict(config["tokenizer"])
+    assert tok.vocab_size == config["model"]["vocab_size"] == 65
+    model = nn.models.GPT(**config["model"])
+    state = nn.load(out / "gpt.safetensors")
+    assert set(state) == set(model.state_dict())  # nanoGPT's names, lm_head included
+    model.load_state_dict(state)
+    assert model.lm_head.weight is model.transformer.wte.weight  # still tied
+    assert np.array_equal(model.lm_head.weight.numpy(), state["transformer.wte.weight"])
+    # the loaded weights are the trained ones: the loss the table printed, not ln 65
+    header, row = table_rows(proc.stdout)[:2]
+    assert float(row[header.index("val loss")]) < np.log(65) - 0.1
+    ids = tok.encode("ROMEO:\nO, speak")
+    x = np.array([ids[:-1]], dtype=np.int64)
+    _, loss = model(x, np.array([ids[1:]], dtype=np.int64))
+    assert loss.item() < np.log(65)
+    text = tok.decode(model.generate(x, 20, generator=ag.Generator().manual_seed(0))
+                      .numpy()[0].tolist())
+    assert text.startswith("ROMEO:\nO, spea") and len(text) == len(ids) - 1 + 20
+    samples = (out / "gpt_samples.txt").read_text(encoding="utf-8")
+    assert len(samples) == 62 and samples[0] == "\n"  # the prompt, 60 more and a newline
 
 
 def _digits_numbers(stdout: str) -> list:

@@ -15,7 +15,8 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 PARTS = ["linear_models", "xor_and_the_mlp", "universal_approximation",
          "tanh_and_the_221_network", "gradients", "batch_gd_vs_sgd", "digits", "cnn", "newton",
-         "bigram_and_mlp_language_models", "backprop_ninja"]
+         "bigram_and_mlp_language_models", "backprop_ninja", "attention_from_scratch",
+         "gpt_on_shakespeare"]
 
 
 def test_one_notebook_per_part_of_the_lecture():
