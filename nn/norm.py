@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from autograd import Tensor, defaults
+from autograd.compile import replayable
 
 from ._args import as_tensor, layer_input
 from .module import Module, Parameter
@@ -42,6 +43,14 @@ def batch_norm(x: Any, running_mean: Any, running_var: Any, weight: Any = None,
     unbiased variance for running_var, as PyTorch. Otherwise the running statistics
     are used. Then y = x_hat * weight + bias, per channel.
     """
+    return _batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps,
+                       None)
+
+
+def _batch_norm(x: Any, running_mean: Any, running_var: Any, weight: Any, bias: Any,
+                training: bool, momentum: float | None, eps: float, counter: Any) -> Tensor:
+    """batch_norm; ``counter`` (the layer's num_batches_tracked, or None) counts the batch,
+    and momentum None means the cumulative average 1 / count."""
     x = as_tensor(x)
     if x.ndim < 2:
         raise ValueError(
@@ -69,8 +78,7 @@ def batch_norm(x: Any, running_mean: Any, running_var: Any, weight: Any = None,
         mean = x.mean(axis=axes, keepdims=True)
         var = x.var(axis=axes, keepdims=True, ddof=0)  # biased, as PyTorch normalises
         if training:
-            _update(running_mean, mean.data, momentum)
-            _update(running_var, var.data * (n / max(n - 1, 1)), momentum)
+            _update_stats(running_mean, running_var, mean.data, var.data, n, momentum, counter)
         x_hat = (x - mean) / (var + eps).sqrt()
     else:
         mean = np.asarray(_raw(running_mean)).reshape(shape).astype(x.dtype, copy=False)
@@ -81,6 +89,19 @@ def batch_norm(x: Any, running_mean: Any, running_var: Any, weight: Any = None,
     if bias is not None:
         x_hat = x_hat + _param(bias, x.dtype).reshape(shape)
     return x_hat
+
+
+@replayable  # an ag.compile step updates the running statistics at every replay
+def _update_stats(running_mean: Any, running_var: Any, mean: np.ndarray, var: np.ndarray,
+                  n: int, momentum: float | None, counter: Any) -> None:
+    """Count the batch (``counter``) and move the running statistics towards its mean and
+    unbiased variance (momentum None: the cumulative average)."""
+    if counter is not None:
+        counter.data += 1
+        if momentum is None:
+            momentum = 1.0 / float(counter.data)
+    _update(running_mean, mean, momentum)
+    _update(running_var, var * (n / max(n - 1, 1)), momentum)
 
 
 def _update(stat: Any, batch: np.ndarray, momentum: float) -> None:
@@ -178,16 +199,15 @@ class _BatchNorm(Module):
         if x.dtype != dtype:
             raise TypeError(f"{self._name()}: input dtype {x.dtype} differs from the layer's "
                             f"{dtype}; convert one of them (x.astype or model.to).")
-        momentum = self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
-            if momentum is None:  # a cumulative average of every batch so far
-                momentum = 1.0 / float(self.num_batches_tracked.data)
+        # in training the batch is counted (num_batches_tracked) and momentum None is the
+        # cumulative average 1 / count, both inside _update_stats (which ag.compile replays)
+        tracking = self.training and self.track_running_stats
         use_running = not self.training or self.track_running_stats
-        return batch_norm(x, self.running_mean if use_running else None,
-                          self.running_var if use_running else None, self.weight, self.bias,
-                          training=self.training or self.running_mean is None,
-                          momentum=0.0 if momentum is None else momentum, eps=self.eps)
+        return _batch_norm(x, self.running_mean if use_running else None,
+                           self.running_var if use_running else None, self.weight, self.bias,
+                           self.training or self.running_mean is None,
+                           self.momentum if tracking or self.momentum is not None else 0.0,
+                           self.eps, self.num_batches_tracked if tracking else None)
 
     def _name(self) -> str:
         return f"{type(self).__name__}({self.num_features})"
