@@ -254,7 +254,7 @@ class Recording:
                 j = xref[1]
                 edges.append((i, target, "add" if j in self.pending else "set", j))
                 self.pending.add(j)
-        self.walk.visits.append((k, grads.__class__ is tuple or False, edges))
+        self.walk.visits.append((k, len(grads), edges))
 
     def call(self, f: Callable, args: tuple, kwargs: dict) -> Any:
         """A ``@replayable`` side effect: written down, then run with recording paused."""
@@ -465,11 +465,10 @@ def _build(rec: Recording, spec: Any, n_args: int, tensor_args: set) -> Callable
                 w(f"    g{root} = _unit_seed({cg.name(op.dtype, 'D')}, {op.shape!r})")
             else:
                 w(f"    g{root} = {cg.name(entry.seed, 'C')}.copy()")
-            for k, is_tuple, edges in entry.visits:
+            for k, _, edges in entry.visits:
                 F = cg.name(rec.ops[k].fn, "F")
                 w(f"    _gs = {F}.backward(c{k}, g{k}); g{k} = None")
-                if not is_tuple:
-                    w("    _gs = (_gs,)")
+                w("    if _gs.__class__ is not tuple: _gs = (_gs,)")
                 for i, target, how, dest in edges:
                     gx = f"_gs[{i}]"
                     if target is not None:
