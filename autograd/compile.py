@@ -568,17 +568,21 @@ class StepGraph:
         import graphviz
 
         g = graphviz.Digraph(graph_attr={"rankdir": rankdir})
+        ids = {name: f"b{i}" for i, name in enumerate(self.buffers)}  # no ':' (a port)
+        ids.update({name: f"v{name[1:]}" for name, *_ in self.ops})
         for name, (shape, dtype) in self.buffers.items():
-            g.node("b:" + name, f"{name}\n{shape}", shape="box", style="rounded")
+            g.node(ids[name], f"{name}\n{shape}", shape="box", style="rounded")
         for name, op, ins, shape, _ in self.ops:
-            g.node(name, f"{name} {op}\n{shape}", shape="ellipse")
+            g.node(ids[name], f"{name} {op}\n{shape}", shape="ellipse")
             for i in ins:
-                g.edge(i if i.startswith("%") else "b:" + i, name)
+                if i in ids:
+                    g.edge(ids[i], ids[name])
         for name, _, dests in self.backward:
             for d in dests:
                 target = d[:-5] if d.endswith(".grad") else d
-                g.edge(name, target if target.startswith("%") else "b:" + target,
-                       style="dashed", color="firebrick", constraint="false")
+                if target in ids:
+                    g.edge(ids[name], ids[target], style="dashed", color="firebrick",
+                           constraint="false")
         return g
 
 
@@ -674,12 +678,16 @@ class CompiledStep:
         return self._call(args, ())
 
     def _key(self, args: tuple, kw_names: tuple) -> tuple:
-        if self._modules is None:
-            self._modules = _reachable_modules(self.fn, args, {})
+        """What a recording is valid for (see the module doc); built on every call."""
+        mods = self._modules
+        if mods is None:
+            mods = self._modules = _reachable_modules(self.fn, args, {})
         # with tensor hooks anywhere the walk takes its slower path, which sums a leaf's
         # gradients in another order: a recording made without them replays only without
-        return (tuple(map(_arg_key, args)), kw_names, is_grad_enabled(), not _NODE_HOOKS,
-                tuple(m.training for m in self._modules))
+        return (tuple([(a.__class__, a.data.shape, a.data.dtype, a._requires_grad)
+                       if a.__class__ is Tensor else _arg_key(a) for a in args]),
+                kw_names, _engine._grad_everywhere or _engine._local.enabled,
+                not _NODE_HOOKS, tuple([m.training for m in mods]))
 
     def _run(self, args: tuple, kw_names: tuple) -> Any:
         if not kw_names:
