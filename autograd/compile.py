@@ -108,7 +108,8 @@ def replayable(f: Callable) -> Callable:
 
 
 class _Op:
-    __slots__ = ("fn", "ins", "params", "needs", "tracked", "k", "coerce", "shape", "dtype")
+    __slots__ = ("fn", "ins", "params", "prefs", "needs", "tracked", "k", "coerce", "shape",
+                 "dtype")
 
 
 class _Walk:
@@ -186,6 +187,8 @@ class Recording:
             return self.fail(str(e))
         rec = _new(_Op)
         rec.fn, rec.ins, rec.params = fn, ins, dict(params)
+        # keyword arguments that are values of the step (an index array from an argument)
+        rec.prefs = {k: r for k, v in params.items() if (r := self._param_ref(v)) is not None}
         rec.tracked = node._ctx is not None
         rec.needs = ctx.needs_input_grad if rec.tracked else None
         rec.k = len(self.ops)
@@ -197,6 +200,15 @@ class Recording:
         ref = ("v", rec.k)
         self.value_of[id(node)] = ref
         self.array_ref[id(node.data)] = ref
+
+    def _param_ref(self, v: Any) -> tuple | None:
+        """A keyword argument's ref when it is (or holds) an array of the step, else None."""
+        if isinstance(v, _ndarray):
+            return self.array_ref.get(id(v))
+        if isinstance(v, tuple) and any(isinstance(e, _ndarray) and id(e) in self.array_ref
+                                        for e in v):
+            return ("t", tuple(self.array_ref.get(id(e)) or ("c", e) for e in v))
+        return None
 
     def backward_start(self, root: Node, seed: Any, retain_graph: bool,
                        capture: Any, observe: Any) -> None:
@@ -331,12 +343,18 @@ def _same(a: Any, b: Any) -> bool:
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, (int, float, complex, str, bytes, bool, np.generic, type(None))):
         return type(a) is type(b) and (a == b or a != a and b != b)
+    if isinstance(a, slice) and isinstance(b, slice):
+        return _same((a.start, a.stop, a.step), (b.start, b.stop, b.step))
+    if isinstance(a, (np.dtype, range)):
+        return type(a) is type(b) and a == b
     return False
 
 
 def _same_ref(a: tuple, b: tuple) -> bool:
     if a[0] != b[0]:
         return False
+    if a[0] == "t":
+        return len(a[1]) == len(b[1]) and all(map(_same_ref, a[1], b[1]))
     if a[0] == "c":
         return _same(a[1], b[1])
     return a[1] is b[1] if a[0] == "l" else a[1] == b[1]
@@ -350,7 +368,11 @@ def _differs(a: Recording, b: Recording) -> str | None:
         if type(x) is not type(y):
             return "the step ran different ops on two calls"
         if isinstance(x, _Op):
-            if x.fn is not y.fn or not _same(x.params, y.params) or len(x.ins) != len(y.ins):
+            consts = {k: v for k, v in x.params.items() if k not in x.prefs}
+            if (x.fn is not y.fn or not _same(consts, {k: v for k, v in y.params.items()
+                                                      if k not in y.prefs})
+                    or x.prefs.keys() != y.prefs.keys() or len(x.ins) != len(y.ins)
+                    or not all(_same_ref(x.prefs[k], y.prefs[k]) for k in x.prefs)):
                 return f"the step ran different ops on two calls ({x.fn.__name__})"
             for p, q in zip(x.ins, y.ins):  # noqa: B905
                 if not _same_ref(p, q):
@@ -414,6 +436,8 @@ class _Codegen:
             return f"{self.name(x, 'L')}.data"
         if kind == "v":
             return f"v{x}"
+        if kind == "t":
+            return "(" + "".join(self.ref(r) + ", " for r in x) + ")"
         return self.name(x, "C")
 
     def result(self, spec: Any) -> str:
@@ -446,12 +470,16 @@ def _build(rec: Recording, spec: Any, n_args: int, tensor_args: set) -> Callable
         if isinstance(entry, _Op):
             k, F = entry.k, cg.name(entry.fn, "F")
             w(f"    c{k} = _new(_Context); c{k}.saved = ()")
+            if entry.prefs:  # keyword arguments that change per call: a dict per call
+                w(f"    _p = {{**{cg.name(entry.params, 'P')}, "
+                  + ", ".join(f"{k!r}: {cg.ref(r)}" for k, r in entry.prefs.items()) + "}")
+            params = "_p" if entry.prefs else cg.name(entry.params, "P")
             if entry.tracked:
                 w(f"    c{k}.fn = {F}; c{k}.needs_input_grad = {cg.name(entry.needs, 'N')}")
                 if entry.params:
-                    w(f"    c{k}.params = {cg.name(entry.params, 'P')}")
+                    w(f"    c{k}.params = {params}")
             ins = "".join(", " + cg.ref(r) for r in entry.ins)
-            kw = f", **{cg.name(entry.params, 'P')}" if entry.params else ""
+            kw = f", **{params}" if entry.params else ""
             w(f"    v{k} = {F}.forward(c{k}{ins}{kw})")
             if entry.coerce:
                 w(f"    if v{k}.__class__ is not _ndarray:")

@@ -302,3 +302,32 @@ def test_no_warning_for_a_plain_step():
         warnings.simplefilter("error")
         for x, y in _batches(4, (10, 12), 4, np.float32):
             step(ag.Tensor(x), ag.Tensor(y))
+
+
+def test_gpt_step_with_dropout_replays_bitwise():
+    """Token ids reach the ops as index arrays (keyword arguments): read per call."""
+    def run(compiled):
+        ag.manual_seed(0)
+        model = nn.models.GPT(vocab_size=50, block_size=16, n_layer=2, n_head=2, n_embd=32,
+                              dropout=0.1)
+        opt = model.configure_optimizers(0.1, 1e-3, (0.9, 0.95))
+
+        def step(idx, tgt):
+            logits = model(idx)[0]
+            loss = F.cross_entropy(logits.reshape(4, 50), tgt)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+        if compiled:
+            step = ag.compile(step)
+        rng = np.random.default_rng(0)
+        losses = [step(ag.Tensor(rng.integers(0, 50, (4, 16))),
+                       ag.Tensor(rng.integers(0, 50, (4,)))).item() for _ in range(6)]
+        return losses, [p.numpy().copy() for p in model.parameters()], step
+
+    eager, compiled = run(False), run(True)
+    assert eager[0] == compiled[0]
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(eager[1], compiled[1], strict=True))
+    assert compiled[2].stats["replayed"] == 4
+    assert "DropoutMask" in [op[1] for op in compiled[2].graph.ops]
