@@ -11,6 +11,7 @@ import numpy as np
 
 from . import functional, ops
 from .broadcast import unbroadcast
+from .compile import compile  # noqa: F401, A004 - ag.compile (as torch.compile)
 from .creation import (
     arange,
     empty,
@@ -111,7 +112,6 @@ from .torch_functions import (
     transpose,
 )
 from .viz import draw_graph
-from .compile import compile  # noqa: A004 - ag.compile, as torch.compile
 
 # numpy's dtypes under PyTorch's names
 float16, float32, float64 = np.float16, np.float32, np.float64

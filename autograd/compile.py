@@ -55,7 +55,7 @@ import numpy as np
 from . import engine as _engine
 from .broadcast import unbroadcast
 from .context import Context
-from .engine import _NODE_HOOKS, Node, _resaved, is_grad_enabled
+from .engine import _NODE_HOOKS, Node, _resaved
 from .tensor import Tensor
 
 __all__ = ["compile", "replayable", "unreplayable", "CompiledStep", "StepGraph"]
@@ -134,6 +134,9 @@ class Recording:
         self.keep: list = [args, kwargs]  # everything whose id is a key stays alive
         self.walk: _Walk | None = None
         self.pending: set = set()  # value indices with a pending gradient in this walk
+        # leaves the step reads, with their .data and .grad as the recorded events left
+        # them: a change made in between (p.data -= lr * p.grad by hand) is not replayable
+        self.leaves: dict = {}
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 self.value_of[id(a)] = ("a", i)
@@ -158,6 +161,8 @@ class Recording:
                 if x._ctx is not None and x._requires_grad:
                     self.fail("an input with a graph built before the step (detach it first)")
                 ref = ("l", x)
+                self.leaves[id(x)] = _snapshot(x)
+                self.array_ref.setdefault(id(x.data), ref)
             else:  # a tensor made inside the step outside any op: a view of a value, or a
                 ref = self.array_ref.get(id(x.data))  # constant (checked by a second recording)
                 if ref is None:
@@ -212,6 +217,7 @@ class Recording:
 
     def backward_start(self, root: Node, seed: Any, retain_graph: bool,
                        capture: Any, observe: Any) -> None:
+        self.verify()
         if observe is not None:
             return self.fail("create_graph=True (or backward_steps)")
         if capture is not None:
@@ -232,6 +238,25 @@ class Recording:
         self.walk = walk
         self.pending = {ref[1]}
         self.tape.append(walk)
+
+    def backward_end(self) -> None:
+        """A walk finished: the leaves' gradients are what it left."""
+        self.walk = None
+        self._sync()
+
+    def _sync(self) -> None:
+        for key, snap in self.leaves.items():
+            self.leaves[key] = _snapshot(snap[0])
+
+    def verify(self) -> None:
+        """Fail if a leaf's .data or .grad changed since the last recorded event."""
+        if self.failed is not None:
+            return
+        for leaf, data, copy, grad, gcopy in self.leaves.values():
+            if not (_unchanged(leaf.data, data, copy) and _unchanged(leaf.grad, grad, gcopy)):
+                return self.fail(
+                    f"a tensor of shape {tuple(leaf.data.shape)} (a parameter?) had its .data or "
+                    ".grad changed outside the ops and the optimizer (written by hand?)")
 
     def backward_node(self, ctx: Context, node: Node, grads: tuple) -> None:
         if self.failed is not None or self.walk is None:
@@ -270,6 +295,7 @@ class Recording:
 
     def call(self, f: Callable, args: tuple, kwargs: dict) -> Any:
         """A ``@replayable`` side effect: written down, then run with recording paused."""
+        self.verify()
         if self.failed is None:
             try:
                 rec = _new(_Call)
@@ -284,6 +310,7 @@ class Recording:
             out = f(*args, **kwargs)
         finally:
             _engine._set_recorder(prev)
+        self._sync()
         if out is not None:
             self.fail(f"{f.__qualname__} returned a value the step may use")
         return out
@@ -324,6 +351,20 @@ class Recording:
         if isinstance(out, _ndarray) and id(out) in self.array_ref:
             self.fail("the step returns an ndarray it computed")
         return ("obj", out)
+
+
+def _snapshot(leaf: Node) -> tuple:
+    g = leaf.grad
+    return (leaf, leaf.data, leaf.data.copy(), g,
+            g.copy() if isinstance(g, _ndarray) else g)
+
+
+def _unchanged(now: Any, then: Any, copy: Any) -> bool:
+    if now is not then:
+        return False
+    if isinstance(now, _ndarray):
+        return now.shape == copy.shape and now.tobytes() == copy.tobytes()
+    return True
 
 
 # ---------------------------------------------------------------------------
@@ -598,7 +639,7 @@ class StepGraph:
         g = graphviz.Digraph(graph_attr={"rankdir": rankdir})
         ids = {name: f"b{i}" for i, name in enumerate(self.buffers)}  # no ':' (a port)
         ids.update({name: f"v{name[1:]}" for name, *_ in self.ops})
-        for name, (shape, dtype) in self.buffers.items():
+        for name, (shape, _) in self.buffers.items():
             g.node(ids[name], f"{name}\n{shape}", shape="box", style="rounded")
         for name, op, ins, shape, _ in self.ops:
             g.node(ids[name], f"{name} {op}\n{shape}", shape="ellipse")
@@ -746,6 +787,7 @@ class CompiledStep:
             out = self._run(args, kw_names)
         finally:
             _engine._set_recorder(prev)
+        rec.verify()
         self.stats["recorded"] += 1
         spec = rec.result(out)
         reason = rec.failed

@@ -768,6 +768,8 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
         if nxt is not None:
             nxt._g = None
         raise
+    if watch and _recorder is not None:  # once per walk
+        _recorder.backward_end()
 
 
 def _copying_backward(backward: Callable) -> Callable:

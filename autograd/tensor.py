@@ -14,8 +14,8 @@ from typing import Any, Iterable
 import numpy as np
 
 from . import defaults, ops, return_types
-from . import engine as _engine
 from . import devices as _device_mod
+from . import engine as _engine
 from .broadcast import unbroadcast
 from .context import _NO_PARAMS
 from .engine import Node, _apply, _recording_backward, is_grad_enabled

@@ -331,3 +331,25 @@ def test_gpt_step_with_dropout_replays_bitwise():
     assert all(a.tobytes() == b.tobytes() for a, b in zip(eager[1], compiled[1], strict=True))
     assert compiled[2].stats["replayed"] == 4
     assert "DropoutMask" in [op[1] for op in compiled[2].graph.ops]
+
+
+def test_parameters_written_by_hand_fall_back():
+    """An update in numpy (no op, no optimizer) would be lost by a replay: it runs eagerly."""
+    def run(compiled):
+        w = ag.Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+
+        def step(x):
+            loss = ((w * x).sum() - 1.0) ** 2
+            loss.backward()
+            w.data -= 0.1 * w.grad
+            w.grad = None
+            return loss
+        if compiled:
+            step = ag.compile(step)
+        xs = [ag.Tensor(np.array([1.0, 2.0, 3.0]) * k) for k in (1, 0.5, 0.25, 0.1)]
+        return [step(x).item() for x in xs], w.numpy().copy()
+
+    eager = run(False)
+    with _warns("changed outside the ops"):
+        compiled = run(True)
+    assert eager[0] == compiled[0] and np.array_equal(eager[1], compiled[1])
