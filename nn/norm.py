@@ -14,6 +14,7 @@ import numpy as np
 
 from autograd import Tensor, defaults
 from autograd.compile import replayable
+from autograd.engine import BuiltinFunction, Context
 
 from ._args import as_tensor, layer_input
 from .module import Module, Parameter
@@ -81,14 +82,46 @@ def _batch_norm(x: Any, running_mean: Any, running_var: Any, weight: Any, bias: 
             _update_stats(running_mean, running_var, mean.data, var.data, n, momentum, counter)
         x_hat = (x - mean) / (var + eps).sqrt()
     else:
-        mean = np.asarray(_raw(running_mean)).reshape(shape).astype(x.dtype, copy=False)
-        var = np.asarray(_raw(running_var)).reshape(shape).astype(x.dtype, copy=False)
-        x_hat = (x - mean) * (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        # read through ops, so that ag.compile reads the statistics anew at every replay
+        mean = _RunningShift.apply(_stat(running_mean), shape=shape, dtype=x.dtype)
+        scale = _RunningScale.apply(_stat(running_var), shape=shape, dtype=x.dtype, eps=eps)
+        x_hat = (x - mean) * scale
     if weight is not None:
         x_hat = x_hat * _param(weight, x.dtype).reshape(shape)
     if bias is not None:
         x_hat = x_hat + _param(bias, x.dtype).reshape(shape)
     return x_hat
+
+
+def _stat(t: Any) -> Tensor:
+    return t if isinstance(t, Tensor) else Tensor._wrap(np.asarray(t))
+
+
+class _RunningShift(BuiltinFunction):
+    """Evaluation mode's mean: the running mean as (1, C, 1, ...) in the input's dtype (an
+    op of its own, without gradient, so that a compiled step reads the buffer anew)."""
+
+    @staticmethod
+    def forward(ctx: Context, mean: np.ndarray, shape: tuple, dtype: Any) -> np.ndarray:
+        return mean.reshape(shape).astype(dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Context, g: Any) -> tuple:
+        return (None,)
+
+
+class _RunningScale(BuiltinFunction):
+    """Evaluation mode's 1 / sqrt(running_var + eps), as (1, C, 1, ...) in the input's dtype."""
+
+    @staticmethod
+    def forward(ctx: Context, var: np.ndarray, shape: tuple, dtype: Any,
+                eps: float) -> np.ndarray:
+        var = var.reshape(shape).astype(dtype, copy=False)
+        return (1.0 / np.sqrt(var + eps)).astype(dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Context, g: Any) -> tuple:
+        return (None,)
 
 
 @replayable  # an ag.compile step updates the running statistics at every replay

@@ -353,3 +353,24 @@ def test_parameters_written_by_hand_fall_back():
     with _warns("changed outside the ops"):
         compiled = run(True)
     assert eager[0] == compiled[0] and np.array_equal(eager[1], compiled[1])
+
+
+def test_batchnorm_running_statistics_are_read_anew_in_eval_replays():
+    model, opt, train = _cnn(np.float64)()
+    train = ag.compile(train)
+
+    @ag.compile
+    def evaluate(x):
+        with ag.no_grad():
+            return model(x)
+
+    batches = _batches(8, (6, 2, 8, 8), 3, np.float64, seed=6)
+    x_eval = ag.Tensor(batches[0][0])
+    for x, y in batches:  # train, then evaluate: the statistics change in between
+        model.train()
+        train(ag.Tensor(x), ag.Tensor(y))
+        model.eval()
+        got = evaluate(x_eval).numpy()
+        with ag.no_grad():
+            assert got.tobytes() == model(x_eval).numpy().tobytes()
+    assert evaluate.stats["replayed"] == 6 and train.stats["replayed"] == 6
