@@ -11,6 +11,7 @@ import numpy as np
 
 from . import functional, ops
 from .broadcast import unbroadcast
+from .compile import compile  # noqa: F401, A004 - ag.compile (as torch.compile)
 from .creation import (
     arange,
     empty,

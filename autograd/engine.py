@@ -55,6 +55,10 @@ _FREED = FREED
 # A thread counts itself in before its ops run and out after, so it always sees
 # its own entry.
 _anomaly = False  # process-wide, as in PyTorch: does every op check for NaN/inf
+# The one flag the hot paths test for anything beyond plain execution: anomaly mode, or
+# ``ag.compile`` recording a step (``_recorder``, see compile.py). False nearly always.
+_watch = False
+_recorder: Any = None  # the Recording that ops and backward walks report to, or None
 _threads_without_grad = 0  # how many threads have grad mode off right now
 _grad_everywhere = True  # _threads_without_grad == 0: the one global the hot path reads
 _mode_lock = threading.Lock()
@@ -131,10 +135,43 @@ def detect_anomaly() -> Iterator[None]:
     global _anomaly
     prev = _anomaly
     _anomaly = True
+    _set_watch()
     try:
         yield
     finally:
         _anomaly = prev
+        _set_watch()
+
+
+def _set_watch() -> None:
+    """Recompute ``_watch`` after anomaly mode or the recorder changed."""
+    global _watch
+    _watch = _anomaly or _recorder is not None
+
+
+def _set_recorder(recorder: Any) -> Any:
+    """Make ``recorder`` (or None) the one ops report to; returns the previous one."""
+    global _recorder
+    prev, _recorder = _recorder, recorder
+    _set_watch()
+    return prev
+
+
+def _watched_forward(fn: type, inputs: tuple, params: dict, ctx: Context, node: "Node",
+                     out: Any) -> None:
+    """``_apply`` under ``_watch``: the anomaly check, and/or telling the recorder."""
+    if _anomaly:
+        _check_finite(fn, "forward", (out,), inputs)
+    if _recorder is not None:
+        _recorder.op(fn, inputs, params, ctx, node, out)
+
+
+def _watched_backward(ctx: Context, node: "Node", grads: tuple, inputs: tuple) -> None:
+    """The walk under ``_watch``, once per node: the anomaly check, and/or the recorder."""
+    if _anomaly:
+        _check_finite(ctx.fn, "backward", grads, inputs)
+    if _recorder is not None:
+        _recorder.backward_node(ctx, node, grads)
 
 
 def _shape_of(value: Any) -> tuple:
@@ -499,8 +536,6 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
         needs = tuple(need_list)
         tracked = True in need_list
         out = fn.forward(ctx, *raw, **params)
-    if _anomaly:
-        _check_finite(fn, "forward", (out,), inputs)
 
     node = _new(node_type)
     if out.__class__ is node_type._data_type:
@@ -524,6 +559,8 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
     else:
         node._requires_grad = False
         node._ctx = None
+    if _watch:  # anomaly mode, or ag.compile recording (one test for both)
+        _watched_forward(fn, inputs, params, ctx, node, out)
     return node
 
 
@@ -603,7 +640,9 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
             "Create the inputs with requires_grad=True, and do not compute it under no_grad()."
         )
     assigned: set = set()  # ids of arrays handed to .grad in this pass (to avoid aliasing)
-    anomaly = _anomaly
+    watch = _watch
+    if watch and _recorder is not None:
+        _recorder.backward_start(root, seed, retain_graph, capture, observe)
     root._g = seed
     # The cyclic collector is left alone: the short-lived tuples of a backward pass cost
     # it little, and pausing it per call (thread-safely, without undoing a user's own
@@ -640,8 +679,8 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
                 inputs = ctx.inputs
                 if len(grads) != len(inputs):
                     _raise_arity(ctx, grads)
-                if anomaly:
-                    _check_finite(ctx.fn, "backward", grads, inputs)
+                if watch:
+                    _watched_backward(ctx, node, grads, inputs)
                 if not retain_graph:
                     ctx.saved = _FREED
                 for x, gx, needed in zip(inputs, grads, ctx.needs_input_grad):  # noqa: B905 (checked above)
@@ -687,6 +726,8 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
         if nxt is not None:
             nxt._g = None
         raise
+    if watch and _recorder is not None:  # once per walk
+        _recorder.backward_end()
 
 
 def _copying_backward(backward: Callable) -> Callable:

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import defaults, ops, return_types
 from . import devices as _device_mod
+from . import engine as _engine
 from .broadcast import unbroadcast
 from .context import _NO_PARAMS
 from .engine import Node, _apply, _recording_backward, is_grad_enabled
@@ -29,6 +30,13 @@ _ndarray = np.ndarray
 _Add, _Sub, _Mul, _Div, _Pow = ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Pow
 _MatMul, _Neg, _Exp, _Log = ops.MatMul, ops.Neg, ops.Exp, ops.Log
 _Tanh, _Sigmoid, _Relu = ops.Tanh, ops.Sigmoid, ops.Relu
+
+
+def _converted(how: str) -> None:
+    """A tensor became a Python value while ``ag.compile`` records: the step's control
+    flow may depend on it, so the recording must not be replayed."""
+    _engine._recorder.fail(f"a tensor converted to a Python value ({how}) while recording: "
+                           "the step's control flow may depend on it")
 
 
 class _NotFloating(Exception):
@@ -377,6 +385,8 @@ class Tensor(Node, MathMethods, ShapeMethods):
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     def item(self) -> Any:
+        if _engine._recorder is not None:
+            _converted("item()")
         if self.data.size != 1:
             raise ValueError(
                 f"item(): only one-element tensors convert to a Python number, this one has "
@@ -420,6 +430,8 @@ class Tensor(Node, MathMethods, ShapeMethods):
         return self.data
 
     def tolist(self) -> Any:
+        if _engine._recorder is not None:
+            _converted("tolist()")
         return self.data.tolist()
 
     def detach(self) -> "Tensor":
@@ -772,6 +784,8 @@ class Tensor(Node, MathMethods, ShapeMethods):
         return Tensor._wrap(np.asarray(self.data != _data(other)))
 
     def __bool__(self) -> bool:
+        if _engine._recorder is not None:
+            _converted("bool()")
         return bool(self.data)
 
     # PyTorch's named comparisons: bool tensors, no graph (as the operators)

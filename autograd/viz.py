@@ -287,6 +287,8 @@ def draw_graph(root: Node, params: dict | None = None, rankdir: str = "LR",
     (``max_nodes=None`` draws everything). ``g.source`` is the DOT text;
     ``g.render('graph', format='svg')`` needs graphviz's ``dot`` program.
     """
+    if not isinstance(root, Node) and hasattr(root, "_draw_graph"):  # ag.compile's step.graph
+        return root._draw_graph(rankdir=rankdir)
     if not isinstance(root, Node):
         raise TypeError(f"draw_graph: root must be a Tensor or Scalar, got {type(root).__name__}.")
     if rankdir not in ("LR", "TB", "RL", "BT"):

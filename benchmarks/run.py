@@ -431,6 +431,13 @@ def targets(results: dict) -> list[dict]:
         add("W7", "ours <= 1.10x numpy and <= 1.5x PyTorch", value,
             rn is not None and rn <= 1.10 and rt is not None and rt <= 1.5,
             na if rn is not None and rn <= 1.10 and rt is None else None)
+    for w, goal, key, limit in (("W1", "compiled <= 1.05x numpy", "ours-compiled/numpy", 1.05),
+                                ("W2", "compiled <= 1.0x numpy", "ours-compiled/numpy", 1.0),
+                                ("W7", "compiled <= 0.85x PyTorch", "ours-compiled/torch", 0.85)):
+        if w in results and key in results[w].get("ratios", {}):
+            r = paired_value(results[w], key)
+            add(w, goal, f"{r:.2f}x" if r else "-", r is not None and r <= limit,
+                why(w, "ours-compiled", key.split("/")[1]))
     if "W8" in results:
         r = paired_value(results["W8"], "ours/torch")
         add("W8", "ours' Hessian-vector product <= PyTorch's", f"{r:.2f}x torch" if r else "-",
@@ -628,6 +635,11 @@ def main(argv: list[str] | None = None) -> int:
         elif w != "MEM":
             res["ratios"] = {"ours/numpy": paired(groups, "ours", "numpy"),
                              "ours/torch": paired(groups, "ours", "torch")}
+            if "ours-compiled" in PEERS[w]:
+                res["ratios"].update({
+                    "ours-compiled/numpy": paired(groups, "ours-compiled", "numpy"),
+                    "ours-compiled/torch": paired(groups, "ours-compiled", "torch"),
+                    "ours-compiled/ours": paired(groups, "ours-compiled", "ours")})
         else:
             res["ratios"] = {}
         if w == "W5":

@@ -16,6 +16,7 @@ Peers:
   torch      PyTorch (skipped, saying so, when not installed)
   micrograd  Karpathy's micrograd (W4 only; skipped when not installed)
   nocache    ours without the KV cache (W10 only: ``generate(..., use_cache=False)``)
+  ours-compiled  ours with the training step wrapped in ag.compile (W1, W2, W7)
 
 Everything a workload needs is made from one seed in ``shared()``, so every
 peer starts from identical arrays. Everything is float32 except W4 (Python
@@ -78,13 +79,13 @@ if str(ROOT) not in sys.path:
 SEED = 0
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "W10", "MEM")
 PEERS = {  # who runs each workload, in the driver's order
-    "W1": ("ours", "numpy", "torch"),
-    "W2": ("ours", "numpy", "torch"),
+    "W1": ("ours", "numpy", "torch", "ours-compiled"),
+    "W2": ("ours", "numpy", "torch", "ours-compiled"),
     "W3": ("ours", "numpy", "torch"),
     "W4": ("ours", "micrograd"),
     "W5": ("ours", "numpy", "torch"),
     "W6": ("ours", "numpy", "torch"),
-    "W7": ("ours", "numpy", "torch"),
+    "W7": ("ours", "numpy", "torch", "ours-compiled"),
     "W8": ("ours", "torch"),
     "W9": ("ours", "torch"),
     "W10": ("ours", "nocache"),
@@ -365,7 +366,7 @@ def torch_threads(threads: int):
 # each returns the mean training loss of each epoch; epoch 0 is the warm-up
 # ===========================================================================
 
-def mlp_ours(S: dict, epochs: int):
+def mlp_ours(S: dict, epochs: int, compiled: bool = False):
     import autograd as ag
     import nn
     from nn import functional as F
@@ -404,6 +405,21 @@ def mlp_ours(S: dict, epochs: int):
             opt.step()
             total += loss.item()  # the value a user prints
         return total / len(batches)
+
+    if compiled:
+        @ag.compile
+        def train_step(xb, yb):
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        def epoch():  # noqa: F811 - the same loop, the step compiled
+            total = 0.0
+            for xb, yb in batches:
+                total += train_step(xb, yb).item()
+            return total / len(batches)
 
     return epoch, {"batches": how}
 
@@ -507,6 +523,7 @@ def run_mlp(workload: str, peer: str, repeats: int, quick: bool, threads: int, *
     epochs = repeats + 1
     S = shared(workload, quick, epochs=epochs)
     make = {"ours": mlp_ours, "numpy": mlp_numpy,
+            "ours-compiled": lambda S, e: mlp_ours(S, e, compiled=True),
             "torch": lambda S, e: mlp_torch(S, e, threads)}[peer]
     epoch, info = make(S, epochs)
     rss0 = rss_mb()
@@ -896,7 +913,8 @@ def run_w6(workload: str, peer: str, repeats: int, quick: bool, threads: int, **
 # 400-120-84-10 with relu, softmax cross-entropy, SGD. Milliseconds per step.
 # ===========================================================================
 
-def lenet_ours(S: dict):
+def lenet_ours(S: dict, compiled: bool = False):
+    import autograd as ag
     import nn
     from nn import functional as F
 
@@ -929,6 +947,20 @@ def lenet_ours(S: dict):
         loss.backward()
         opt.step()
         return loss.item()
+
+    if compiled:
+        Xt, yt = ag.Tensor(X), ag.Tensor(y)
+
+        @ag.compile
+        def train_step(xb, yb):
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        def step():  # noqa: F811 - the same step, compiled
+            return train_step(Xt, yt).item()
 
     return step
 
@@ -1077,6 +1109,7 @@ def lenet_torch(S: dict, threads: int):
 def run_w7(workload: str, peer: str, repeats: int, quick: bool, threads: int, **_) -> dict:
     S = shared("W7", quick)
     step = {"ours": lenet_ours, "numpy": lenet_numpy,
+            "ours-compiled": lambda S: lenet_ours(S, compiled=True),
             "torch": lambda S: lenet_torch(S, threads)}[peer](S)
     rss0 = rss_mb()
     first = step()  # warm-up and check: the first step's loss, then the third's
@@ -1357,7 +1390,8 @@ def environment(peer: str, threads: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("workload", choices=WORKLOADS)
-    ap.add_argument("peer", choices=("ours", "numpy", "torch", "micrograd", "nocache"))
+    ap.add_argument("peer", choices=("ours", "numpy", "torch", "micrograd", "nocache",
+                                     "ours-compiled"))
     ap.add_argument("--repeats", type=int, default=3, help="timed measurements (after a warm-up)")
     ap.add_argument("--quick", action="store_true", help="smaller inner loops / data (CI)")
     ap.add_argument("--threads", type=int, default=1, help="BLAS / OpenMP / torch threads")

@@ -11,12 +11,33 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from autograd import Tensor, defaults, ops
+from autograd.engine import BuiltinFunction, Context
 
 from ._args import as_tensor, tensor_arg
 from .module import Module
 
 __all__ = ["dropout", "Dropout"]
+
+
+class DropoutMask(BuiltinFunction):
+    """The mask of inverted dropout (keep with probability 1 - p, scaled by 1 / (1 - p)),
+    drawn inside an op so that ``ag.compile`` replays the draw: each replay takes fresh
+    numbers from the default generator, in the order eager execution would. Applied to a
+    detached input (only its shape and dtype matter): no gradient flows through it."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, p: float, divide: bool) -> np.ndarray:
+        keep = defaults.generator().random(x.shape) >= p
+        if divide:  # the layer's spelling and the function's round the scale alike
+            return keep.astype(x.dtype) / x.dtype.type(1.0 - p)
+        return keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+
+    @staticmethod
+    def backward(ctx: Context, g: Any) -> tuple:
+        return (None,)
 
 
 def dropout(x: Any, p: float = 0.5, training: bool = True) -> Tensor:
@@ -29,8 +50,7 @@ def dropout(x: Any, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     if p == 1.0:
         return x * 0.0
-    keep = defaults.generator().random(x.shape) >= p
-    return ops.Mul.apply(x, keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p)))
+    return ops.Mul.apply(x, DropoutMask.apply(x.detach(), p=p, divide=False))
 
 
 class Dropout(Module):
@@ -47,9 +67,7 @@ class Dropout(Module):
         if not self.training or self.p == 0.0:
             return x
         x = as_tensor(x)
-        keep = defaults.generator().random(x.shape) >= self.p
-        mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
-        return ops.Mul.apply(x, mask)
+        return ops.Mul.apply(x, DropoutMask.apply(x.detach(), p=self.p, divide=True))
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

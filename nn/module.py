@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from autograd import Tensor
+from autograd.compile import replayable, unreplayable
 from autograd.side_tables import RemovableHandle
 
 
@@ -49,6 +50,7 @@ class Module:
 
     def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
         """forward between the pre-hooks and the hooks, in registration order (as PyTorch)."""
+        unreplayable("module hooks (register_forward_hook / register_forward_pre_hook)")
         for hook in list(self.__dict__.get("_forward_pre_hooks", {}).values()):
             new = hook(self, args)
             if new is not None:
@@ -237,6 +239,7 @@ class Module:
         return params[target]
 
     # ---- modes and gradients ---------------------------------------------------
+    @replayable  # inside an ag.compile step it runs again at every replay
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient: ``.grad`` becomes None (PyTorch's default),
         or with ``set_to_none=False`` is filled with zeros in place (None stays None)."""

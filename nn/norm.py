@@ -13,6 +13,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from autograd import Tensor, defaults
+from autograd.compile import replayable
+from autograd.engine import BuiltinFunction, Context
 
 from ._args import as_tensor, layer_input
 from .module import Module, Parameter
@@ -42,6 +44,14 @@ def batch_norm(x: Any, running_mean: Any, running_var: Any, weight: Any = None,
     unbiased variance for running_var, as PyTorch. Otherwise the running statistics
     are used. Then y = x_hat * weight + bias, per channel.
     """
+    return _batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps,
+                       None)
+
+
+def _batch_norm(x: Any, running_mean: Any, running_var: Any, weight: Any, bias: Any,
+                training: bool, momentum: float | None, eps: float, counter: Any) -> Tensor:
+    """batch_norm; ``counter`` (the layer's num_batches_tracked, or None) counts the batch,
+    and momentum None means the cumulative average 1 / count."""
     x = as_tensor(x)
     if x.ndim < 2:
         raise ValueError(
@@ -69,18 +79,62 @@ def batch_norm(x: Any, running_mean: Any, running_var: Any, weight: Any = None,
         mean = x.mean(axis=axes, keepdims=True)
         var = x.var(axis=axes, keepdims=True, ddof=0)  # biased, as PyTorch normalises
         if training:
-            _update(running_mean, mean.data, momentum)
-            _update(running_var, var.data * (n / max(n - 1, 1)), momentum)
+            _update_stats(running_mean, running_var, mean.data, var.data, n, momentum, counter)
         x_hat = (x - mean) / (var + eps).sqrt()
     else:
-        mean = np.asarray(_raw(running_mean)).reshape(shape).astype(x.dtype, copy=False)
-        var = np.asarray(_raw(running_var)).reshape(shape).astype(x.dtype, copy=False)
-        x_hat = (x - mean) * (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        # read through ops, so that ag.compile reads the statistics anew at every replay
+        mean = _RunningShift.apply(_stat(running_mean), shape=shape, dtype=x.dtype)
+        scale = _RunningScale.apply(_stat(running_var), shape=shape, dtype=x.dtype, eps=eps)
+        x_hat = (x - mean) * scale
     if weight is not None:
         x_hat = x_hat * _param(weight, x.dtype).reshape(shape)
     if bias is not None:
         x_hat = x_hat + _param(bias, x.dtype).reshape(shape)
     return x_hat
+
+
+def _stat(t: Any) -> Tensor:
+    return t if isinstance(t, Tensor) else Tensor._wrap(np.asarray(t))
+
+
+class _RunningShift(BuiltinFunction):
+    """Evaluation mode's mean: the running mean as (1, C, 1, ...) in the input's dtype (an
+    op of its own, without gradient, so that a compiled step reads the buffer anew)."""
+
+    @staticmethod
+    def forward(ctx: Context, mean: np.ndarray, shape: tuple, dtype: Any) -> np.ndarray:
+        return mean.reshape(shape).astype(dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Context, g: Any) -> tuple:
+        return (None,)
+
+
+class _RunningScale(BuiltinFunction):
+    """Evaluation mode's 1 / sqrt(running_var + eps), as (1, C, 1, ...) in the input's dtype."""
+
+    @staticmethod
+    def forward(ctx: Context, var: np.ndarray, shape: tuple, dtype: Any,
+                eps: float) -> np.ndarray:
+        var = var.reshape(shape).astype(dtype, copy=False)
+        return (1.0 / np.sqrt(var + eps)).astype(dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Context, g: Any) -> tuple:
+        return (None,)
+
+
+@replayable  # an ag.compile step updates the running statistics at every replay
+def _update_stats(running_mean: Any, running_var: Any, mean: np.ndarray, var: np.ndarray,
+                  n: int, momentum: float | None, counter: Any) -> None:
+    """Count the batch (``counter``) and move the running statistics towards its mean and
+    unbiased variance (momentum None: the cumulative average)."""
+    if counter is not None:
+        counter.data += 1
+        if momentum is None:
+            momentum = 1.0 / float(counter.data)
+    _update(running_mean, mean, momentum)
+    _update(running_var, var * (n / max(n - 1, 1)), momentum)
 
 
 def _update(stat: Any, batch: np.ndarray, momentum: float) -> None:
@@ -178,16 +232,15 @@ class _BatchNorm(Module):
         if x.dtype != dtype:
             raise TypeError(f"{self._name()}: input dtype {x.dtype} differs from the layer's "
                             f"{dtype}; convert one of them (x.astype or model.to).")
-        momentum = self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
-            if momentum is None:  # a cumulative average of every batch so far
-                momentum = 1.0 / float(self.num_batches_tracked.data)
+        # in training the batch is counted (num_batches_tracked) and momentum None is the
+        # cumulative average 1 / count, both inside _update_stats (which ag.compile replays)
+        tracking = self.training and self.track_running_stats
         use_running = not self.training or self.track_running_stats
-        return batch_norm(x, self.running_mean if use_running else None,
-                          self.running_var if use_running else None, self.weight, self.bias,
-                          training=self.training or self.running_mean is None,
-                          momentum=0.0 if momentum is None else momentum, eps=self.eps)
+        return _batch_norm(x, self.running_mean if use_running else None,
+                           self.running_var if use_running else None, self.weight, self.bias,
+                           self.training or self.running_mean is None,
+                           self.momentum if tracking or self.momentum is not None else 0.0,
+                           self.eps, self.num_batches_tracked if tracking else None)
 
     def _name(self) -> str:
         return f"{type(self).__name__}({self.num_features})"

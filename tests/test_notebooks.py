@@ -16,7 +16,7 @@ PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 PARTS = ["linear_models", "xor_and_the_mlp", "universal_approximation",
          "tanh_and_the_221_network", "gradients", "batch_gd_vs_sgd", "digits", "cnn", "newton",
          "bigram_and_mlp_language_models", "backprop_ninja", "attention_from_scratch",
-         "gpt_on_shakespeare"]
+         "gpt_on_shakespeare", "compile"]
 
 
 def test_one_notebook_per_part_of_the_lecture():

@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from autograd.compile import replayable
+
 from .optimizer import Optimizer, _non_negative, _number
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR"]
@@ -68,6 +70,7 @@ class LRScheduler:
         """The learning rate of every group for epoch ``self.last_epoch``."""
         raise NotImplementedError(f"{type(self).__name__} must define get_lr().")
 
+    @replayable  # inside an ag.compile step it runs again at every replay
     def step(self) -> None:
         """Move to the next epoch and write its learning rates into the optimizer."""
         self._step_count += 1

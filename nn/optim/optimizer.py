@@ -20,6 +20,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from autograd import Tensor
+from autograd.compile import replayable
 
 from ..module import _zero_grad
 
@@ -95,6 +96,15 @@ class Optimizer:
     """
 
     _state_keys: frozenset = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Make every ``step`` and ``zero_grad`` a side effect ``ag.compile`` replays (it
+        calls them again at every replay, so lr and state changes made between calls
+        are seen)."""
+        super().__init_subclass__(**kwargs)
+        for name in ("step", "zero_grad"):
+            if name in cls.__dict__:
+                setattr(cls, name, replayable(cls.__dict__[name]))
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         owner = type(self).__name__
@@ -193,6 +203,7 @@ class Optimizer:
         for g in self.param_groups:
             g["lr"] = value
 
+    @replayable
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient: ``.grad`` becomes None (PyTorch's default),
         or with ``set_to_none=False`` is filled with zeros in place (a grad that is None
