@@ -16,7 +16,7 @@ Peers:
   torch      PyTorch (skipped, saying so, when not installed)
   micrograd  Karpathy's micrograd (W4 only; skipped when not installed)
   nocache    ours without the KV cache (W10 only: ``generate(..., use_cache=False)``)
-  ours-compiled  ours with the training step wrapped in ag.compile (W1, W2, W7)
+  ours-compiled  ours with the training step wrapped in ag.compile (W1, W2, W7, W9)
 
 Everything a workload needs is made from one seed in ``shared()``, so every
 peer starts from identical arrays. Everything is float32 except W4 (Python
@@ -87,7 +87,7 @@ PEERS = {  # who runs each workload, in the driver's order
     "W6": ("ours", "numpy", "torch"),
     "W7": ("ours", "numpy", "torch", "ours-compiled"),
     "W8": ("ours", "torch"),
-    "W9": ("ours", "torch"),
+    "W9": ("ours", "torch", "ours-compiled"),
     "W10": ("ours", "nocache"),
     "MEM": ("ours",),
 }
@@ -1216,7 +1216,9 @@ def gpt_ours(S: dict):
     return model
 
 
-def gpt_step_ours(S: dict):
+def gpt_step_ours(S: dict, compiled: bool = False):
+    import autograd as ag
+
     model = gpt_ours(S)
     opt = model.configure_optimizers(S["weight_decay"], S["lr"], betas=S["betas"])
     x, y = S["x"], S["y"]
@@ -1227,6 +1229,20 @@ def gpt_step_ours(S: dict):
         loss.backward()
         opt.step()
         return loss.item()
+
+    if compiled:
+        xt, yt = ag.tensor(x), ag.tensor(y)
+
+        @ag.compile
+        def train_step(xb, yb):
+            _, loss = model(xb, yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        def step():  # noqa: F811 - the same step, compiled
+            return train_step(xt, yt).item()
 
     return step
 
@@ -1320,7 +1336,8 @@ def gpt_step_torch(S: dict, threads: int):
 
 def run_w9(workload: str, peer: str, repeats: int, quick: bool, threads: int, **_) -> dict:
     S = shared("W9", quick)
-    step = {"ours": gpt_step_ours, "torch": lambda S: gpt_step_torch(S, threads)}[peer](S)
+    step = {"ours": gpt_step_ours, "ours-compiled": lambda S: gpt_step_ours(S, compiled=True),
+            "torch": lambda S: gpt_step_torch(S, threads)}[peer](S)
     rss0 = rss_mb()
     first = step()  # warm-up and check: the first step's loss, then the third's
     step()
