@@ -202,8 +202,9 @@ def main(argv=None) -> dict:
     tok, train_ids, val_ids = load_data()
     splits = {"train": train_ids, "val": val_ids}
     ag.manual_seed(args.seed)
+    # bias=False: nanoGPT's train.py default, which its shakespeare_char run keeps
     config = dict(vocab_size=tok.vocab_size, block_size=args.block_size, n_layer=args.n_layer,
-                  n_head=args.n_head, n_embd=args.n_embd, dropout=args.dropout)
+                  n_head=args.n_head, n_embd=args.n_embd, dropout=args.dropout, bias=False)
     model = nn.models.GPT(**config)
     print(f"tiny Shakespeare: {len(train_ids):,} training and {len(val_ids):,} validation "
           f"characters, {tok.vocab_size} distinct; GPT with {args.n_layer} layers, "
