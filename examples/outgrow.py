@@ -293,7 +293,9 @@ def run_gpt(args: Any, steps: int) -> int:
     _, val_here = val_loss_here(model, x_val, y_val)
 
     print("2. nn.to_torch(model, (idx, targets)): its forward, traced")
-    module = nn.to_torch(model, (x_val[:2], y_val[:2]))
+    # traced on windows shorter than block_size, so that a second trace one token longer
+    # shows which sizes are the sequence length: the module then takes any length
+    module = nn.to_torch(model, (x_val[:2, :8], y_val[:2, :8]))
     print(f"   {type(module).__name__}, a torch.fx.GraphModule whose forward returns "
           f"(logits, loss); the head and the token embedding stay tied: "
           f"{module.lm_head.weight is module.transformer.wte.weight}")
