@@ -109,11 +109,14 @@ class Mul(BuiltinFunction):
 
 
 class Div(BuiltinFunction):
+    """a / b: inf and nan where b is 0, silently (as PyTorch; anomaly mode reports them)."""
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
         ctx.saved = (a, b)
         try:
-            out = _divide(a, b)
+            with np.errstate(all="ignore"):
+                out = _divide(a, b)
             if out.__class__ is _ndarray and out.dtype is _F64:
                 return _floating(out, a, b)
             return out
@@ -124,8 +127,9 @@ class Div(BuiltinFunction):
     def backward(ctx: Context, g: Any) -> tuple:
         a, b = ctx.saved
         need_a, need_b = ctx.needs_input_grad
-        ga = _divide(g, b) if need_a else None
-        gb = _divide(-g * a, b * b) if need_b else None
+        with np.errstate(all="ignore"):
+            ga = _divide(g, b) if need_a else None
+            gb = _divide(-g * a, b * b) if need_b else None
         return ga, gb
 
 
@@ -145,7 +149,8 @@ class Pow(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
         try:
-            out = np.power(a, b)
+            with np.errstate(all="ignore"):  # 0 ** -1 = inf, (-1) ** 0.5 = nan: no warning
+                out = np.power(a, b)
         except ValueError:
             raise _broadcast_error("pow", a, b) from None
         ctx.saved = (a, b, out)
@@ -157,7 +162,7 @@ class Pow(BuiltinFunction):
         xp = ctx.xp
         need_a, need_b = ctx.needs_input_grad
         ga = gb = None
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(all="ignore"):
             if need_a:
                 # d/da a**b = b * a**(b-1); exactly zero where b == 0 (as PyTorch).
                 ga = g * xp.where(np.equal(xp.value(b), 0), 0, b * xp.power(a, b - 1))
@@ -191,9 +196,12 @@ def _floating(out: Any, *inputs: Any) -> Any:
 
 
 class Exp(BuiltinFunction):
+    """exp; inf past the dtype's range, silently (as PyTorch)."""
+
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
-        out = np.exp(a)
+        with np.errstate(all="ignore"):
+            out = np.exp(a)
         if out.dtype is _F64 and a.__class__ is not float:  # Scalars: no call
             out = _floating(out, a)
         ctx.saved = (out,)
@@ -201,27 +209,34 @@ class Exp(BuiltinFunction):
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> Any:
-        return g * ctx.saved[0]
+        with np.errstate(all="ignore"):  # 0 * inf
+            return g * ctx.saved[0]
 
 
 class Log(BuiltinFunction):
+    """log; -inf at 0 and nan below, silently (as PyTorch)."""
+
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
         ctx.saved = (a,)
-        out = np.log(a)
+        with np.errstate(all="ignore"):
+            out = np.log(a)
         return _floating(out, a) if out.dtype is _F64 and a.__class__ is not float else out
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> Any:
-        return _divide(g, ctx.saved[0])
+        with np.errstate(all="ignore"):
+            return _divide(g, ctx.saved[0])
 
 
 class Sqrt(BuiltinFunction):
-    """sqrt; its gradient at 0 is inf (as PyTorch), without a numpy warning."""
+    """sqrt; its gradient at 0 is inf (as PyTorch), without a numpy warning, and nan below 0
+    without one either."""
 
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
-        out = np.sqrt(a)
+        with np.errstate(all="ignore"):
+            out = np.sqrt(a)
         if out.dtype is _F64:
             out = _floating(out, a)
         ctx.saved = (out,)
@@ -472,8 +487,11 @@ class Mean(BuiltinFunction):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> Any:
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
-        ctx.scale = 1.0 / max(_count(a.shape, axis), 1)
-        out = a.mean(axis=axis, keepdims=keepdims)
+        n = _count(a.shape, axis)
+        ctx.scale = 1.0 / max(n, 1)
+        # over nothing: nan, without numpy's "Mean of empty slice" warning (as PyTorch)
+        out = a.mean(axis=axis, keepdims=keepdims) if n else \
+            a.sum(axis=axis, keepdims=keepdims) * np.nan
         return _floating(out, a) if out.dtype is _F64 else out
 
     @staticmethod
@@ -603,8 +621,9 @@ class LogSumExp(BuiltinFunction):
     def backward(ctx: Context, g: Any) -> Any:
         a, out = ctx.saved
         shape, axis, keepdims = a.shape, ctx.axis, ctx.keepdims
-        return _keepdims(g, shape, axis, keepdims) * ctx.xp.exp(
-            a - _keepdims(out, shape, axis, keepdims))
+        with np.errstate(all="ignore"):  # all -inf: -inf - -inf is nan, as PyTorch's
+            return _keepdims(g, shape, axis, keepdims) * ctx.xp.exp(
+                a - _keepdims(out, shape, axis, keepdims))
 
 
 class Softmax(BuiltinFunction):

@@ -111,7 +111,8 @@ class Expm1(BuiltinFunction):
 
     @staticmethod
     def forward(ctx: Context, a: Any) -> Any:
-        out = np.expm1(a)
+        with np.errstate(all="ignore"):  # inf past the dtype's range, as PyTorch
+            out = np.expm1(a)
         ctx.saved = (out,)
         return out
 

@@ -13,10 +13,15 @@ touches process-wide state such as the umask.
 
 ``load`` reads with pickling disabled and checks every member before reading it,
 so a malformed or hostile file gives a ValueError naming the file and the
-problem, never code execution. Decompression bombs are refused from the zip
-directory alone: only stored or deflated members, which do not overlap and do
-not claim more than deflate's 1032:1 can produce, so a load never holds more
-than 1032 times the file's size.
+problem, never code execution. Decompression bombs are refused before anything
+is allocated: only stored or deflated members, which do not overlap and do not
+claim more than deflate's 1032:1 can produce; and all members together may
+inflate to at most ``max(INFLATE_FACTOR * file size, INFLATE_SLACK)`` bytes
+(32 times the file, or 64 MiB for a small file). Real weights compress about
+1.1:1, a pruned or all-zero layer far more, which the 64 MiB slack covers; a
+2 MB file can no longer make a load allocate 2 GiB. The bound is checked on the
+sizes the zip directory declares and again while inflating, since declared
+sizes can lie.
 """
 
 from __future__ import annotations
@@ -44,6 +49,10 @@ _SUFFIXES = (".npz", ".safetensors")
 # Deflate emits at least 2 bits for a copy of at most 258 bytes, so one compressed byte
 # can never expand to more than 4 * 258 = 1032 bytes.
 DEFLATE_MAX_RATIO = 1032
+# What an .npz may inflate to, all members together: INFLATE_FACTOR times the file's size,
+# but at least INFLATE_SLACK bytes (a small file of zeros is honest and highly compressed).
+INFLATE_FACTOR = 32
+INFLATE_SLACK = 64 * 2**20
 
 
 def _state_of(obj: Any) -> dict[str, np.ndarray]:
@@ -216,15 +225,14 @@ class _Bad(Exception):
     """A problem found in the file (turned into the ValueError that load raises)."""
 
 
-def _read_header(fh: BinaryIO) -> tuple[tuple, np.dtype]:
+def _read_header(fh: BinaryIO) -> tuple[tuple, bool, np.dtype]:
+    """(shape, fortran_order, dtype) from an .npy header."""
     version = npy_format.read_magic(fh)
     if version == (1, 0):
-        shape, _, dtype = npy_format.read_array_header_1_0(fh)
-    elif version == (2, 0):
-        shape, _, dtype = npy_format.read_array_header_2_0(fh)
-    else:
-        raise _Bad(f"unsupported .npy format version {version}")
-    return shape, dtype
+        return npy_format.read_array_header_1_0(fh)
+    if version == (2, 0):
+        return npy_format.read_array_header_2_0(fh)
+    raise _Bad(f"unsupported .npy format version {version}")
 
 
 def _check_sizes(info: zipfile.ZipInfo, file_size: int) -> None:
@@ -253,21 +261,57 @@ def _check_sizes(info: zipfile.ZipInfo, file_size: int) -> None:
                    "(a decompression bomb or a corrupt archive)")
 
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, file_size: int) -> np.ndarray:
+def inflate_limit(file_size: int) -> int:
+    """The most bytes ``load`` inflates from an .npz of ``file_size`` bytes, in all."""
+    return max(INFLATE_FACTOR * file_size, INFLATE_SLACK)
+
+
+class _CappedReader:
+    """A member's inflating stream that refuses to yield more bytes than the member
+    declares: declared sizes can lie, and the declared ones are what the bound checked."""
+
+    def __init__(self, fh: BinaryIO, name: str, declared: int) -> None:
+        self.fh, self.name, self.left = fh, name, declared
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.fh.read(self.left + 1 if n < 0 else min(n, self.left + 1))
+        self.left -= len(data)
+        if self.left < 0:
+            raise _Bad(f"{self.name!r} inflates to more bytes than the zip directory declares "
+                       "(a decompression bomb or a corrupt archive)")
+        return data
+
+
+_CHUNK = 2**20  # bytes inflated at a time
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    """The member's array, inflated through a capped stream in chunks into an array
+    allocated only after the header's shape was checked against the declared size."""
     name = info.filename
-    _check_sizes(info, file_size)
-    with zf.open(info) as fh:
-        shape, dtype = _read_header(fh)
+    with zf.open(info) as raw:
+        fh = _CappedReader(raw, name, info.file_size)
+        shape, fortran, dtype = _read_header(fh)  # type: ignore[arg-type]
         if dtype.hasobject or dtype.kind not in _NUMERIC_KINDS or dtype.fields is not None:
             raise _Bad(f"{name!r} holds an array of dtype {dtype}; only plain numeric arrays "
                        "are accepted (object arrays would need pickle)")
         nbytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
-        data_size = info.file_size - fh.tell()
-        if nbytes != data_size:
+        if nbytes != fh.left:
             raise _Bad(f"{name!r} declares {shape} {dtype} ({nbytes} bytes) but holds "
-                       f"{data_size} bytes of data")
-    with zf.open(info) as fh:
-        return npy_format.read_array(fh, allow_pickle=False)
+                       f"{fh.left} bytes of data")
+        flat = np.empty(math.prod(shape), dtype=dtype)
+        buffer = memoryview(flat.view(np.uint8)) if nbytes else memoryview(b"")
+        done = 0
+        while done < nbytes:
+            chunk = fh.read(min(_CHUNK, nbytes - done))
+            if not chunk:
+                raise _Bad(f"{name!r} ends after {done} of its {nbytes} bytes of data")
+            buffer[done:done + len(chunk)] = chunk
+            done += len(chunk)
+        fh.read(1)  # at the end: reaches zipfile's CRC check, or refuses extra bytes
+    if fortran:
+        return flat.reshape(shape[::-1]).transpose()
+    return flat.reshape(shape)
 
 
 def _load_npz(path: str) -> dict[str, np.ndarray]:
@@ -277,20 +321,33 @@ def _load_npz(path: str) -> dict[str, np.ndarray]:
     if not zipfile.is_zipfile(path):
         raise _Bad("not an .npz archive (not a zip file); save() writes .npz archives")
     file_size = os.path.getsize(path)
+    limit = inflate_limit(file_size)
     state: dict[str, np.ndarray] = {}
     with zipfile.ZipFile(path) as zf:
-        compressed = sum(info.compress_size for info in zf.infolist())
+        infos = zf.infolist()
+        compressed = sum(info.compress_size for info in infos)
         if compressed > file_size:  # members that share their bytes: an overlapping zip bomb
             raise _Bad(f"its members claim {compressed} compressed bytes in all but the file has "
                        f"{file_size}; members overlap (a decompression bomb or a corrupt archive)")
-        for info in zf.infolist():
+        declared = 0
+        for info in infos:  # the zip directory alone, before a byte is inflated
             name = info.filename
             if not name.endswith(".npy") or info.is_dir():
                 raise _Bad(f"unexpected member {name!r} (an .npz holds only .npy files)")
-            key = name[:-4]
+            _check_sizes(info, file_size)
+            declared += info.file_size
+            if declared > limit:
+                raise _Bad(
+                    f"{name!r} brings what the members inflate to to {declared} bytes, more "
+                    f"than load reads from a file of {file_size} bytes ({limit}: "
+                    f"max({INFLATE_FACTOR} x the file, {INFLATE_SLACK // 2**20} MiB)); a "
+                    "decompression bomb? Save it uncompressed (nn.save or np.savez) to load "
+                    "it")
+        for info in infos:
+            key = info.filename[:-4]
             if key in state:
                 raise _Bad(f"the key {key!r} appears twice")
-            state[key] = _read_member(zf, info, file_size)
+            state[key] = _read_member(zf, info)
     return state
 
 

@@ -1,6 +1,7 @@
 """Op edge cases beside the table of tests/test_ops.py (which checks every op on smooth
 inputs): gradients at kinks and ties, numerical stability, errors that name the op and the
-shapes, fused layer ops, Python floats as operands, empty dimensions, numpy integer axes,
+shapes, fused layer ops, Python floats as operands, inf and nan without numpy warnings,
+empty dimensions, numpy integer axes,
 var with ddof >= n, argmax/argmin, PyTorch's dim/keepdim, the functional forms and the
 broadcasting errors. The ops of ops_math.py and ops_shape.py have their own edge files:
 test_ops_math.py and test_shape_ops.py."""
@@ -8,6 +9,7 @@ test_ops_math.py and test_shape_ops.py."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -267,6 +269,76 @@ def test_python_float_operands_give_numpys_values(dtype, c):
 def test_python_float_operands_with_int_tensors_give_the_default_float_dtype():
     x = ag.Tensor(np.array([1, 2], dtype=np.int64))
     assert (x * 0.5).dtype == ag.get_default_dtype() and (x * 0.5).tolist() == [0.5, 1.0]
+
+
+# ---- inf and nan without numpy warnings --------------------------------------------------
+
+# (name, op, inputs, numpy forward, numpy gradient of the sum w.r.t. the first input): each
+# gives inf or nan where PyTorch does, and PyTorch prints no warning for any of them
+_WITH = dict(all="ignore")
+_QUIET_CASES = [
+    ("log(0)", lambda x: x.log(), [[0.0, -1.0, 1.0]], np.log, lambda x: 1 / x),
+    ("exp(1000)", lambda x: x.exp(), [[1000.0, 0.0]], np.exp, np.exp),
+    ("expm1(1000)", lambda x: x.expm1(), [[1000.0, 0.0]], np.expm1, np.exp),
+    ("x / 0", lambda x: x / 0.0, [[1.0, 0.0, -1.0]], lambda x: x / 0.0,
+     lambda x: np.full_like(x, np.inf)),
+    ("1 / x", lambda x: 1.0 / x, [[0.0, 2.0]], lambda x: 1 / x, lambda x: -1 / x**2),
+    ("x / y", lambda x, y: x / y, [[1.0, 0.0], [0.0, 0.0]], lambda x, y: x / y,
+     lambda x, y: 1 / y),
+    ("sqrt(-1)", lambda x: x.sqrt(), [[-1.0, 0.0, 4.0]], np.sqrt, lambda x: 0.5 / np.sqrt(x)),
+    ("0 ** -1", lambda x: x ** -1.0, [[0.0, 2.0]], lambda x: x ** -1.0, lambda x: -x ** -2.0),
+    ("(-1) ** 0.5", lambda x: x ** 0.5, [[-1.0, 4.0]], lambda x: x ** 0.5,
+     lambda x: 0.5 * x ** -0.5),
+    ("10 ** 1000", lambda x: 10.0 ** x, [[1000.0, 1.0]], lambda x: 10.0 ** x,
+     lambda x: 10.0 ** x * np.log(10.0)),
+    ("logsumexp(-inf)", lambda x: x.logsumexp(axis=0), [[-np.inf, -np.inf]],
+     lambda x: np.log(np.exp(x).sum(axis=0)), lambda x: np.exp(x - np.log(np.exp(x).sum()))),
+    ("mean of nothing", lambda x: x.mean(axis=0), [np.zeros((0, 2))],
+     lambda x: np.full(x.shape[1:], np.nan), np.zeros_like),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, op, inputs, forward, gradient", _QUIET_CASES,
+                         ids=[c[0] for c in _QUIET_CASES])
+def test_inf_and_nan_without_numpy_warnings(name, op, inputs, forward, gradient, dtype):
+    arrays = [np.array(v, dtype=dtype) for v in inputs]
+    tensors = [Tensor(a, requires_grad=True) for a in arrays]
+    before = np.geterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would raise here
+        out = op(*tensors)
+        out.sum().backward()
+    assert np.geterr() == before  # numpy's error state is the user's, untouched
+    with np.errstate(**_WITH):
+        want, grad = forward(*arrays), gradient(*arrays)
+    assert not np.isfinite(want).all() or name == "mean of nothing"  # the case is an edge
+    np.testing.assert_allclose(out.data, want, rtol=1e-6, err_msg=name)
+    np.testing.assert_allclose(tensors[0].grad, grad, rtol=1e-6, err_msg=name)
+
+
+def test_numpy_still_warns_outside_the_ops():
+    leaf([0.0]).log()
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        np.log(np.zeros(1))
+
+
+def test_anomaly_mode_still_reports_what_the_ops_no_longer_warn_about():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with ag.detect_anomaly():
+            with pytest.raises(ag.AnomalyError, match=r"Log.*forward.*inf"):
+                leaf([0.0, 1.0]).log()
+            with pytest.raises(ag.AnomalyError, match=r"Div.*forward.*inf"):
+                leaf([1.0]) / 0.0
+            with pytest.raises(ag.AnomalyError, match=r"Exp.*forward.*inf"):
+                leaf([1000.0]).exp()
+            y = leaf([0.0, 1.0]) ** 0.5  # a finite forward; 0.5 / sqrt(0) in the backward
+            with pytest.raises(ag.AnomalyError, match=r"Pow backward produced inf"):
+                y.sum().backward()
+            a, b = leaf([1.0]), leaf([1e-200])  # a / b is finite, but b * b underflows to 0
+            with pytest.raises(ag.AnomalyError, match=r"Div backward produced (-)?inf"):
+                (a / b).sum().backward()
 
 
 # ---- empty dimensions, numpy integer axes, var with ddof >= n ----------------------------

@@ -68,3 +68,30 @@ def test_readme_ddp_line(tmp_path, monkeypatch):
                                        rtol=1e-5, atol=1e-6)
     finally:
         dist.destroy_process_group()
+
+
+def test_outgrow_gpt_quick_end_to_end(tmp_path):
+    """--model gpt: a GPT with its own forward leaves by tracing, trains with DDP, and
+    comes back by state_dict (nanoGPT's names) with the same logits and loss."""
+    require_torch()
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, str(EXAMPLE), "--model", "gpt", "--quick",
+                           "--out", str(out)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=180, env=dict(os.environ, MPLBACKEND="Agg"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = proc.stdout
+    assert re.search(r"here,\s+step 15: loss", text) and "DDP x2, step 15: loss" in text
+    assert "stay tied: True" in text
+    rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]):
+            float(line.strip("|").split("|")[2]) for line in text.splitlines()
+            if line.startswith("| after")}
+    here = rows[("after training here", "nn")]
+    ours = rows[("after DDP, back by state_dict", "nn")]
+    theirs = rows[("after DDP", "PyTorch")]
+    assert abs(ours - theirs) < 1e-3, text
+    assert ours < here < np.log(65), text  # both stages learned (ln 65: a uniform guess)
+    diff = float(re.search(r"max \|logits\(nn\) - logits\(PyTorch\)\| = (\S+)", text).group(1))
+    assert diff < 1e-4, text
+    state = nn.load(out / "outgrow_gpt.npz")
+    assert "transformer.h.1.attn.c_attn.weight" in state and "lm_head.weight" in state
+    assert state["transformer.wpe.weight"].shape == (32, 64)

@@ -32,6 +32,9 @@ def missing_packages(code: str) -> list:
 def test_the_readme_has_runnable_examples():
     assert len(BLOCKS) >= 3
     assert any("nn.to_torch(model)" in b and "DistributedDataParallel" in b for b in BLOCKS)
+    # a custom forward leaves: traced to torch and exported to onnxruntime, outputs compared
+    assert any("def forward" in b and "nn.to_torch(model, x)" in b and "nn.export_onnx" in b
+               and "onnxruntime.InferenceSession" in b for b in BLOCKS)
 
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from helpers import peak_bytes_while
 
+import autograd as ag
 import nn
 from autograd import Tensor
 from nn import serialization
@@ -214,6 +215,75 @@ def test_load_missing_file_and_directory(tmp_path):
         nn.load(tmp_path / "nothere.npz")
     with pytest.raises(ValueError, match="is a directory"):
         nn.load(tmp_path)
+
+
+def _deflated_zeros(path, header_shape: tuple, data_bytes: int) -> int:
+    """An .npz whose one deflated member is an .npy header for ``header_shape`` float64
+    followed by ``data_bytes`` zero bytes, streamed (the test never holds them at once);
+    returns the header's length."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": header_shape})
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("w.npy", "w") as member:
+            member.write(header.getvalue())
+            chunk = bytes(2**20)
+            for start in range(0, data_bytes, len(chunk)):
+                member.write(chunk[:data_bytes - start])
+    return len(header.getvalue())
+
+
+def test_load_refuses_an_honest_bomb_before_allocating(tmp_path):
+    # 128 MiB of zeros deflate ~1000:1 into ~130 KB, every size in the zip truthful: within
+    # deflate's ratio, but beyond max(32 x the file, 64 MiB)
+    path = tmp_path / "bomb.npz"
+    _deflated_zeros(path, (2**24,), 2**27)
+    assert path.stat().st_size < 2**18
+    _expect_refusal(path, r"bomb.npz.*'w.npy' brings what the members inflate to to 134217856 "
+                          r"bytes, more than load reads from a file of \d+ bytes \(67108864: "
+                          r"max\(32 x the file, 64 MiB\)\)")
+
+
+def test_load_refuses_a_member_that_inflates_past_its_declared_size(tmp_path):
+    # the directory and the .npy header claim 16 float64s; the stream inflates to 64 MiB
+    path = tmp_path / "liar.npz"
+    header_size = _deflated_zeros(path, (16,), 2**26)
+    _patch_uncompressed_size(path, header_size + 8 * 16)
+    _expect_refusal(path, r"liar.npz.*'w.npy'")
+
+
+def test_the_capped_stream_refuses_bytes_beyond_the_declared_size():
+    fh = serialization._CappedReader(io.BytesIO(bytes(100)), "w.npy", 60)
+    assert len(fh.read(50)) == 50 and fh.read(10) == bytes(10)
+    with pytest.raises(serialization._Bad,
+                       match="'w.npy' inflates to more bytes than the zip directory declares"):
+        fh.read(1)
+
+
+def test_load_reads_compressed_models_and_all_zero_layers(tmp_path):
+    ag.manual_seed(0)
+    model = nn.models.GPT(vocab_size=65, block_size=32, n_layer=2, n_head=4, n_embd=64)
+    state = dict(model.state_dict())
+    state["zeros"] = np.zeros((2048, 2048))  # 32 MiB that deflate ~1000:1: within the slack
+    path = tmp_path / "model.npz"
+    np.savez_compressed(path, **state)
+    assert path.stat().st_size < 2**20
+    back = nn.load(path)
+    assert sorted(back) == sorted(state)
+    for k, v in state.items():
+        np.testing.assert_array_equal(back[k], v, err_msg=k)
+        assert back[k].dtype == v.dtype
+
+
+def test_load_reads_fortran_ordered_and_big_endian_members(tmp_path):
+    path = tmp_path / "orders.npz"
+    f = np.asfortranarray(np.arange(12.0).reshape(3, 4))
+    b = np.arange(5, dtype=">i4")
+    np.savez_compressed(path, f=f, b=b, e=np.zeros((0, 3), dtype=np.float32))
+    back = nn.load(path)
+    np.testing.assert_array_equal(back["f"], f)
+    np.testing.assert_array_equal(back["b"], b)
+    assert back["e"].shape == (0, 3) and back["e"].dtype == np.float32
 
 
 def test_load_reads_compressed_numpy_archives(tmp_path):
