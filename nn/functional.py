@@ -457,7 +457,9 @@ class CrossEntropy(BuiltinFunction):
     """mean_i -log softmax(logits_i)[y_i], fused: the gradient is (softmax - onehot) / n."""
 
     @staticmethod
-    def forward(ctx: Context, logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    def forward(ctx: Context, logits: np.ndarray, ids: np.ndarray,
+                ignore_index: int = -100) -> np.ndarray:
+        # ignore_index: no id equals it (cross_entropy checked); kept for the graph's readers
         n = logits.shape[0]
         shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
         picked = shifted.reshape(-1)[_flat_targets(ids, logits.shape[1])]
@@ -595,7 +597,10 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, *, ignore_inde
             if n == 0:
                 raise ValueError("cross_entropy: the batch is empty (0 rows of logits).")
             if not _ignored_ids(ids, classes, ignore_index):
-                loss = CrossEntropy.apply(logits, ids)
+                # no target is ignored, but a model that names an ignore_index keeps it in
+                # its graph (a traced model must ignore it too); the default costs nothing
+                loss = (CrossEntropy.apply(logits, ids) if ignore_index == -100 else
+                        CrossEntropy.apply(logits, ids, ignore_index=ignore_index))
                 if label_smoothing == 0.0:
                     return loss
                 uniform = (logits.logsumexp(axis=1) - logits.mean(axis=1)).mean()

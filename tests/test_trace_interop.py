@@ -224,6 +224,41 @@ def test_gpt_to_torch_same_logits_and_gradients():
                                        atol=1e-6, err_msg=name)
 
 
+def test_gpt_traced_at_its_block_size_keeps_the_length_dynamic():
+    """A trace at T = block_size cannot be one longer: the second trace goes one shorter."""
+    model = _gpt()
+    theirs = nn.to_torch(model, np.zeros((2, 8), dtype=np.int64))
+    rng = np.random.default_rng(2)
+    for B, T in [(3, 8), (2, 5), (1, 1)]:
+        ids = rng.integers(0, 13, (B, T))
+        tlogits, _ = theirs(torch.tensor(ids))
+        np.testing.assert_allclose(tlogits.detach().numpy(), model(ids)[0].data, rtol=1e-4,
+                                   atol=1e-5)
+
+
+class _Classifier(nn.Module):
+    """A loss with an ignore_index that is a real class (2)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 5)
+
+    def forward(self, x, y):
+        return nn.functional.cross_entropy(self.fc(x), y, ignore_index=2)
+
+
+def test_an_ignore_index_no_target_met_while_tracing_stays_in_the_model():
+    ag.manual_seed(1)
+    model = _Classifier()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((6, 4)).astype(np.float32)
+    theirs = nn.to_torch(model, (x, np.array([0, 1, 3, 4, 0, 1])))  # no 2 while tracing
+    y = np.array([2, 2, 0, 1, 3, 4, 2])  # with 2s: they must be ignored there too
+    x2 = rng.standard_normal((7, 4)).astype(np.float32)
+    ours = model(x2, y).item()
+    assert theirs(torch.tensor(x2), torch.tensor(y)).item() == pytest.approx(ours, rel=1e-5)
+
+
 def test_gpt_export_onnx_other_batches_and_lengths(tmp_path):
     ort = pytest.importorskip("onnxruntime")
     model = _gpt()

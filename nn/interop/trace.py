@@ -243,11 +243,14 @@ def _dynamic_axes(x: np.ndarray) -> list[int]:
     return axes
 
 
-def _resized(x: np.ndarray, axes: list[int], rng: np.random.Generator) -> np.ndarray:
-    """An input like ``x`` whose ``axes`` are one longer (values drawn like x's)."""
-    shape = tuple(n + 1 if i in axes else n for i, n in enumerate(x.shape))
-    if x.dtype.kind in "iu":
-        return rng.integers(int(x.min()), int(x.max()) + 1, shape).astype(x.dtype)
+def _resized(x: np.ndarray, axes: list[int], rng: np.random.Generator,
+             shorter: tuple = ()) -> np.ndarray:
+    """An input like ``x`` whose ``axes`` are one longer, or one shorter for the axes in
+    ``shorter`` (values drawn like x's)."""
+    shape = tuple(n + (-1 if i in shorter else 1) if i in axes else n
+                  for i, n in enumerate(x.shape))
+    if x.dtype.kind in "iu":  # the ids the example holds, no others (an id the example
+        return rng.choice(np.unique(x), shape).astype(x.dtype)  # lacks may change the ops)
     if x.dtype.kind == "b":
         return rng.random(shape) < 0.5
     return rng.standard_normal(shape).astype(x.dtype)
@@ -716,7 +719,9 @@ def _pad(e: _Emitter, a: dict, ctx: Any) -> Any:
 def _cross_entropy(e: _Emitter, a: dict, ctx: Any) -> Any:
     ids = a["ids"]
     ids = e.method("long", ids) if hasattr(ids, "op") else ids
-    return e.call(e.torch.nn.functional.cross_entropy, a["logits"], ids)
+    # an ignore_index no target met while tracing still belongs to the model
+    ignore = getattr(ctx, "params", {}).get("ignore_index", -100)
+    return e.call(e.torch.nn.functional.cross_entropy, a["logits"], ids, ignore_index=ignore)
 
 
 def _einsum(e: _Emitter, a: dict, ctx: Any) -> Any:
@@ -805,20 +810,29 @@ def trace_to_torch(model: Module, example_input: Any, leaf_types: set,
     rng = np.random.default_rng(1)
     first = tuple(_as_input(x) for x in raw)
     rec_a = _record(model, first, leaf_types)
-    # the second trace: the batch (and sequence) one longer; the sequence axis stays fixed
-    # when the model refuses a longer one (a block size reached)
-    for keep_sequence in (False, True):
+    # the second trace: the batch (and sequence) one longer; when the model refuses a
+    # longer sequence (a block size reached) the sequence one shorter instead, and only
+    # when that cannot be either (a length of 1) the sequence axis stays fixed
+    for variant in ("longer", "shorter", "keep_sequence"):
         resized = []
         for x in raw:
             axes = _dynamic_axes(x)
-            resized.append(_resized(x, axes[:1] if keep_sequence else axes, rng))
+            if variant == "shorter":
+                if len(axes) < 2 or x.shape[axes[1]] < 2:
+                    resized = None
+                    break
+                resized.append(_resized(x, axes, rng, shorter=(axes[1],)))
+            else:
+                resized.append(_resized(x, axes[:1] if variant == "keep_sequence" else axes, rng))
+        if resized is None:
+            continue
         try:
             rec_b = _record(model, tuple(_as_input(x) for x in resized), leaf_types)
             break
         except TraceError:
             raise
         except Exception:
-            if keep_sequence:
+            if variant == "keep_sequence":
                 raise
     leaf_paths = {id(m): name for name, m in model.named_modules()}
     emitter = _Emitter(torch, model, rec_a, rec_b, leaf_paths, convert_leaf)
