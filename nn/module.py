@@ -244,7 +244,10 @@ class Module:
         """Forget every parameter's gradient: ``.grad`` becomes None (PyTorch's default),
         or with ``set_to_none=False`` is filled with zeros in place (None stays None)."""
         for p in self.parameters():
-            _zero_grad(p, set_to_none)
+            if set_to_none:
+                p.grad = None
+            else:
+                _zero_grad(p, set_to_none)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
         """Set ``requires_grad`` of every parameter (False freezes the module). Returns self."""

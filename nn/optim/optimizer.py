@@ -209,8 +209,12 @@ class Optimizer:
         or with ``set_to_none=False`` is filled with zeros in place (a grad that is None
         stays None), so that the next backward adds into the same arrays."""
         for g in self.param_groups:
-            for p in g["params"]:
-                _zero_grad(p, set_to_none)
+            if set_to_none:  # every training step: no call per parameter
+                for p in g["params"]:
+                    p.grad = None
+            else:
+                for p in g["params"]:
+                    _zero_grad(p, set_to_none)
 
     def step(self) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define step().")
