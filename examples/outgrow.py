@@ -38,6 +38,7 @@ validation losses are compared; the weights go to --out as outgrow_gpt.npz.
 from __future__ import annotations
 
 import copy
+import gc
 import os
 import socket
 import sys
@@ -118,6 +119,9 @@ def ddp_worker(rank: int, port: int, shared: Any, X: Any, y: Any, epochs: int, l
                 print(f"  DDP x{WORLD_SIZE}, epoch {epoch + 1}: loss "
                       f"{(total[0] / total[1]).item():.4f}", flush=True)
         keep_rank0(rank, model, shared)
+        del ddp, opt  # DDP's reducer goes before the group it talks through
+        gc.collect()
+        dist.barrier()  # both processes done with the group before either tears it down
     finally:
         dist.destroy_process_group()
 
@@ -255,6 +259,9 @@ def ddp_gpt_worker(rank: int, port: int, shared: Any, ids: Any, steps: int, lr: 
                 print(f"  DDP x{WORLD_SIZE}, step {step + 1}: loss "
                       f"{(mean / WORLD_SIZE).item():.4f}", flush=True)
         keep_rank0(rank, model, shared)
+        del ddp, opt  # DDP's reducer goes before the group it talks through
+        gc.collect()
+        dist.barrier()  # both processes done with the group before either tears it down
     finally:
         dist.destroy_process_group()
 

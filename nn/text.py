@@ -30,7 +30,7 @@ __all__ = [
 
 # minbpe's copies of the split patterns of GPT-2 and of GPT-4 (tiktoken's cl100k_base). They use
 # \p{L} (letters) and \p{N} (numbers), which the std `re` module lacks: they need the `regex`
-# package (`pip install regex`), which is not a dependency of this project.
+# package (`pip install regex`), an optional one (the test extra installs it).
 GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 GPT4_SPLIT_PATTERN = (
     r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*"""
