@@ -662,14 +662,17 @@ class StepGraph:
 _PENDING, _EAGER = "pending", "eager"
 
 
+def _is_module(obj: Any) -> bool:
+    """An nn.Module, recognised by what the key reads (its ``training`` flag and its
+    ``modules()``): the engine sits below nn and does not import it."""
+    return (not isinstance(obj, type) and isinstance(getattr(obj, "training", None), bool)
+            and callable(getattr(obj, "modules", None)))
+
+
 def _reachable_modules(fn: Callable, args: tuple, kwargs: dict) -> list:
     """The modules whose ``training`` flags are part of the key: those among the
     arguments, the function's closure, the globals it names and a bound method's
     object (and its attributes), with all their submodules."""
-    try:
-        from nn.module import Module
-    except ImportError:  # autograd without nn
-        return []
     found: list = []
     seen: set = set()
 
@@ -677,7 +680,7 @@ def _reachable_modules(fn: Callable, args: tuple, kwargs: dict) -> list:
         if id(obj) in seen:
             return
         seen.add(id(obj))
-        if isinstance(obj, Module):
+        if _is_module(obj):
             for m in obj.modules():
                 if all(m is not f for f in found):
                     found.append(m)
@@ -702,7 +705,7 @@ def _reachable_modules(fn: Callable, args: tuple, kwargs: dict) -> list:
     if isinstance(fn, types.MethodType):
         visit(fn.__self__, 1)
         target = fn.__func__
-    if isinstance(target, Module):
+    if _is_module(target):
         visit(target, 0)
     code = getattr(target, "__code__", None)
     if code is not None:
