@@ -25,6 +25,7 @@ import numpy as np
 from . import defaults
 from .engine import BuiltinFunction, Context, Node
 from .ops import MatMul, Transpose, _along, _axes, _keepdims
+from .promotion import result_type, to_dtype
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -523,21 +524,6 @@ def _einsum_grad(ctx: Context, k: int, g: Any) -> Any:
 # ==========================================================================
 
 
-def _as_tensor(x: Any, what: str) -> Any:
-    """A Tensor for ``x`` (a Tensor, a number, a list or an ndarray)."""
-    from .tensor import Tensor
-
-    if isinstance(x, Tensor):
-        return x
-    try:
-        return Tensor(x)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{what}: expected a Tensor, a number, a list or an ndarray, got "
-            f"{type(x).__name__} ({exc})."
-        ) from None
-
-
 def _floating(t: Any) -> Any:
     """``t`` itself if it is floating (or complex); integers and bools in the default float
     dtype, as PyTorch computes sin or log of an integer tensor."""
@@ -583,20 +569,20 @@ def _check_ndim(what: str, t: Any, ndim: int, other: str) -> None:
         )
 
 
-def _bound(value: Any) -> Any:
-    """A clamp bound as given: None, a Python number, or a Tensor (arrays become Tensors)."""
-    from .tensor import Tensor
-
-    if value is None or isinstance(value, (Tensor, int, float)):
+def _bound(value: Any, node_type: type) -> Any:
+    """A clamp bound as given: None, a Python number, or a node (arrays become one)."""
+    if value is None or isinstance(value, (Node, int, float)):
         return value
     if isinstance(value, np.generic):
         return value.item()
-    return Tensor(value)
+    return node_type(value)
 
 
-# ==========================================================================
-# the Tensor methods
-# ==========================================================================
+def _promoted(a: Node, b: Any) -> tuple:
+    """``a`` (a Tensor) and ``b`` (a Tensor or array-like) in their common dtype."""
+    b = b if isinstance(b, Node) else a._node_type(b)
+    dtype = result_type(a, b)
+    return to_dtype(a, dtype), to_dtype(b, dtype)
 
 
 class MathMethods:
@@ -641,15 +627,12 @@ class MathMethods:
     def clamp(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002 (PyTorch's names)
         """Each element limited to [min, max]; bounds are numbers or tensors (broadcast).
         With min > max every element becomes max, as PyTorch."""
-        from .promotion import result_type
-        from .tensor import _to_dtype
-
         if min is None and max is None:
             raise ValueError("clamp: give at least one of min and max.")
-        lo, hi = _bound(min), _bound(max)
+        lo, hi = _bound(min, self._node_type), _bound(max, self._node_type)
         dtype = result_type(*(v for v in (self, lo, hi) if v is not None))
-        x = _to_dtype(self, dtype)
-        lo, hi = ((v if v is None or isinstance(v, (int, float)) else _to_dtype(v, dtype))
+        x = to_dtype(self, dtype)
+        lo, hi = ((v if v is None or isinstance(v, (int, float)) else to_dtype(v, dtype))
                   for v in (lo, hi))
         return Clamp.apply(x, lo, hi)
 
@@ -702,145 +685,32 @@ class MathMethods:
 
     # ---- products ------------------------------------------------------------------
     def mm(self, mat2: Any) -> Any:
-        """Matrix product of two 2-D tensors (no broadcasting, as torch.mm)."""
-        return mm(self, mat2)
+        """Matrix product of two 2-D tensors, (n, m) @ (m, p) -> (n, p) (no broadcasting,
+        as torch.mm)."""
+        a, b = _promoted(self, mat2)
+        _check_ndim("mm", a, 2, "input")
+        _check_ndim("mm", b, 2, "mat2")
+        return MatMul.apply(a, b)
 
     def bmm(self, mat2: Any) -> Any:
-        """Batched matrix product of (b, n, m) and (b, m, p) tensors (as torch.bmm)."""
-        return bmm(self, mat2)
+        """Batched matrix product, (b, n, m) @ (b, m, p) -> (b, n, p), as torch.bmm (the
+        batch sizes must be equal: no broadcasting)."""
+        a, b = _promoted(self, mat2)
+        _check_ndim("bmm", a, 3, "input")
+        _check_ndim("bmm", b, 3, "mat2")
+        if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+            raise ValueError(
+                f"bmm: cannot multiply {a.shape} by {b.shape}: the batch sizes must be equal "
+                f"and the last dimension of input ({a.shape[2]}) must equal the middle one of "
+                f"mat2 ({b.shape[1]})."
+            )
+        return MatMul.apply(a, b)
 
     def outer(self, vec2: Any) -> Any:
         """The outer product of two 1-D tensors: (n,) and (m,) -> (n, m)."""
-        return outer(self, vec2)
-
-
-# ==========================================================================
-# functions: ag.sin(t), ag.einsum(eq, a, b), ...
-# ==========================================================================
-
-
-def sin(input: Any) -> Any:  # noqa: A002 (PyTorch's argument names)
-    return _as_tensor(input, "sin").sin()
-
-
-def cos(input: Any) -> Any:  # noqa: A002
-    return _as_tensor(input, "cos").cos()
-
-
-def log10(input: Any) -> Any:  # noqa: A002
-    return _as_tensor(input, "log10").log10()
-
-
-def log2(input: Any) -> Any:  # noqa: A002
-    return _as_tensor(input, "log2").log2()
-
-
-def log1p(input: Any) -> Any:  # noqa: A002
-    return _as_tensor(input, "log1p").log1p()
-
-
-def expm1(input: Any) -> Any:  # noqa: A002
-    return _as_tensor(input, "expm1").expm1()
-
-
-def rsqrt(input: Any) -> Any:  # noqa: A002
-    return _as_tensor(input, "rsqrt").rsqrt()
-
-
-def sign(input: Any) -> Any:  # noqa: A002
-    return _as_tensor(input, "sign").sign()
-
-
-def erf(input: Any) -> Any:  # noqa: A002
-    return _as_tensor(input, "erf").erf()
-
-
-def clamp(input: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002
-    return _as_tensor(input, "clamp").clamp(min, max)
-
-
-def clamp_min(input: Any, min: Any) -> Any:  # noqa: A002
-    return _as_tensor(input, "clamp_min").clamp(min=min)
-
-
-def clamp_max(input: Any, max: Any) -> Any:  # noqa: A002
-    return _as_tensor(input, "clamp_max").clamp(max=max)
-
-
-def cumsum(input: Any, dim: Any = None, dtype: Any = None, *, axis: Any = None) -> Any:  # noqa: A002
-    return _as_tensor(input, "cumsum").cumsum(dim, dtype, axis=axis)
-
-
-def prod(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None,  # noqa: A002
-         **numpy_names: Any) -> Any:
-    return _as_tensor(input, "prod").prod(dim, keepdim, dtype, **numpy_names)
-
-
-def norm(input: Any, p: Any = 2, dim: Any = None, keepdim: bool = False,  # noqa: A002
-         dtype: Any = None, **numpy_names: Any) -> Any:
-    return _as_tensor(input, "norm").norm(p, dim, keepdim, dtype, **numpy_names)
-
-
-def einsum(equation: str, *operands: Any) -> Any:
-    """Sums of products named by subscripts, as numpy.einsum / torch.einsum:
-    ``einsum('ij,jk->ik', a, b)`` is a @ b, ``'ii'`` the trace, ``'...ij->...ji'`` a
-    batched transpose. Operands may also come as one list (``einsum(eq, [a, b])``)."""
-    from .tensor import _promote
-
-    if not isinstance(equation, str):
-        raise TypeError(f"einsum: the first argument is the equation (a str), got "
-                        f"{type(equation).__name__}; write einsum('ij,jk->ik', a, b).")
-    if len(operands) == 1 and isinstance(operands[0], (list, tuple)) and all(
-            isinstance(x, (Node, np.ndarray)) for x in operands[0]):
-        operands = tuple(operands[0])  # torch's einsum(eq, [a, b])
-    if not operands:
-        raise ValueError(f"einsum: {equation!r} needs at least one operand.")
-    tensors = _promote(*operands)
-    ins, out = _explicit_equation(equation, [t.shape for t in tensors])
-    explicit = ",".join(ins) + "->" + out
-    bad = sorted(set(out) - set("".join(ins)))
-    if bad or len(set(out)) != len(out):
-        raise _einsum_error(equation, [t.shape for t in tensors],
-                            f"each output letter must appear in an input, once in the output"
-                            f"{' (not ' + repr(bad) + ')' if bad else ''}.")
-    _letter_sizes(ins, [t.shape for t in tensors], equation)
-    return Einsum.apply(*tensors, equation=explicit)
-
-
-def outer(input: Any, vec2: Any) -> Any:  # noqa: A002
-    """The outer product of two 1-D tensors: (n,) and (m,) -> (n, m)."""
-    from .tensor import _promote
-
-    a, b = _promote(input, vec2)
-    for name, t in (("input", a), ("vec2", b)):
-        if t.ndim != 1:
-            raise ValueError(f"outer: expected 1-D tensors, got {name} of shape {t.shape}; "
-                             "flatten it first, or use ag.einsum for other shapes.")
-    return a.reshape(-1, 1) * b.reshape(1, -1)
-
-
-def mm(input: Any, mat2: Any) -> Any:  # noqa: A002
-    """Matrix product of two 2-D tensors, (n, m) @ (m, p) -> (n, p), as torch.mm."""
-    from .tensor import _promote
-
-    a, b = _promote(input, mat2)
-    _check_ndim("mm", a, 2, "input")
-    _check_ndim("mm", b, 2, "mat2")
-    return MatMul.apply(a, b)
-
-
-def bmm(input: Any, mat2: Any) -> Any:  # noqa: A002
-    """Batched matrix product, (b, n, m) @ (b, m, p) -> (b, n, p), as torch.bmm (the batch
-    sizes must be equal: no broadcasting)."""
-    from .tensor import _promote
-
-    a, b = _promote(input, mat2)
-    _check_ndim("bmm", a, 3, "input")
-    _check_ndim("bmm", b, 3, "mat2")
-    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
-        raise ValueError(
-            f"bmm: cannot multiply {a.shape} by {b.shape}: the batch sizes must be equal and "
-            f"the last dimension of input ({a.shape[2]}) must equal the middle one of mat2 "
-            f"({b.shape[1]})."
-        )
-    return MatMul.apply(a, b)
+        a, b = _promoted(self, vec2)
+        for name, t in (("input", a), ("vec2", b)):
+            if t.ndim != 1:
+                raise ValueError(f"outer: expected 1-D tensors, got {name} of shape {t.shape}; "
+                                 "flatten it first, or use ag.einsum for other shapes.")
+        return a.reshape(-1, 1) * b.reshape(1, -1)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import defaults
+from . import defaults, ops
 from .engine import Node
 
 __all__ = ["result_type", "promote_types"]
@@ -103,3 +103,12 @@ def result_type(*operands: Any) -> np.dtype:
     result = _combine(dims, _combine(zeros, numbers))
     assert result is not None, "result_type needs at least one operand"
     return result
+
+
+def to_dtype(x: Any, dtype: np.dtype) -> Any:
+    """``x`` in ``dtype``: a node through the differentiable Cast, a constant as an array."""
+    if isinstance(x, Node):
+        return x if x.data.dtype == dtype else ops.Cast.apply(x, dtype=dtype)
+    if isinstance(x, np.ndarray):
+        return x if x.dtype == dtype else x.astype(dtype)
+    return np.asarray(x, dtype=dtype)

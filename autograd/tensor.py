@@ -23,6 +23,7 @@ from .grad_fn import grad_fn as _grad_fn
 from .ops_math import MathMethods
 from .ops_shape import ShapeMethods
 from .promotion import result_type
+from .promotion import to_dtype as _to_dtype
 
 _ndarray = np.ndarray
 # The hot operators call the engine's ``_apply`` directly with these module-level
@@ -1293,15 +1294,6 @@ def _operands(a: Any, b: Any) -> tuple:
     except _NotFloating:
         pass  # an integer or bool tensor: promotion decides the dtype
     return tuple(_promote(a, b))
-
-
-def _to_dtype(x: Any, dtype: np.dtype) -> Any:
-    """``x`` in ``dtype``: a Tensor through the differentiable Cast, a constant as an array."""
-    if isinstance(x, Tensor):
-        return x if x.data.dtype == dtype else ops.Cast.apply(x, dtype=dtype)
-    if isinstance(x, np.ndarray):
-        return x if x.dtype == dtype else x.astype(dtype)
-    return np.asarray(x, dtype=dtype)
 
 
 def where(cond: Any, a: Any = _NO_VALUE, b: Any = _NO_VALUE) -> Any:
