@@ -54,7 +54,7 @@ import numpy as np
 
 from . import engine as _engine
 from .broadcast import unbroadcast
-from .context import Context
+from .context import FREED, Context
 from .engine import _NODE_HOOKS, Node, _resaved
 from .tensor import Tensor
 
@@ -225,11 +225,9 @@ class Recording:
         ref = self.value_of.get(id(root))
         if ref is None or ref[0] != "v":
             return self.fail("backward() from a tensor the step did not compute")
-        if id(root) in _NODE_HOOKS:
-            return self.fail("a tensor hook (register_hook)")
         if root._retains_grad:
             return self.fail("retain_grad() inside the step")
-        if _NODE_HOOKS:
+        if _NODE_HOOKS:  # any hook at all, the root's included
             return self.fail("tensor hooks (register_hook) exist while it runs")
         unit = (seed.size == 1 and seed.shape == root.data.shape and seed.dtype == root.data.dtype
                 and seed.item() == 1)
@@ -339,7 +337,7 @@ class Recording:
                 self.fail("the step returns a tensor made outside any op")
                 return None
             if ref[0] == "v":
-                if out._ctx is not None and out._ctx.saved is not _engine._FREED:
+                if out._ctx is not None and out._ctx.saved is not FREED:
                     self.fail("the step returns a tensor whose graph is still needed "
                               "(call backward inside the step, or run it under ag.no_grad())")
                 return ("out", ref[1])

@@ -40,7 +40,6 @@ __all__ = [
 ]
 
 _ndarray = np.ndarray
-_FREED = FREED
 
 
 # --------------------------------------------------------------------------
@@ -669,7 +668,7 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
             nxt = None  # the youngest input that became pending at this node
             if ctx is not None:
                 if observe is None:
-                    if ctx.saved is _FREED:
+                    if ctx.saved is FREED:
                         _raise_freed(ctx)
                     grads = ctx.fn.backward(ctx, g)
                     if grads.__class__ is not tuple:
@@ -682,7 +681,7 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
                 if watch:
                     _watched_backward(ctx, node, grads, inputs)
                 if not retain_graph:
-                    ctx.saved = _FREED
+                    ctx.saved = FREED
                 for x, gx, needed in zip(inputs, grads, ctx.needs_input_grad):  # noqa: B905 (checked above)
                     if not needed or gx is None:
                         continue
