@@ -44,10 +44,13 @@ from __future__ import annotations
 
 import builtins
 import collections
+import contextlib
 import functools
+import sys
 import threading
 import types
 import warnings
+import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -77,13 +80,31 @@ def unreplayable(reason: str) -> None:
         rec.fail(reason)
 
 
-def replayable(f: Callable) -> Callable:
+def replayable(f: Callable, *, owner: Any = None, name: str | None = None) -> Callable:
     """Declare ``f`` a Python side effect of a step (an optimizer's update, a running
     statistic): while ``ag.compile`` records, the call is written down (arrays the
     step computed by reference, other arguments as they are) and replayed in its
-    place; otherwise ``f`` just runs."""
+    place; otherwise ``f`` just runs.
+
+    ``f`` itself is returned and stays where it is defined: the recording wrapper is
+    put in front of it only while a step records (``_watched_side_effects``), so an
+    optimizer's ``step``, called every training step, costs nothing more outside
+    ``ag.compile``. It is found there by ``owner`` and ``name`` (a class whose
+    attribute it is: ``Optimizer.__init_subclass__`` passes them) or else by its
+    module and qualified name. A function defined inside another function has no
+    such address: it gets the wrapper for good."""
     if getattr(f, "__replayable__", False):
         return f
+    if owner is None and "<locals>" in f.__qualname__:
+        return _recording_call(f)
+    f.__replayable__ = True
+    where = None if owner is None else weakref.ref(owner)
+    _SIDE_EFFECTS.append((where, name or f.__name__, f))
+    return f
+
+
+def _recording_call(f: Callable) -> Callable:
+    """``f`` behind a check of the recorder: written down while a step records."""
 
     @functools.wraps(f)
     def call(*args: Any, **kwargs: Any) -> Any:
@@ -94,6 +115,52 @@ def replayable(f: Callable) -> Callable:
 
     call.__replayable__ = True
     return call
+
+
+# the @replayable functions: (weak reference to the owning class or None, name, function)
+_SIDE_EFFECTS: list = []
+_watch_lock = threading.Lock()
+_watching = [0, []]  # recordings in progress, and the (owner, name, function) wrapped now
+
+
+def _home(where: Any, f: Callable) -> Any:
+    """The class or module that holds ``f`` as an attribute, or None if it is gone."""
+    if where is not None:
+        return where()
+    home = sys.modules.get(f.__module__)
+    for part in f.__qualname__.split(".")[:-1]:
+        home = getattr(home, part, None)
+    return home
+
+
+@contextlib.contextmanager
+def _watched_side_effects() -> Any:
+    """While a step records: every @replayable function behind ``_recording_call``, where
+    it is defined (one that was replaced there since is no longer the library's side
+    effect, and is left alone, as the replacement was never declared)."""
+    with _watch_lock:
+        if _watching[0] == 0:
+            live, wrapped = [], []
+            for where, name, f in _SIDE_EFFECTS:
+                home = _home(where, f)
+                if home is None and where is not None:
+                    continue  # a class that no longer exists
+                live.append((where, name, f))
+                if home is not None and vars(home).get(name) is f:
+                    setattr(home, name, _recording_call(f))
+                    wrapped.append((home, name, f))
+            _SIDE_EFFECTS[:] = live
+            _watching[1] = wrapped
+        _watching[0] += 1
+    try:
+        yield
+    finally:
+        with _watch_lock:
+            _watching[0] -= 1
+            if _watching[0] == 0:
+                for home, name, f in _watching[1]:
+                    setattr(home, name, f)
+                _watching[1] = []
 
 
 # ---------------------------------------------------------------------------
@@ -783,11 +850,12 @@ class CompiledStep:
 
     def _record(self, key: tuple, previous: Any, args: tuple, kw_names: tuple) -> Any:
         rec = Recording(args, {})
-        prev = _engine._set_recorder(rec)
-        try:
-            out = self._run(args, kw_names)
-        finally:
-            _engine._set_recorder(prev)
+        with _watched_side_effects():
+            prev = _engine._set_recorder(rec)
+            try:
+                out = self._run(args, kw_names)
+            finally:
+                _engine._set_recorder(prev)
         rec.verify()
         self.stats["recorded"] += 1
         spec = rec.result(out)

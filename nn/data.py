@@ -370,13 +370,16 @@ class DataLoader:
     def _batches(self) -> Iterator[Any]:
         """Lists (or arrays) of indices, one per batch."""
         if self.batch_sampler is not None:
-            yield from self.batch_sampler
-            return
+            return iter(self.batch_sampler)
+        return self._slices()
+
+    def _slices(self) -> Any:
+        """The order's consecutive slices of batch_size indices (a map object, not a
+        generator: the training loop's next() then runs no Python frame of ours)."""
         order, b = self._order(), self.batch_size
         n = len(order)
         stop = n - n % b if self.drop_last else n
-        for start in range(0, stop, b):
-            yield order[start:start + b]
+        return map(order.__getitem__, map(slice, range(0, stop, b), range(b, stop + b, b)))
 
     def __iter__(self) -> Iterator[Any]:
         if self._torch_form:

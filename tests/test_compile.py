@@ -374,3 +374,55 @@ def test_batchnorm_running_statistics_are_read_anew_in_eval_replays():
         with ag.no_grad():
             assert got.tobytes() == model(x_eval).numpy().tobytes()
     assert evaluate.stats["replayed"] == 6 and train.stats["replayed"] == 6
+
+
+def test_side_effects_are_plain_functions_outside_a_recording():
+    """@replayable puts its recording wrapper in front of a side effect only while a step
+    records: an optimizer's step costs nothing more in eager training."""
+    from nn.optim import sgd
+
+    assert nn.optim.SGD.step is sgd.SGD.__dict__["step"] and nn.optim.SGD.step.__replayable__
+    assert not hasattr(nn.optim.SGD.step, "__wrapped__")
+    assert not hasattr(nn.optim.Optimizer.zero_grad, "__wrapped__")
+    step = ag.compile(_mlp(np.float64)()[2])
+    for x, y in _batches(4, (10, 12), 4, np.float64):
+        step(ag.Tensor(x), ag.Tensor(y))
+    assert step.stats["replayed"] == 2
+    assert not hasattr(nn.optim.SGD.step, "__wrapped__")  # taken away after recording
+
+
+def test_a_scheduler_and_a_local_optimizer_inside_the_step_replay():
+    """Side effects declared in a class made inside a function (an optimizer subclass of
+    a test, a scheduler stepped within the step) are seen at every replay."""
+
+    class HalvingSGD(nn.optim.Optimizer):  # a local class: __init_subclass__ declares it
+        def __init__(self, params, lr):
+            super().__init__(params, {"lr": lr})
+
+        def step(self):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.data -= group["lr"] * p.grad
+                group["lr"] *= 0.5
+
+    def make():
+        ag.manual_seed(0)
+        model = nn.MLP([12, 16, 4], activation="tanh").to(np.float64)
+        opt = HalvingSGD(model.parameters(), lr=0.2)
+        sched = nn.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.9)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            sched.step()
+            return loss
+        return model, opt, step
+
+    batches = _batches(8, (10, 12), 4, np.float64)
+    eager = _run(make, batches, False)
+    compiled = _run(make, batches, True)
+    _assert_bitwise(eager, compiled)
+    assert compiled[2].stats["replayed"] == 6

@@ -104,7 +104,7 @@ class Optimizer:
         super().__init_subclass__(**kwargs)
         for name in ("step", "zero_grad"):
             if name in cls.__dict__:
-                setattr(cls, name, replayable(cls.__dict__[name]))
+                setattr(cls, name, replayable(cls.__dict__[name], owner=cls, name=name))
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         owner = type(self).__name__
