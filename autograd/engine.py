@@ -496,7 +496,11 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
             tracked = ra or rb
             if node_type is None:
                 _no_node(fn)
-            out = fn.forward(ctx, a, b, **params) if params else fn.forward(ctx, a, b)
+            if params:  # kept on ctx so that a released context can be made again
+                ctx.params = params
+                out = fn.forward(ctx, a, b, **params)
+            else:
+                out = fn.forward(ctx, a, b)
         else:
             c = inputs[2]
             rc = False
@@ -510,13 +514,21 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
             tracked = ra or rb or rc
             if node_type is None:
                 _no_node(fn)
-            out = fn.forward(ctx, a, b, c, **params) if params else fn.forward(ctx, a, b, c)
+            if params:
+                ctx.params = params
+                out = fn.forward(ctx, a, b, c, **params)
+            else:
+                out = fn.forward(ctx, a, b, c)
     elif n == 1 and isinstance(inputs[0], Node):
         a = inputs[0]
         node_type = a._node_type
         tracked = a._requires_grad
         needs = _NEEDS1[tracked]
-        out = fn.forward(ctx, a.data, **params) if params else fn.forward(ctx, a.data)
+        if params:
+            ctx.params = params
+            out = fn.forward(ctx, a.data, **params)
+        else:
+            out = fn.forward(ctx, a.data)
     else:
         node_type = None
         raw, need_list = [], []
@@ -534,6 +546,8 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
             _no_node(fn)
         needs = tuple(need_list)
         tracked = True in need_list
+        if params:
+            ctx.params = params
         out = fn.forward(ctx, *raw, **params)
 
     node = _new(node_type)
@@ -552,8 +566,6 @@ def _apply(fn: type, inputs: tuple, params: dict) -> Any:
         ctx.fn = fn
         ctx.inputs = inputs
         ctx.needs_input_grad = needs
-        if params:  # kept so that a released context can be made again (backward_steps)
-            ctx.params = params
         node._ctx = ctx
     else:
         node._requires_grad = False
@@ -631,7 +643,9 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
     the op's own backward call: create_graph records it (``higher_order.py``),
     ``backward_steps`` writes it down (``gradients.py``); it is also called as
     ``observe(None, leaf, g)`` for each leaf the walk visits. Gradient hooks run
-    on each hooked node's complete gradient.
+    on each hooked node's complete gradient. The loop itself takes the plain step
+    (accumulate, backward) or hands the node to one callable that does the rest
+    (``_visitor``).
     """
     if not root._requires_grad:
         raise RuntimeError(
@@ -642,14 +656,19 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
     watch = _watch
     if watch and _recorder is not None:
         _recorder.backward_start(root, seed, retain_graph, capture, observe)
-    root._g = seed
-    # The cyclic collector is left alone: the short-lived tuples of a backward pass cost
-    # it little, and pausing it per call (thread-safely, without undoing a user's own
-    # gc.disable()) cost more than it saved, on small graphs and large ones alike.
     hooked = _NODE_HOOKS or None  # nodes with gradient hooks (nearly always none)
     # A leaf's gradient goes straight into .grad when it arrives, unless it is captured
     # or hooked: then the leaf waits and is visited like any node.
     direct = capture is None and hooked is None
+    if observe is not None or not direct or watch:
+        # everything but the plain first-order step goes into one callable per walk, so
+        # that the loop tests a single variable per node (W3's chain of small ops shows
+        # each test)
+        observe = _visitor(observe, capture, hooked, watch, assigned)
+    root._g = seed
+    # The cyclic collector is left alone: the short-lived tuples of a backward pass cost
+    # it little, and pausing it per call (thread-safely, without undoing a user's own
+    # gc.disable()) cost more than it saved, on small graphs and large ones alike.
     heap: list = []  # (-seq, id, node) of pending nodes; id breaks ties (copies share _seq)
     pop, push = heapq.heappop, heapq.heappush
     node, nxt = root, None
@@ -658,28 +677,22 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
             g = node._g
             node._g = None
             ctx = node._ctx
-            if hooked is not None and id(node) in hooked:
-                g = node._run_hooks(g)
-            if capture is not None:
-                if id(node) in capture:
-                    capture[id(node)] = g
-            elif ctx is None or node._retains_grad:
-                node._accumulate(g, assigned)
-            nxt = None  # the youngest input that became pending at this node
-            if ctx is not None:
-                if observe is None:
+            if observe is None:  # plain: accumulate a leaf's (or retained) gradient, step back
+                if ctx is None or node._retains_grad:
+                    node._accumulate(g, assigned)
+                if ctx is not None:
                     if ctx.saved is FREED:
                         _raise_freed(ctx)
                     grads = ctx.fn.backward(ctx, g)
                     if grads.__class__ is not tuple:
                         grads = (grads,)
-                else:
-                    grads = observe(ctx, node, g)
+            else:
+                grads = observe(ctx, node, g)
+            nxt = None  # the youngest input that became pending at this node
+            if ctx is not None:
                 inputs = ctx.inputs
                 if len(grads) != len(inputs):
                     _raise_arity(ctx, grads)
-                if watch:
-                    _watched_backward(ctx, node, grads, inputs)
                 if not retain_graph:
                     ctx.saved = FREED
                 for x, gx, needed in zip(inputs, grads, ctx.needs_input_grad):  # noqa: B905 (checked above)
@@ -707,8 +720,6 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
                             nxt = x
                         else:
                             push(heap, (-x._seq, id(x), x))
-            elif observe is not None:
-                observe(None, node, g)
             # next: the held node unless the heap has a younger one
             if nxt is not None and (not heap or nxt._seq > -heap[0][0]):
                 node = nxt
@@ -727,6 +738,43 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
         raise
     if watch and _recorder is not None:  # once per walk
         _recorder.backward_end()
+
+
+def _visitor(observe: Callable | None, capture: dict | None, hooked: Any, watch: bool,
+             assigned: set) -> Callable:
+    """What the walk does at each node when it is more than the plain first-order step:
+    run the node's gradient hooks, store its gradient (captured, or into ``.grad``), then
+    take the op's backward, or ``observe``'s (create_graph, backward_steps), and check or
+    record the result under anomaly mode or ``ag.compile``. Returns the gradients of the
+    node's inputs (None for a leaf)."""
+
+    def visit(ctx: Context | None, node: Node, g: Any) -> Any:
+        if hooked is not None and id(node) in hooked:
+            g = node._run_hooks(g)
+        if capture is not None:
+            if id(node) in capture:
+                capture[id(node)] = g
+        elif ctx is None or node._retains_grad:
+            node._accumulate(g, assigned)
+        if ctx is None:
+            if observe is not None:
+                observe(None, node, g)
+            return None
+        if observe is None:
+            if ctx.saved is FREED:
+                _raise_freed(ctx)
+            grads = ctx.fn.backward(ctx, g)
+            if grads.__class__ is not tuple:
+                grads = (grads,)
+        else:
+            grads = observe(ctx, node, g)
+        if watch:
+            if len(grads) != len(ctx.inputs):
+                _raise_arity(ctx, grads)
+            _watched_backward(ctx, node, grads, ctx.inputs)
+        return grads
+
+    return visit
 
 
 def _copying_backward(backward: Callable) -> Callable:

@@ -426,3 +426,17 @@ def test_a_scheduler_and_a_local_optimizer_inside_the_step_replay():
     compiled = _run(make, batches, True)
     _assert_bitwise(eager, compiled)
     assert compiled[2].stats["replayed"] == 6
+
+
+def test_a_hook_on_an_unrelated_tensor_does_not_stop_replays():
+    """Only hooks on what the step's backward reaches make it eager."""
+    other = ag.Tensor(np.ones(2), requires_grad=True)
+    handle = other.register_hook(lambda g: g * 2)
+    try:
+        batches = _batches(5, (10, 12), 4, np.float64)
+        eager = _run(_mlp(np.float64), batches, False)
+        compiled = _run(_mlp(np.float64), batches, True)
+        _assert_bitwise(eager, compiled)
+        assert compiled[2].stats["replayed"] == 3
+    finally:
+        handle.remove()
