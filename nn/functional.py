@@ -167,8 +167,8 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 # derivative is an op of its own (``GeluGrad``), as tanh's: a transformer's MLP runs it on
 # every hidden unit, and one node instead of five saves four passes over the array each
 # way. Both are written with ``xp``, so they are differentiable to any order. The error
-# function is autograd's (``ag.erf``: math.erf's value for float64, within 1 ulp of it,
-# fast, for float32).
+# function is autograd's (``ag.erf``: math.erf's value for float64; for float32, within
+# 1 ulp of it and fast).
 
 
 def erf(x: Any) -> Tensor:
