@@ -30,6 +30,68 @@ def test_erf_is_the_c_librarys_to_the_last_bit():
     assert erf_values(np.ones(3, dtype=np.float32)).dtype == np.float32
 
 
+def _ordered(a: np.ndarray) -> np.ndarray:
+    """float32 (or float16) bits as integers in the order of the values: neighbours differ
+    by 1, so the difference of two is their distance in ulps (across 0 as well)."""
+    i = a.view(np.int32 if a.dtype == np.float32 else np.int16).astype(np.int64)
+    return np.where(i < 0, -(i & 0x7FFFFFFF if a.dtype == np.float32 else i & 0x7FFF), i)
+
+
+def test_float32_erf_is_within_one_ulp_of_the_correctly_rounded_value():
+    # The contract of float32 libm functions (and of PyTorch's float32 erf); correctly
+    # rounding needs float64. benchmarks/erf_float32.py checks every float32 this way.
+    rng = np.random.default_rng(0)
+    split, end = np.float32(0.875).view(np.int32), np.float32(3.92).view(np.int32)
+    near = np.concatenate([np.arange(k - 2000, k + 2000) for k in (split, end)])
+    xs = np.concatenate([
+        rng.uniform(-6, 6, 150_000),
+        rng.choice([-1, 1], 150_000) * 10.0 ** rng.uniform(-45.5, 0.8, 150_000),
+        near.astype(np.int32).view(np.float32),
+        [0.0, 1e-45, 1e-40, 1.2e-38, 1e-30, 1e-7, 0.5, 0.875, 1.0, 2.0, 3.9, 4.0, 4.5, 6.0,
+         3.4e38],
+    ]).astype(np.float32)
+    xs = np.concatenate([xs, -xs])
+    got = erf_values(xs)
+    want = np.array([math.erf(v) for v in xs.astype(np.float64).tolist()], np.float32)
+    ulps = np.abs(_ordered(got) - _ordered(want))
+    assert got.dtype == np.float32 and ulps.max() <= 1, xs[ulps.argmax()]
+    assert (ulps == 0).mean() > 0.9  # most are the correctly rounded value itself
+    n = len(xs) // 2
+    np.testing.assert_array_equal(got[n:].view(np.uint32), got[:n].view(np.uint32) ^ 0x80000000)
+    tiny = np.float32([1e-45, 1e-42, 1e-38, 1e-30])  # erf(x) ~ 2x / sqrt(pi), subnormals too
+    slope = (tiny.astype(np.float64) * (2 / math.sqrt(math.pi))).astype(np.float32)
+    assert np.abs(_ordered(erf_values(tiny)) - _ordered(slope)).max() <= 1
+    edges = erf_values(np.float32([np.inf, -np.inf, np.nan, 0.0, -0.0, 3.95, 1e30]))
+    np.testing.assert_array_equal(edges[[0, 1, 5, 6]], [1, -1, 1, 1])
+    assert np.isnan(edges[2]) and edges[3] == edges[4] == 0
+    assert not np.signbit(edges[3]) and np.signbit(edges[4])  # erf(-0) = -0, as math.erf
+
+
+def test_float16_erf_goes_through_float32():
+    xs = np.arange(2**16, dtype=np.uint32).astype(np.uint16).view(np.float16)  # every float16
+    xs = xs[np.isfinite(xs)]
+    got = erf_values(xs)
+    want = np.array([math.erf(v) for v in xs.astype(np.float64).tolist()]).astype(np.float16)
+    assert got.dtype == np.float16 and np.abs(_ordered(got) - _ordered(want)).max() <= 1
+    assert erf_values(np.float16(0.5)).shape == () and erf_values(np.float32(-2.0)) < -0.99
+
+
+def test_float32_gelu_matches_pytorch_and_keeps_its_saved_values():
+    torch = require_torch()
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal((3, 64, 70)) * 2).astype(np.float32)  # 13440: several blocks
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    X, TX = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, tout = F.gelu(X), torch.nn.functional.gelu(TX)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=2e-6, atol=1e-6)
+    tout.backward(torch.from_numpy(g))
+    for _ in range(2):  # the backward works in buffers of its own: a second pass agrees
+        (gx,) = ag.grad(out, [X], grad_output=g, retain_graph=True)
+        np.testing.assert_allclose(gx, TX.grad.numpy(), rtol=2e-6, atol=1e-6)
+    np.testing.assert_array_equal(X.data, x)
+
+
 @given(values)
 def test_erf_gelu_leaky_relu_gradients(x):
     t = Tensor(x, requires_grad=True)
