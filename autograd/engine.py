@@ -31,6 +31,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from .anomaly import AnomalyError
+from .anomaly import check_finite as _check_finite
 from .context import FREED, Context
 from .side_tables import _NODE_HOOKS, _NODE_NAMES, RemovableHandle, _set_entry
 
@@ -124,10 +126,6 @@ def enable_grad() -> _GradMode:
     return _GradMode(True)
 
 
-class AnomalyError(RuntimeError):
-    """Raised in anomaly mode when an op's forward or backward produces NaN or inf."""
-
-
 @contextlib.contextmanager
 def detect_anomaly() -> Iterator[None]:
     """Make the first op whose forward or backward produces NaN/inf raise ``AnomalyError``."""
@@ -171,27 +169,6 @@ def _watched_backward(ctx: Context, node: "Node", grads: tuple, inputs: tuple) -
         _check_finite(ctx.fn, "backward", grads, inputs)
     if _recorder is not None:
         _recorder.backward_node(ctx, node, grads)
-
-
-def _shape_of(value: Any) -> tuple:
-    return tuple(np.shape(value))
-
-
-def _check_finite(fn: type, where: str, values: Any, inputs: tuple) -> None:
-    """Anomaly mode: raise naming the op and its input shapes when ``values`` hold NaN/inf."""
-    for v in values:
-        if v is None:
-            continue
-        arr = np.asarray(v)
-        if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
-            what = "NaN" if np.isnan(arr).any() else "inf"
-            shapes = ", ".join(
-                str(_shape_of(x.data if isinstance(x, Node) else x)) for x in inputs
-            )
-            raise AnomalyError(
-                f"anomaly: {fn.__name__} {where} produced {what} (input shapes: {shapes}). "
-                f"Check the inputs of this op, or the step size that made them."
-            )
 
 
 # --------------------------------------------------------------------------
