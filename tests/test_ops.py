@@ -541,6 +541,15 @@ def layer_norm_call(layer_norm: Callable) -> Callable:
     return call
 
 
+def t_layer_norm(x, normalized_shape, weight=None, bias=None):
+    """PyTorch's layer_norm; a bias without weight gets a constant weight of ones, the same
+    function (torch 2.13's second derivative of layer_norm fails on a bias alone)."""
+    torch = __import__("torch")
+    if weight is None and bias is not None:
+        weight = torch.ones(normalized_shape, dtype=x.dtype)
+    return torch.nn.functional.layer_norm(x, normalized_shape, weight, bias)
+
+
 def np_layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
     out = ((x - x.mean(axis=axes, keepdims=True))
@@ -1230,7 +1239,7 @@ OPS = [
        lambda a, b, **k: _tf().huber_loss(a, b, **k), paired(smooth_kw("delta"))),
     # normalisation (nn/norm.py: one op, LayerNormOp in nn/layer_norm_op.py)
     Op("layer_norm", layer_norm_call(F.layer_norm), layer_norm_call(np_layer_norm),
-       layer_norm_call(lambda *a: _tf().layer_norm(*a)), layer_norm_inputs),
+       layer_norm_call(t_layer_norm), layer_norm_inputs),
     # joining
     Op("concatenate", lambda *a, axis: ag.concatenate(a, axis=axis),
        lambda *a, axis: np.concatenate(a, axis=axis),
