@@ -91,20 +91,20 @@ def _first_order(ctx: Context, g: np.ndarray, weight: Any, x_hat: np.ndarray,
     need_x, need_w, need_b = ctx.needs_input_grad
     d = x_hat.shape[1]
     g_rows = g.reshape(-1, d)
+    normalized = g.shape[g.ndim - ctx.ndim:]  # the shape of weight and bias
     gx = gw = gb = None
     if need_w:
-        gw = np.einsum("ij,ij->j", g_rows, x_hat).reshape(weight.shape)
+        gw = np.einsum("ij,ij->j", g_rows, x_hat).reshape(normalized)
     if need_b:
-        gb = (_ones(len(g_rows), g.dtype) @ g_rows).reshape(weight.shape if weight is not None
-                                                            else g.shape[g.ndim - ctx.ndim:])
+        gb = (_ones(len(g_rows), g.dtype) @ g_rows).reshape(normalized)
     if need_x:
         g_w = g_rows * weight.reshape(d) if weight is not None else g_rows
-        c1 = g_w @ _ones(d, g.dtype)  # sum(gw), then mean(gw * x_hat) in c2
+        c1 = g_w @ _ones(d, g.dtype)  # per row: c1 = mean(gw), c2 = mean(gw * x_hat)
         c1 *= 1.0 / d
         c2 = np.einsum("ij,ij->i", g_w, x_hat)
         c2 *= 1.0 / d
         gx = x_hat * c2[:, None]
-        np.subtract(g_w, gx, out=gx)
+        np.subtract(g_w, gx, out=gx)  # (gw - x_hat c2 - c1) rstd, in gx's one buffer
         gx -= c1[:, None]
         gx *= rstd[:, None]
         gx = gx.reshape(g.shape)
