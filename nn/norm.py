@@ -1,9 +1,11 @@
 """Normalisation: batch_norm and layer_norm, and the BatchNorm1d/2d and LayerNorm layers.
 
-Both are composed of differentiable Tensor ops (mean, var, sqrt, arithmetic), so
-they need no backward of their own and are differentiable to any order. The
-running statistics of batch normalisation are buffers of the layer, updated
-outside the graph, saved in ``state_dict`` under PyTorch's names.
+batch_norm is composed of differentiable Tensor ops (mean, var, sqrt, arithmetic), so
+it needs no backward of its own and is differentiable to any order; layer_norm is one
+op of its own (``LayerNormOp`` in ``layer_norm_op.py``: a transformer runs it twice a
+block), whose backward is differentiable to any order too. The running statistics of
+batch normalisation are buffers of the layer, updated outside the graph, saved in
+``state_dict`` under PyTorch's names.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from autograd.compile import replayable
 from autograd.engine import BuiltinFunction, Context
 
 from ._args import as_tensor, layer_input
+from .layer_norm_op import LayerNormOp
 from .module import Module, Parameter
 
 __all__ = ["batch_norm", "layer_norm", "BatchNorm1d", "BatchNorm2d", "LayerNorm"]
@@ -154,7 +157,9 @@ def _update(stat: Any, batch: np.ndarray, momentum: float) -> None:
 def layer_norm(x: Any, normalized_shape: Any, weight: Any = None, bias: Any = None,
                eps: float = 1e-5) -> Tensor:
     """Normalise over the last len(normalized_shape) dimensions of each sample (mean 0,
-    biased variance 1), then y = x_hat * weight + bias (elementwise, normalized_shape)."""
+    biased variance 1), then y = x_hat * weight + bias (elementwise, normalized_shape).
+
+    One op of the engine (``LayerNormOp``, see ``layer_norm_op.py``), not eight."""
     x = as_tensor(x)
     shape = _shape(normalized_shape, "layer_norm")
     k = len(shape)
@@ -163,15 +168,19 @@ def layer_norm(x: Any, normalized_shape: Any, weight: Any = None, bias: Any = No
             f"layer_norm: the input's last dimensions {x.shape[max(x.ndim - k, 0):]} (shape "
             f"{x.shape}) must equal normalized_shape {shape}."
         )
-    axes = tuple(range(x.ndim - k, x.ndim))
-    mean = x.mean(axis=axes, keepdims=True)
-    var = x.var(axis=axes, keepdims=True, ddof=0)  # biased, as PyTorch normalises
-    out = (x - mean) / (var + eps).sqrt()
-    if weight is not None:
-        out = out * _param(weight, x.dtype)
-    if bias is not None:
-        out = out + _param(bias, x.dtype)
-    return out
+    if x.dtype.kind != "f":  # integers normalise in the default float dtype
+        x = x.astype(defaults.get_default_dtype())
+    weight, bias = _param(weight, x.dtype), _param(bias, x.dtype)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != shape:
+            raise ValueError(f"layer_norm: {name} must have normalized_shape {shape}, got "
+                             f"{t.shape}.")
+    dtype = np.result_type(*(t.dtype for t in (x, weight, bias) if t is not None))
+    if dtype != x.dtype:  # a float64 weight on float32 x computes in float64, as composed ops
+        x = x.astype(dtype)
+    weight = weight if weight is None or weight.dtype == dtype else weight.astype(dtype)
+    bias = bias if bias is None or bias.dtype == dtype else bias.astype(dtype)
+    return LayerNormOp.apply(x, weight, bias, ndim=k, eps=float(eps))
 
 
 def _shape(normalized_shape: Any, where: str) -> tuple:

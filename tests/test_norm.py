@@ -201,3 +201,93 @@ def test_layernorm_matches_pytorch():
     (tout * torch.from_numpy(R)).sum().backward()
     np.testing.assert_allclose(X.grad, TX.grad.numpy(), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-10)
+
+
+# ---------------------------------------------------------------------------- LayerNormOp
+
+
+def _composed_layer_norm(x, shape, w=None, b=None, eps=1e-5):
+    """layer_norm as it was before LayerNormOp: eight Tensor ops."""
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    out = (x - x.mean(axis=axes, keepdims=True)) / (
+        x.var(axis=axes, keepdims=True, ddof=0) + eps).sqrt()
+    out = out if w is None else out * w
+    return out if b is None else out + b
+
+
+@pytest.mark.parametrize("shape, k", [((12, 64, 128), 1), ((5, 3, 4), 2), ((7,), 1)])
+@pytest.mark.parametrize("parts", ["wb", "w", "b", ""])
+def test_layer_norm_is_one_op_and_agrees_with_the_composed_ops_in_float32(shape, k, parts):
+    rng = np.random.default_rng(len(shape) + k)
+    ns = shape[len(shape) - k:]
+    arrays = [rng.standard_normal(shape) * 3 + 1] + [rng.standard_normal(ns) for _ in parts]
+    R = Tensor(rng.standard_normal(shape).astype(np.float32))
+    grads, outs = [], []
+    for fn in (F.layer_norm, _composed_layer_norm):
+        ins = [Tensor(a.astype(np.float32), requires_grad=True) for a in arrays]
+        given = dict(zip(parts, ins[1:], strict=True))
+        out = fn(ins[0], ns, given.get("w"), given.get("b"))
+        (out * R).sum().backward()
+        assert out.dtype == np.float32 and all(t.grad.dtype == np.float32 for t in ins)
+        outs.append(out)
+        grads.append([t.grad for t in ins])
+    assert outs[0]._ctx.fn is nn.layer_norm_op.LayerNormOp  # one node, not eight
+    np.testing.assert_allclose(outs[0].data, outs[1].data, rtol=1e-5, atol=1e-5)
+    for ours, composed in zip(*grads, strict=True):
+        np.testing.assert_allclose(ours, composed, rtol=1e-4, atol=1e-4 * np.abs(composed).max())
+
+
+@pytest.mark.parametrize("parts", ["wb", "w", "b", ""])
+def test_layer_norm_gradgradcheck_float64(parts):
+    rng = np.random.default_rng(7)
+    shape, ns = (2, 3, 4), (4,)
+    inputs = [Tensor(rng.standard_normal(shape), requires_grad=True)] + [
+        Tensor(rng.standard_normal(ns), requires_grad=True) for _ in parts]
+
+    def fn(x, *params):
+        given = dict(zip(parts, params, strict=True))
+        return F.layer_norm(x, ns, given.get("w"), given.get("b"), eps=1e-3)
+
+    assert ag.gradcheck(fn, inputs)
+    assert ag.gradgradcheck(fn, inputs)
+
+
+def test_layer_norm_third_derivatives_match_pytorch_on_the_composed_formula():
+    """x's third derivative against PyTorch's autograd through the composed formula
+    (torch 2.13's own F.layer_norm gives another third derivative: its double backward is
+    not differentiated exactly; ours agrees with both composed versions)."""
+    torch = require_torch()
+    rng = np.random.default_rng(5)
+    values = [rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal(4)]
+    r, v2, v3 = (rng.standard_normal((3, 4)) for _ in range(3))
+
+    def third(grad, x, w, out, r, v2, v3):
+        """d/d(x, w) <d/dx <d/dx <r, out>, v2>, v3>: the bias is gone after the first."""
+        (g1,) = grad(out, [x], r, create_graph=True)
+        (g2,) = grad((g1 * v2).sum(), [x], None, create_graph=True)
+        return grad((g2 * v3).sum(), [x, w], None)
+
+    x, w, b = (Tensor(v, requires_grad=True) for v in values)
+    mine = third(lambda o, i, g, **k: ag.grad(o, i, grad_output=g, **k), x, w,
+                 F.layer_norm(x, (4,), w, b), r, v2, v3)
+    x, w, b = (torch.tensor(v, requires_grad=True) for v in values)
+    centred = x - x.mean(-1, keepdim=True)
+    out = centred / ((centred * centred).mean(-1, keepdim=True) + 1e-5).sqrt() * w + b
+    theirs = third(torch.autograd.grad, x, w, out, *map(torch.tensor, (r, v2, v3)))
+    for a, t in zip(mine, theirs, strict=True):
+        np.testing.assert_allclose(a, t.detach().numpy(), rtol=1e-9, atol=1e-11)
+    assert np.abs(mine[0]).max() > 1e-2
+
+
+def test_layer_norm_checks_weight_shapes_and_promotes_dtypes():
+    x = Tensor(np.ones((2, 3), dtype=np.float32) * np.arange(3, dtype=np.float32))
+    with pytest.raises(ValueError, match=r"layer_norm: weight must have normalized_shape "
+                                         r"\(3,\), got \(1, 3\)"):
+        F.layer_norm(x, (3,), Tensor(np.ones((1, 3))))
+    w = Tensor(np.full(3, 2.0), requires_grad=True)  # float64: the result is float64
+    out = F.layer_norm(x, 3, w)
+    assert out.dtype == np.float64
+    out.sum().backward()
+    assert w.grad.dtype == np.float64
+    ints = F.layer_norm(np.array([[1, 2, 3]]), (3,))  # integers: the default float dtype
+    assert ints.dtype == ag.get_default_dtype()

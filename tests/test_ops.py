@@ -514,6 +514,50 @@ EINSUM_EQUATIONS = {
 }
 
 
+def layer_norm_inputs(large: bool = False, scalar: bool = False) -> st.SearchStrategy:
+    """x of 1 to 3 dims, normalised over its last k; a weight and a bias of those k dims, or
+    either, or none (``parts``). Values pairwise apart, so no row is nearly constant."""
+
+    @st.composite
+    def inputs(draw):
+        shape = draw(shapes(min_dims=1, max_dims=3, max_side=_side(large)))
+        k = draw(st.integers(1, len(shape)))
+        parts = draw(st.sampled_from(["wb", "w", "b", ""]))
+        x = distinct(draw(_arrays(shape, REAL, large)), gap=0.05)
+        params = tuple(draw(_arrays(shape[len(shape) - k:], REAL, large)) for _ in parts)
+        return (x, *params), {"k": k, "parts": parts}
+
+    return inputs()
+
+
+def layer_norm_call(layer_norm: Callable) -> Callable:
+    """fn(x, *params, k, parts) for a layer_norm(x, normalized_shape, weight, bias)."""
+
+    def call(x, *params, k, parts):
+        given = dict(zip(parts, params, strict=True))
+        return layer_norm(x, tuple(int(s) for s in x.shape[len(x.shape) - k:]),
+                          given.get("w"), given.get("b"))
+
+    return call
+
+
+def t_layer_norm(x, normalized_shape, weight=None, bias=None):
+    """PyTorch's layer_norm; a bias without weight gets a constant weight of ones, the same
+    function (torch 2.13's second derivative of layer_norm fails on a bias alone)."""
+    torch = __import__("torch")
+    if weight is None and bias is not None:
+        weight = torch.ones(normalized_shape, dtype=x.dtype)
+    return torch.nn.functional.layer_norm(x, normalized_shape, weight, bias)
+
+
+def np_layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
+    out = ((x - x.mean(axis=axes, keepdims=True))
+           / np.sqrt(x.var(axis=axes, keepdims=True) + eps))
+    out = out if weight is None else out * weight
+    return out if bias is None else out + bias
+
+
 def einsum_inputs(kind: Any) -> Callable:
     """An equation of EINSUM_EQUATIONS[kind] and operands that fit it (letters of length 1 to
     4, or 8 when large; '...' of broadcasting shapes)."""
@@ -1193,6 +1237,9 @@ OPS = [
        lambda a, b, **k: _tf().smooth_l1_loss(a, b, **k), paired(smooth_kw("beta"))),
     Op("huber_loss", lambda a, b, **k: F.huber_loss(a, b, **k), np_huber,
        lambda a, b, **k: _tf().huber_loss(a, b, **k), paired(smooth_kw("delta"))),
+    # normalisation (nn/norm.py: one op, LayerNormOp in nn/layer_norm_op.py)
+    Op("layer_norm", layer_norm_call(F.layer_norm), layer_norm_call(np_layer_norm),
+       layer_norm_call(t_layer_norm), layer_norm_inputs),
     # joining
     Op("concatenate", lambda *a, axis: ag.concatenate(a, axis=axis),
        lambda *a, axis: np.concatenate(a, axis=axis),

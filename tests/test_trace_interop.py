@@ -39,6 +39,22 @@ class ResidualMLP(nn.Module):
         return x + self.fc2(self.fc1(self.norm(x)).relu())
 
 
+class FunctionalNorm(nn.Module):
+    """layer_norm called as a function: with a weight and bias, with neither, over two dims."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+        rng = np.random.default_rng(3)
+        self.weight = nn.Parameter(rng.standard_normal(6).astype(np.float32))
+        self.bias = nn.Parameter(rng.standard_normal(6).astype(np.float32))
+
+    def forward(self, x):
+        y = nn.functional.layer_norm(self.fc(x), (6,), self.weight, self.bias, eps=1e-3)
+        return nn.functional.layer_norm(nn.functional.layer_norm(y, (6,)).reshape(-1, 2, 3),
+                                        (2, 3)).reshape(-1, 6)
+
+
 class Attention(nn.Module):
     """Hand-written causal attention with tensor methods and a numpy tril mask."""
 
@@ -108,6 +124,7 @@ def _compare(model, theirs, x):
 CASES = [
     (Stages, (3, 6), [(1, 6), (7, 6)]),
     (ResidualMLP, (3, 6), [(1, 6), (5, 6)]),
+    (FunctionalNorm, (3, 6), [(1, 6), (5, 6)]),
     (Attention, (2, 5, 8), [(1, 3, 8), (4, 9, 8), (3, 1, 8)]),
     (lambda: Configured(True, 2.0), (3, 5), [(6, 5)]),
     (lambda: Configured(False, 0.5), (3, 5), [(2, 5)]),

@@ -41,6 +41,7 @@ from autograd import ops_shape as S
 
 from .. import conv as C
 from .. import functional as NF
+from ..layer_norm_op import LayerNormOp
 from ..module import Module, Parameter
 
 __all__ = ["TraceError", "trace_to_torch", "example_inputs"]
@@ -724,6 +725,13 @@ def _cross_entropy(e: _Emitter, a: dict, ctx: Any) -> Any:
     return e.call(e.torch.nn.functional.cross_entropy, a["logits"], ids, ignore_index=ignore)
 
 
+def _layer_norm(e: _Emitter, a: dict, ctx: Any) -> Any:
+    x = ctx.inputs[0]  # the normalised (last ndim) dimensions are fixed, not sizes
+    shape = tuple(int(s) for s in x.shape[len(x.shape) - a.get("ndim", 1):])
+    return e.call(e.torch.nn.functional.layer_norm, a["x"], shape, a.get("weight"),
+                  a.get("bias"), eps=a.get("eps", 1e-5))
+
+
 def _einsum(e: _Emitter, a: dict, ctx: Any) -> Any:
     return e.call(e.torch.einsum, a["equation"], *a["operands"])
 
@@ -788,6 +796,7 @@ TRANSLATIONS: dict[type, Callable] = {
     M.Einsum: _einsum,
     NF.Gelu: lambda e, a, c: e.call(e.torch.nn.functional.gelu, a["x"]),
     NF.CrossEntropy: _cross_entropy,
+    LayerNormOp: _layer_norm,
     C.Convolution: _conv,
     C.MaxPool: _pool("max_pool2d"),
     C.AvgPool: _pool("avg_pool2d"),
