@@ -61,7 +61,8 @@ def _sdpa_case(case, rng, lead, dtype=np.float64):
             mask[1] = -np.inf  # query 1 sees no key
             mask[3, ::2] = -np.inf
         if case == "float_grad":
-            mask_pair = (ag.Tensor(mask, requires_grad=True), torch.tensor(mask, requires_grad=True))
+            mask_pair = (ag.Tensor(mask, requires_grad=True),
+                         torch.tensor(mask, requires_grad=True))
             kw = {"attn_mask": mask_pair[0]}
         else:
             kw = {"attn_mask": mask}
