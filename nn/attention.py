@@ -3,11 +3,11 @@
 Without dropout (the common case: every eval pass, and training with dropout_p = 0) it
 is one op of the engine, ``ScaledDotProductAttention``: the forward computes the
 weights P = softmax(q k^T * scale + mask) in place in one buffer and returns P v; the
-backward is attention's gradient in five lines (below). One node instead of six, and
-three fewer passes over the (..., L, S) scores each way. With dropout the function is
+backward is attention's gradient in five lines (below). One node instead of six, and one
+(..., L, S) array made each way where the ops made six. With dropout the function is
 composed of the engine's ops (matmul, where, softmax, dropout, matmul), as it was
-before the fused op. Notebook 12 builds one head op by op and checks it against this
-op. The layers built on it live in ``nn/transformer.py``.
+before the fused op. Notebook 12 builds one head op by op, steps through its backward,
+and checks it against this op. The layers built on it live in ``nn/transformer.py``.
 """
 
 from __future__ import annotations
@@ -88,8 +88,8 @@ class ScaledDotProductAttention(BuiltinFunction):
         if causal:  # top-left aligned: row i sees key 0, so no row is dead
             p += _causal_bias(q.shape[-2], k.shape[-2], p.dtype)
         elif mask is not None:
-            bias = np.where(mask, 0, _NEG_INF).astype(p.dtype) if mask.dtype == np.bool_ \
-                else mask
+            bias = mask if mask.dtype != np.bool_ else \
+                np.where(mask, p.dtype.type(0), p.dtype.type(_NEG_INF))
             if np.broadcast_shapes(bias.shape, p.shape) == p.shape:
                 p += bias
             else:  # the mask adds leading dims
