@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import autograd as ag
 import nn
 from nn import functional as F
-from nn.attention import _composed, scaled_dot_product_attention
+from nn.attention import _composed, _row_max, scaled_dot_product_attention
 from nn.transformer import MultiheadAttention, TransformerEncoderLayer
 
 torch = require_torch()
@@ -168,6 +168,20 @@ def test_sdpa_mask_with_more_leading_dims_broadcasts_the_output():
     assert out.shape == (2, 4, 3) and out.op == "ScaledDotProductAttention"
     assert ag.gradcheck(lambda q, k, v, m: scaled_dot_product_attention(q, k, v, attn_mask=m),
                         [*ts, mask])
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 5, 8, 9, 64])
+def test_row_max_by_halving_is_numpys_max(width):
+    """The forward's row max (halving, faster than numpy's reduce) is np.max exactly: a
+    softmax would hide a wrong shift, but not a row taken for one that sees no key."""
+    rng = np.random.default_rng(width)
+    x = rng.standard_normal((3, 4, width)).astype(np.float32)
+    x[0, 0] = -np.inf
+    x[0, 1, -1] = 50.0  # the last column (the odd one out) holds the max
+    x[1, 2, :-1] = -np.inf
+    got = _row_max(x)
+    np.testing.assert_array_equal(got, x.max(axis=-1, keepdims=True))
+    assert got.base is not x and not np.shares_memory(got, x)
 
 
 def test_sdpa_gradgradcheck():
