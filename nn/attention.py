@@ -132,7 +132,7 @@ class ScaledDotProductAttention(BuiltinFunction):
 
 # Helpers for numpy's slow spots, measured on W9's (12, 4, 64, 32) float32 heads: a
 # reduction along a short contiguous last axis costs more than a matrix product, and a
-# matrix product is about twice slower when its right operand is a transposed view.
+# matrix product is about twice as slow when its right operand is a transposed view.
 
 def _row_max(x: np.ndarray) -> np.ndarray:
     """max over the last axis (keepdims), by halving: np.maximum of each row's two halves
