@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import autograd as ag
 import nn
 from nn import functional as F
-from nn.attention import scaled_dot_product_attention
+from nn.attention import _composed, _row_max, scaled_dot_product_attention
 from nn.transformer import MultiheadAttention, TransformerEncoderLayer
 
 torch = require_torch()
@@ -32,56 +32,156 @@ def _close(ours, theirs, what):
 
 # ============================================================ scaled_dot_product_attention
 
-@pytest.mark.parametrize("case", ["plain", "causal", "bool", "float", "scale", "cross"])
-@given(seed=st.integers(0, 2**32 - 1), lead=st.sampled_from([(), (2,), (2, 3)]))
-@settings(max_examples=8, deadline=None)
-def test_sdpa_matches_torch(case, seed, lead):
-    rng = np.random.default_rng(seed)
-    L = 4
-    S = 6 if case == "cross" else L
-    q, tq = _pair(rng.standard_normal(lead + (L, 5)))
-    k, tk = _pair(rng.standard_normal(lead + (S, 5)))
-    v, tv = _pair(rng.standard_normal(lead + (S, 3)))
+_CASES = ["plain", "causal", "bool", "float", "float_grad", "scale", "cross", "causal_wide",
+          "causal_tall", "dead_bool", "dead_float"]
+_TOL = {np.float64: (RTOL, ATOL), np.float32: (2e-5, 2e-6)}
+
+
+def _sdpa_case(case, rng, lead, dtype=np.float64):
+    """(q, k, v, torch's q, k, v, our kwargs, torch's kwargs, the float mask pair or None)."""
+    L = 6 if case == "causal_tall" else 4
+    S = 6 if case in ("cross", "causal_wide") else 3 if case == "causal_tall" else L
+    tensors = []
+    for shape in (lead + (L, 5), lead + (S, 5), lead + (S, 3)):
+        a = rng.standard_normal(shape).astype(dtype)
+        tensors += [ag.Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)]
     kw: dict = {}
-    if case == "causal":
+    mask_pair = None
+    if case.startswith("causal"):
         kw = {"is_causal": True}
-    elif case == "bool":
+    elif case in ("bool", "dead_bool"):
         mask = rng.random((L, S)) < 0.7
-        mask[:, 0] = True  # every query sees a key (no row of -inf only)
+        mask[:, 0] = True  # every query sees a key...
+        if case == "dead_bool":
+            mask[1] = False  # ... but query 1
         kw = {"attn_mask": mask}
-    elif case == "float":
-        kw = {"attn_mask": rng.standard_normal((L, S))}
+    elif case in ("float", "float_grad", "dead_float"):
+        mask = rng.standard_normal((L, S)).astype(dtype)
+        if case == "dead_float":
+            mask[1] = -np.inf  # query 1 sees no key
+            mask[3, ::2] = -np.inf
+        if case == "float_grad":
+            mask_pair = (ag.Tensor(mask, requires_grad=True),
+                         torch.tensor(mask, requires_grad=True))
+            kw = {"attn_mask": mask_pair[0]}
+        else:
+            kw = {"attn_mask": mask}
     elif case == "scale":
         kw = {"scale": 0.3}
+    tkw = {key: (torch.as_tensor(val) if key == "attn_mask" else val) for key, val in kw.items()
+           if mask_pair is None or key != "attn_mask"}
+    if mask_pair is not None:
+        tkw["attn_mask"] = mask_pair[1]
+    return (*tensors[0::2], *tensors[1::2], kw, tkw, mask_pair)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", _CASES)
+@given(seed=st.integers(0, 2**32 - 1), lead=st.sampled_from([(), (2,), (2, 3)]))
+@settings(max_examples=6, deadline=None)
+def test_sdpa_matches_torch(case, dtype, seed, lead):
+    """Values and gradients (q, k, v, a float mask) against torch: masks of every kind, L != S
+    (causal too: top-left aligned), rows that see no key (zeros, no gradient)."""
+    rng = np.random.default_rng(seed)
+    q, k, v, tq, tk, tv, kw, tkw, mask_pair = _sdpa_case(case, rng, lead, dtype)
     ours = scaled_dot_product_attention(q, k, v, **kw)
-    tkw = {key: (torch.as_tensor(val) if key == "attn_mask" else val) for key, val in kw.items()}
+    assert ours.op == "ScaledDotProductAttention" and ours.dtype == dtype
     theirs = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, **tkw)
-    _close(ours.data, theirs, f"{case}: values")
-    r = rng.standard_normal(ours.shape)
+    rtol, atol = _TOL[dtype]
+    what = f"{case}, {np.dtype(dtype)}"
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=rtol, atol=atol,
+                               err_msg=f"{what}: values")
+    assert np.isfinite(ours.data).all()
+    r = rng.standard_normal(ours.shape).astype(dtype)
     (ours * r).sum().backward()
     (theirs * torch.as_tensor(r)).sum().backward()
-    for a, t, name in ((q, tq, "q"), (k, tk, "k"), (v, tv, "v")):
-        _close(a.grad, t.grad, f"{case}: gradient of {name}")
+    pairs = [(q, tq, "q"), (k, tk, "k"), (v, tv, "v")]
+    if mask_pair is not None:
+        pairs.append((*mask_pair, "the float mask"))
+    for a, t, name in pairs:
+        assert a.grad.dtype == dtype
+        np.testing.assert_allclose(a.grad, t.grad.numpy(), rtol=rtol, atol=atol,
+                                   err_msg=f"{what}: gradient of {name}")
+    if case.startswith("dead"):  # query 1 sees no key: zeros, and it sends no gradient
+        assert not ours.data[..., 1, :].any() and not q.grad[..., 1, :].any()
     assert F.scaled_dot_product_attention is scaled_dot_product_attention
 
 
-def test_sdpa_second_order_matches_torch():
+@pytest.mark.parametrize("case", ["causal", "causal_wide", "causal_tall", "bool", "float",
+                                  "float_grad", "dead_bool", "dead_float", "cross"])
+def test_sdpa_second_order_matches_torch(case):
+    """d/d(q, k, v) of <grad <r, out>, u> against torch: the backward recomputes the weights
+    with recorded ops under create_graph (the saved ones are a plain value)."""
     rng = np.random.default_rng(0)
-    q, tq = _pair(rng.standard_normal((2, 4, 3)))
-    k, tk = _pair(rng.standard_normal((2, 4, 3)))
-    v, tv = _pair(rng.standard_normal((2, 4, 3)))
-    r = rng.standard_normal((2, 4, 3))
-    u = [rng.standard_normal((2, 4, 3)) for _ in range(3)]
-    out = scaled_dot_product_attention(q, k, v, is_causal=True)
-    gs = ag.grad((out * r).sum(), [q, k, v], create_graph=True)
+    q, k, v, tq, tk, tv, kw, tkw, mask_pair = _sdpa_case(case, rng, (2,))
+    ins, tins = [q, k, v], [tq, tk, tv]
+    if mask_pair is not None:
+        ins.append(mask_pair[0])
+        tins.append(mask_pair[1])
+    out = scaled_dot_product_attention(q, k, v, **kw)
+    tout = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, **tkw)
+    r = rng.standard_normal(out.shape)
+    u = [rng.standard_normal(a.shape) for a in ins]
+    gs = ag.grad((out * r).sum(), ins, create_graph=True)
     second = ag.grad(sum(((g * ui).sum() for g, ui in zip(gs, u, strict=True)), ag.tensor(0.0)),
-                     [q, k, v])
-    tout = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=True)
-    tgs = torch.autograd.grad((tout * torch.as_tensor(r)).sum(), [tq, tk, tv], create_graph=True)
+                     ins)
+    tgs = torch.autograd.grad((tout * torch.as_tensor(r)).sum(), tins, create_graph=True)
     tsecond = torch.autograd.grad(sum((g * torch.as_tensor(ui)).sum()
-                                      for g, ui in zip(tgs, u, strict=True)), [tq, tk, tv])
-    for a, t in zip(second, tsecond, strict=True):
-        _close(a, t, "second derivative")
+                                      for g, ui in zip(tgs, u, strict=True)), tins)
+    for a, t, name in zip(second, tsecond, ("q", "k", "v", "mask"), strict=False):
+        assert np.isfinite(a).all(), f"{case}: second derivative of {name}"
+        _close(a, t, f"{case}: second derivative of {name}")
+
+
+def test_sdpa_fused_and_composed_agree():
+    """The fused op and the composed path (taken with dropout) give the same numbers to
+    rounding, values and gradients; dropout_p > 0 still runs the composed path."""
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal((2, 3, 5, 4)) for _ in range(3)]
+    for kw in ({}, {"is_causal": True}, {"attn_mask": rng.random((5, 5)) < 0.8},
+               {"attn_mask": rng.standard_normal((3, 5, 5))}):
+        results = []
+        for fused in (True, False):
+            q, k, v = (ag.Tensor(a, requires_grad=True) for a in arrays)
+            if fused:
+                out = scaled_dot_product_attention(q, k, v, **kw)
+                assert out.op == "ScaledDotProductAttention"
+            else:
+                out = _composed(q, k, v, kw.get("attn_mask"), 0.0, kw.get("is_causal", False),
+                                0.5)
+                assert out.op == "MatMul"
+            (out * arrays[0]).sum().backward()
+            results.append([out.data, q.grad, k.grad, v.grad])
+        for a, b in zip(*results, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    q = ag.Tensor(arrays[0], requires_grad=True)
+    assert scaled_dot_product_attention(q, q, q, dropout_p=0.5).op == "MatMul"
+
+
+def test_sdpa_mask_with_more_leading_dims_broadcasts_the_output():
+    """A mask with leading dims q, k and v lack makes the output that big (as the composed
+    version did; torch refuses): gradients against finite differences."""
+    rng = np.random.default_rng(4)
+    ts = [ag.Tensor(rng.standard_normal((4, 3)), requires_grad=True) for _ in range(3)]
+    mask = ag.Tensor(rng.standard_normal((2, 4, 4)), requires_grad=True)
+    out = scaled_dot_product_attention(*ts, attn_mask=mask)
+    assert out.shape == (2, 4, 3) and out.op == "ScaledDotProductAttention"
+    assert ag.gradcheck(lambda q, k, v, m: scaled_dot_product_attention(q, k, v, attn_mask=m),
+                        [*ts, mask])
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 5, 8, 9, 64])
+def test_row_max_by_halving_is_numpys_max(width):
+    """The forward's row max (halving, faster than numpy's reduce) is np.max exactly: a
+    softmax would hide a wrong shift, but not a row taken for one that sees no key."""
+    rng = np.random.default_rng(width)
+    x = rng.standard_normal((3, 4, width)).astype(np.float32)
+    x[0, 0] = -np.inf
+    x[0, 1, -1] = 50.0  # the last column (the odd one out) holds the max
+    x[1, 2, :-1] = -np.inf
+    got = _row_max(x)
+    np.testing.assert_array_equal(got, x.max(axis=-1, keepdims=True))
+    assert got.base is not x and not np.shares_memory(got, x)
 
 
 def test_sdpa_gradgradcheck():

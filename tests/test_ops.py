@@ -204,6 +204,38 @@ def where_inputs(large: bool = False, scalar: bool = False) -> st.SearchStrategy
     return inputs()
 
 
+def sdpa_inputs(float_mask: bool = False) -> Callable:
+    """q (..., L, E), k (..., S, E), v (..., S, Ev) for scaled_dot_product_attention, the
+    leading dims broadcasting, and one of: nothing, is_causal, a bool mask (rows that see
+    no key included), a scale; or (float_mask) a float mask as a fourth array, the shape of
+    the scores or broadcast to it."""
+
+    def make(large: bool = False, scalar: bool = False) -> st.SearchStrategy:
+        side = 6 if large else 3
+
+        @st.composite
+        def inputs(draw):
+            lq, lk = draw(broadcastable_shapes(2, max_dims=2, max_side=2))
+            L, S, E, Ev = (draw(st.integers(1, side)) for _ in range(4))
+            q = draw(_arrays(lq + (L, E), REAL, large))
+            k = draw(_arrays(lk + (S, E), REAL, large))
+            v = draw(_arrays(lk + (S, Ev), REAL, large))
+            scores = np.broadcast_shapes(lq, lk) + (L, S)
+            ndim = draw(st.integers(2, len(scores)))
+            mask_shape = tuple(n if draw(st.booleans()) else 1 for n in scores[-ndim:-2]) + \
+                scores[-2:]
+            if float_mask:
+                return (q, k, v, draw(_arrays(mask_shape, REAL, large))), {}
+            kind = draw(st.sampled_from(["none", "causal", "bool", "scale"]))
+            kw = {"none": {}, "causal": {"is_causal": True}, "scale": {"scale": 0.7},
+                  "bool": {"attn_mask": draw(hnp.arrays(np.bool_, mask_shape))}}[kind]
+            return (q, k, v), kw
+
+        return inputs()
+
+    return make
+
+
 # ---- keyword strategies that depend on the shape ----------------------------------------
 
 
@@ -779,6 +811,28 @@ def t_gelu(x):
     return __import__("torch").nn.functional.gelu(x)
 
 
+def np_sdpa(q, k, v, m=None, attn_mask=None, is_causal=False, scale=None):
+    """softmax(q k^T * scale + mask) v; a row that sees no key gives zeros (as torch)."""
+    scale = 1 / np.sqrt(q.shape[-1]) if scale is None else scale
+    s = q @ np.swapaxes(k, -1, -2) * scale
+    if is_causal:
+        s = np.where(np.tril(np.ones(s.shape[-2:], bool)), s, -np.inf)
+    if attn_mask is not None:
+        s = np.where(attn_mask, s, -np.inf)
+    if m is not None:
+        s = s + m
+    dead = (s == -np.inf).all(axis=-1, keepdims=True)
+    s = np.where(dead, 0.0, s)
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return np.where(dead, 0.0, e / e.sum(axis=-1, keepdims=True)) @ v
+
+
+def t_sdpa(q, k, v, m=None, attn_mask=None, **kw):
+    torch = __import__("torch")
+    mask = m if m is not None else None if attn_mask is None else torch.as_tensor(attn_mask)
+    return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, **kw)
+
+
 def np_cumsum(x, dim):
     return x.copy() if x.ndim == 0 else np.cumsum(x, axis=dim)
 
@@ -1106,6 +1160,12 @@ OPS = [
     Op("linear", lambda *a: ag.ops.Linear.apply(*a), np_linear, t_linear, linear_inputs),
     Op("linear_tanh", lambda *a: ag.ops.LinearTanh.apply(*a),
        lambda *a: np.tanh(np_linear(*a)), lambda *a: t_linear(*a).tanh(), linear_inputs),
+    # attention: one fused op (nn/attention.py)
+    Op("scaled_dot_product_attention", lambda q, k, v, **kw: F.scaled_dot_product_attention(
+           q, k, v, **kw), np_sdpa, t_sdpa, sdpa_inputs()),
+    Op("scaled_dot_product_attention_float_mask", lambda q, k, v, m:
+       F.scaled_dot_product_attention(q, k, v, attn_mask=m), np_sdpa, t_sdpa,
+       sdpa_inputs(float_mask=True)),
     # shapes
     Op("reshape", lambda a, shape: a.reshape(*shape), lambda a, shape: a.reshape(shape),
        lambda a, shape: a.reshape(shape), unary(kw=reshape_kw)),

@@ -297,6 +297,52 @@ def test_gpt_comes_back_from_torch():
                                atol=1e-6)
 
 
+class MaskedAttention(nn.Module):
+    """F.scaled_dot_product_attention (one op of ours) with a bool mask made by numpy from
+    the length, and with a float mask that holds a learned per-head bias."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv = nn.Linear(8, 24)
+        self.bias = nn.Parameter(np.array([[[0.3]], [[-0.2]]], np.float32))
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = (t.reshape(B, T, 2, 4).swapaxes(1, 2) for t in self.qkv(x).split(C, dim=2))
+        keep = np.tril(np.ones((T, T), dtype=bool))
+        y = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=keep)
+        added = self.bias + ag.tensor(np.where(keep, 0, -np.inf).astype(np.float32))
+        y = y + nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=added, scale=0.5)
+        return y.swapaxes(1, 2).reshape(B, T, C)
+
+
+def test_attention_op_with_masks_to_torch_and_onnx(tmp_path):
+    ag.manual_seed(4)
+    model = MaskedAttention()
+    example = np.zeros((2, 5, 8), np.float32)
+    theirs = nn.to_torch(model, example)
+    assert "scaled_dot_product_attention" in theirs.code
+    rng = np.random.default_rng(5)
+    for B, T in [(1, 3), (3, 7)]:
+        x = rng.standard_normal((B, T, 8)).astype(np.float32)
+        ours = model(x)
+        tout = theirs(torch.tensor(x))
+        np.testing.assert_allclose(tout.detach().numpy(), ours.data, rtol=1e-5, atol=1e-6)
+        model.zero_grad()
+        theirs.zero_grad()
+        ours.sum().backward()
+        tout.sum().backward()
+        for name, p in model.named_parameters():
+            np.testing.assert_allclose(theirs.get_parameter(name).grad.numpy(), p.grad,
+                                       rtol=1e-4, atol=1e-5, err_msg=name)
+    ort = pytest.importorskip("onnxruntime")
+    session = ort.InferenceSession(str(nn.export_onnx(model, example, tmp_path / "a.onnx")))
+    for B, T in [(1, 3), (4, 6)]:
+        x = rng.standard_normal((B, T, 8)).astype(np.float32)
+        (got,) = session.run(None, {"input": x})
+        np.testing.assert_allclose(got, model(x).data, rtol=1e-5, atol=1e-6)
+
+
 # ---------------------------------------------------------------------------- from_torch
 
 

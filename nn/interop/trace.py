@@ -39,6 +39,7 @@ from autograd import ops as O
 from autograd import ops_math as M
 from autograd import ops_shape as S
 
+from .. import attention as A
 from .. import conv as C
 from .. import functional as NF
 from ..layer_norm_op import LayerNormOp
@@ -732,6 +733,13 @@ def _layer_norm(e: _Emitter, a: dict, ctx: Any) -> Any:
                   a.get("bias"), eps=a.get("eps", 1e-5))
 
 
+def _attention(e: _Emitter, a: dict, ctx: Any) -> Any:
+    mask = a.get("mask")
+    kwargs = {} if mask is None else {"attn_mask": mask}
+    return e.call(e.torch.nn.functional.scaled_dot_product_attention, a["q"], a["k"], a["v"],
+                  is_causal=bool(a.get("causal", False)), scale=a.get("scale", 1.0), **kwargs)
+
+
 def _einsum(e: _Emitter, a: dict, ctx: Any) -> Any:
     return e.call(e.torch.einsum, a["equation"], *a["operands"])
 
@@ -797,6 +805,7 @@ TRANSLATIONS: dict[type, Callable] = {
     NF.Gelu: lambda e, a, c: e.call(e.torch.nn.functional.gelu, a["x"]),
     NF.CrossEntropy: _cross_entropy,
     LayerNormOp: _layer_norm,
+    A.ScaledDotProductAttention: _attention,
     C.Convolution: _conv,
     C.MaxPool: _pool("max_pool2d"),
     C.AvgPool: _pool("avg_pool2d"),
