@@ -477,32 +477,35 @@ class CrossEntropy(BuiltinFunction):
         # ignore_index: no id equals it (cross_entropy checked); kept for the graph's readers
         n = logits.shape[0]
         shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
-        picked = shifted.reshape(-1)[_flat_targets(ids, logits.shape[1])]
+        flat = _flat_targets(ids, logits.shape[1])
+        picked = shifted.reshape(-1)[flat]
         exp = np.exp(shifted, out=shifted)
         total = np.add.reduce(exp, axis=1, keepdims=True)
         # -log p[y] = log(sum exp) - shifted[y]
         loss = np.add.reduce(np.log(total[:, 0]) - picked) / n
-        # exp and total are the softmax's parts: the backward uses them as plain values
-        ctx.saved = (logits, ids, exp, total)
+        # exp, total (the softmax's parts) and the targets' flat positions: plain values
+        # the first-order backward reuses
+        ctx.saved = (logits, ids, exp, total, flat)
         return np.asarray(loss, dtype=logits.dtype)
 
     @staticmethod
     def backward(ctx: Context, g: Any) -> tuple:
-        logits, ids, exp, total = ctx.saved
+        logits, ids, exp, total, flat = ctx.saved
         # first order: xp_numpy.apply's one line written out (its keyword arguments cost
         # W1 0.5-1 %: benchmarks/compare.py timed the call through apply at 1.005x and
         # 1.010x of this direct one)
         if g.__class__ is np.ndarray:
-            return CrossEntropyGrad.forward(_new(Context), logits, g, ids, (exp, total)), None
-        return ctx.xp.apply(CrossEntropyGrad, logits, g, ids=ids, softmax=(exp, total)), None
+            return CrossEntropyGrad.forward(_new(Context), logits, g, ids, (exp, total, flat)), None
+        return ctx.xp.apply(CrossEntropyGrad, logits, g, ids=ids, softmax=(exp, total, flat)), None
 
 
 class CrossEntropyGrad(BuiltinFunction):
     """(softmax(logits) - onehot(ids)) * g / n: cross_entropy's gradient as an op of its own,
     so that it can be differentiated again (Hessians of classifiers, gradient penalties).
 
-    ``softmax``: (exp, total) from the forward, to skip recomputing it on the first-order
-    path (plain values; the backward below recomputes from the logits).
+    ``softmax``: (exp, total, flat) from the forward, to skip recomputing it on the
+    first-order path (plain values: the softmax's parts and the targets' positions in the
+    flattened logits; the backward below recomputes from the logits).
     """
 
     @staticmethod
@@ -511,12 +514,13 @@ class CrossEntropyGrad(BuiltinFunction):
         ctx.saved = (logits, g, ids)
         if softmax is None:
             grad = _softmax_rows(logits)
+            flat = None
         else:
-            exp, total = softmax
+            exp, total, flat = softmax
             grad = exp / total
         if not grad.flags.c_contiguous:  # e.g. from transposed logits: the flat view needs C order
             grad = np.ascontiguousarray(grad)
-        grad.reshape(-1)[_flat_targets(ids, grad.shape[1])] -= 1
+        grad.reshape(-1)[_flat_targets(ids, grad.shape[1]) if flat is None else flat] -= 1
         grad *= g / len(ids)
         return grad
 
