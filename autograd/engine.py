@@ -654,19 +654,21 @@ def _run_backward(root: Node, seed: Any, retain_graph: bool, capture: dict | Non
             g = node._g
             node._g = None
             ctx = node._ctx
-            if observe is None:  # plain: accumulate a leaf's (or retained) gradient, step back
-                if ctx is None or node._retains_grad:
-                    node._accumulate(g, assigned)
-                if ctx is not None:
-                    if ctx.saved is FREED:
-                        _raise_freed(ctx)
-                    grads = ctx.fn.backward(ctx, g)
-                    if grads.__class__ is not tuple:
-                        grads = (grads,)
-            else:
+            if observe is not None:
                 grads = observe(ctx, node, g)
+            elif ctx is None:  # a leaf the walk visits (the root itself)
+                node._accumulate(g, assigned)
+                grads = None
+            else:  # the plain step: a retained node's .grad, then the op's backward
+                if node._retains_grad:
+                    node._accumulate(g, assigned)
+                if ctx.saved is FREED:
+                    _raise_freed(ctx)
+                grads = ctx.fn.backward(ctx, g)
+                if grads.__class__ is not tuple:
+                    grads = (grads,)
             nxt = None  # the youngest input that became pending at this node
-            if ctx is not None:
+            if grads is not None:
                 inputs = ctx.inputs
                 if len(grads) != len(inputs):
                     _raise_arity(ctx, grads)
