@@ -9,6 +9,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from autograd import Tensor, defaults, ops
+from autograd.context import _NO_PARAMS
+from autograd.engine import _apply
 
 from ._args import as_tensor, layer_input
 from .activations import ACTIVATIONS
@@ -53,9 +55,11 @@ class Linear(Module):
         # the common case in two cheap tests; layer_input makes the exact check
         if type(x) is not Tensor or x.data.dtype is not w.dtype:
             x = layer_input(x, w.dtype, f"Linear({self.in_features}, {self.out_features})")
+        # the engine's _apply directly, as Tensor's operators call it: op.apply(x, w, b)
+        # would pack *inputs and **params for every layer of every step
         if self.bias is None:
-            return op.apply(x, self.weight)
-        return op.apply(x, self.weight, self.bias)
+            return _apply(op, (x, self.weight), _NO_PARAMS)
+        return _apply(op, (x, self.weight, self.bias), _NO_PARAMS)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
