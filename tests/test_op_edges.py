@@ -694,3 +694,23 @@ def test_relu_passes_the_gradient_at_nan_as_torch():
     t.relu().sum().backward()
     np.testing.assert_array_equal(np.asarray(x.grad.data if hasattr(x.grad, "data")
                                              else x.grad), t.grad.numpy())
+
+
+@pytest.mark.parametrize("shape, ids_shape", [((65, 16), (12, 64)), ((7,), (30,)),
+                                               ((5, 3, 2), (4, 6)), ((3, 4), (0,))])
+def test_gradient_of_rows_picked_by_repeated_ids_sums_them(shape, ids_shape):
+    """GetItem's gradient for an integer index array (an embedding's): rows picked several
+    times add up, as np.add.at adds them (the fast path sorts and reduces), negative ids
+    included."""
+    from autograd.ops import scatter_add
+
+    rng = np.random.default_rng(1)
+    for low in (0, -shape[0]):
+        ids = rng.integers(low, shape[0], ids_shape)
+        g = rng.standard_normal(ids_shape + shape[1:])
+        expected = np.zeros(shape)
+        np.add.at(expected, ids, g)
+        np.testing.assert_allclose(scatter_add(g, shape, ids), expected, rtol=1e-12, atol=1e-12)
+        table = ag.Tensor(rng.standard_normal(shape), requires_grad=True)
+        (table[ids] * g).sum().backward()
+        np.testing.assert_allclose(table.grad, expected, rtol=1e-12, atol=1e-12)
