@@ -61,34 +61,35 @@ class Cos(BuiltinFunction):
         return -g * ctx.xp.apply(Sin, ctx.saved[0])
 
 
-class Log10(BuiltinFunction):
+class _LogBase(BuiltinFunction):
+    """log_b(a) for the base of a subclass (its numpy ``ufunc`` and ``ln_base`` = ln b);
+    derivative 1 / (a ln b)."""
+
+    ufunc: Any = None
+    ln_base = 1.0
+
+    @classmethod
+    def forward(cls, ctx: Context, a: Any) -> Any:
+        ctx.saved = (a,)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return cls.ufunc(a)
+
+    @classmethod
+    def backward(cls, ctx: Context, g: Any) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g / (ctx.saved[0] * cls.ln_base)
+
+
+class Log10(_LogBase):
     """log10(a); derivative 1 / (a ln 10)."""
 
-    @staticmethod
-    def forward(ctx: Context, a: Any) -> Any:
-        ctx.saved = (a,)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log10(a)
-
-    @staticmethod
-    def backward(ctx: Context, g: Any) -> Any:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return g / (ctx.saved[0] * _LN10)
+    ufunc, ln_base = np.log10, _LN10
 
 
-class Log2(BuiltinFunction):
+class Log2(_LogBase):
     """log2(a); derivative 1 / (a ln 2)."""
 
-    @staticmethod
-    def forward(ctx: Context, a: Any) -> Any:
-        ctx.saved = (a,)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log2(a)
-
-    @staticmethod
-    def backward(ctx: Context, g: Any) -> Any:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return g / (ctx.saved[0] * _LN2)
+    ufunc, ln_base = np.log2, _LN2
 
 
 class Log1p(BuiltinFunction):
