@@ -1247,15 +1247,18 @@ def gpt_step_ours(S: dict, compiled: bool = False):
     return step
 
 
-def torch_gpt(torch, config: dict):
-    """nanoGPT's ``model.py`` (bias=True, no dropout), in PyTorch: the same names."""
+def torch_gpt(torch, config: dict, bias: bool = True):
+    """nanoGPT's ``model.py`` (no dropout), in PyTorch: the same names, so state_dicts move
+    both ways; ``bias=False`` leaves out the Linear and LayerNorm biases (nanoGPT's
+    train.py default). ``model(idx)`` gives (logits, None), ``model(idx, targets)`` the
+    mean cross-entropy too. The tests of ``nn.models.GPT`` compare against it as well."""
     tnn, F = torch.nn, torch.nn.functional
 
     class CausalSelfAttention(tnn.Module):
         def __init__(self, n_embd, n_head):
             super().__init__()
-            self.c_attn = tnn.Linear(n_embd, 3 * n_embd)
-            self.c_proj = tnn.Linear(n_embd, n_embd)
+            self.c_attn = tnn.Linear(n_embd, 3 * n_embd, bias=bias)
+            self.c_proj = tnn.Linear(n_embd, n_embd, bias=bias)
             self.n_head, self.n_embd = n_head, n_embd
 
         def forward(self, x):
@@ -1270,9 +1273,9 @@ def torch_gpt(torch, config: dict):
     class MLP(tnn.Module):
         def __init__(self, n_embd):
             super().__init__()
-            self.c_fc = tnn.Linear(n_embd, 4 * n_embd)
+            self.c_fc = tnn.Linear(n_embd, 4 * n_embd, bias=bias)
             self.gelu = tnn.GELU()
-            self.c_proj = tnn.Linear(4 * n_embd, n_embd)
+            self.c_proj = tnn.Linear(4 * n_embd, n_embd, bias=bias)
 
         def forward(self, x):
             return self.c_proj(self.gelu(self.c_fc(x)))
@@ -1280,9 +1283,9 @@ def torch_gpt(torch, config: dict):
     class Block(tnn.Module):
         def __init__(self, n_embd, n_head):
             super().__init__()
-            self.ln_1 = tnn.LayerNorm(n_embd)
+            self.ln_1 = tnn.LayerNorm(n_embd, bias=bias)
             self.attn = CausalSelfAttention(n_embd, n_head)
-            self.ln_2 = tnn.LayerNorm(n_embd)
+            self.ln_2 = tnn.LayerNorm(n_embd, bias=bias)
             self.mlp = MLP(n_embd)
 
         def forward(self, x):
@@ -1296,19 +1299,19 @@ def torch_gpt(torch, config: dict):
                 wte=tnn.Embedding(vocab_size, n_embd),
                 wpe=tnn.Embedding(block_size, n_embd),
                 h=tnn.ModuleList([Block(n_embd, n_head) for _ in range(n_layer)]),
-                ln_f=tnn.LayerNorm(n_embd),
+                ln_f=tnn.LayerNorm(n_embd, bias=bias),
             ))
             self.lm_head = tnn.Linear(n_embd, vocab_size, bias=False)
             self.transformer.wte.weight = self.lm_head.weight  # tied, as nanoGPT
 
-        def forward(self, idx, targets):
+        def forward(self, idx, targets=None):
             T = idx.size(1)
             x = self.transformer.wte(idx) + self.transformer.wpe(torch.arange(T))
             for block in self.transformer.h:
                 x = block(x)
             logits = self.lm_head(self.transformer.ln_f(x))
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1),
-                                   ignore_index=-1)
+            loss = None if targets is None else F.cross_entropy(
+                logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
             return logits, loss
 
     return GPT(**config)

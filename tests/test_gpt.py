@@ -1,10 +1,13 @@
-"""nn.models.GPT against a PyTorch model of nanoGPT's architecture written here: the same
+"""nn.models.GPT against nanoGPT's architecture written in PyTorch (benchmarks/workloads.py's
+``torch_gpt``, the model W9 times): the same
 state_dict names, logits, loss and gradients; a checkpoint saved here loads there; the KV
 cache gives the same tokens as recomputing; AdamW's groups as nanoGPT's."""
 
 from __future__ import annotations
 
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,87 +17,15 @@ import autograd as ag
 import nn
 
 torch = require_torch()
-tnn = torch.nn
-TF = torch.nn.functional
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import workloads  # noqa: E402  (benchmarks/workloads.py: nanoGPT's model in torch)
 
 CONFIG = dict(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8)
 
 
-# ------------------------------------------------------------------ nanoGPT's model, in torch
-
-class TorchLayerNorm(tnn.Module):
-    def __init__(self, ndim, bias):
-        super().__init__()
-        self.weight = tnn.Parameter(torch.ones(ndim))
-        self.bias = tnn.Parameter(torch.zeros(ndim)) if bias else None
-
-    def forward(self, x):
-        return TF.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
-
-
-class TorchAttention(tnn.Module):
-    def __init__(self, n_embd, n_head, bias):
-        super().__init__()
-        self.c_attn = tnn.Linear(n_embd, 3 * n_embd, bias=bias)
-        self.c_proj = tnn.Linear(n_embd, n_embd, bias=bias)
-        self.n_head, self.n_embd = n_head, n_embd
-
-    def forward(self, x):
-        B, T, C = x.size()
-        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
-        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        y = TF.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
-
-
-class TorchMLP(tnn.Module):
-    def __init__(self, n_embd, bias):
-        super().__init__()
-        self.c_fc = tnn.Linear(n_embd, 4 * n_embd, bias=bias)
-        self.gelu = tnn.GELU()
-        self.c_proj = tnn.Linear(4 * n_embd, n_embd, bias=bias)
-
-    def forward(self, x):
-        return self.c_proj(self.gelu(self.c_fc(x)))
-
-
-class TorchBlock(tnn.Module):
-    def __init__(self, n_embd, n_head, bias):
-        super().__init__()
-        self.ln_1 = TorchLayerNorm(n_embd, bias)
-        self.attn = TorchAttention(n_embd, n_head, bias)
-        self.ln_2 = TorchLayerNorm(n_embd, bias)
-        self.mlp = TorchMLP(n_embd, bias)
-
-    def forward(self, x):
-        x = x + self.attn(self.ln_1(x))
-        return x + self.mlp(self.ln_2(x))
-
-
-class TorchGPT(tnn.Module):
-    def __init__(self, vocab_size, block_size, n_layer, n_head, n_embd, bias=True):
-        super().__init__()
-        self.transformer = tnn.ModuleDict(dict(
-            wte=tnn.Embedding(vocab_size, n_embd),
-            wpe=tnn.Embedding(block_size, n_embd),
-            h=tnn.ModuleList([TorchBlock(n_embd, n_head, bias) for _ in range(n_layer)]),
-            ln_f=TorchLayerNorm(n_embd, bias),
-        ))
-        self.lm_head = tnn.Linear(n_embd, vocab_size, bias=False)
-        self.transformer.wte.weight = self.lm_head.weight
-
-    def forward(self, idx, targets=None):
-        T = idx.size(1)
-        x = self.transformer.wte(idx) + self.transformer.wpe(torch.arange(T))
-        for block in self.transformer.h:
-            x = block(x)
-        x = self.transformer.ln_f(x)
-        logits = self.lm_head(x)
-        loss = None if targets is None else TF.cross_entropy(
-            logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
-        return logits, loss
+def TorchGPT(bias=True, **config):  # noqa: N802 - a model class in the tests' eyes
+    """nanoGPT's model in PyTorch: benchmarks/workloads.py's, which W9 times too."""
+    return workloads.torch_gpt(torch, config, bias=bias)
 
 
 @pytest.fixture
