@@ -4,9 +4,9 @@ from this engine.
 The same tiny Shakespeare split, the same random batches (the same numpy streams and
 seed), the same learning-rate schedule, gradient clipping and AdamW groups, and the
 same initial weights (``nn.models.GPT``'s, loaded into nanoGPT's model written in
-PyTorch, ``workloads.torch_gpt``, which has biases: the example's bias=False model
-starts from the same draws for every other weight). Prints the estimates every 250
-iterations (20 batches) and after the last one (20 and 200 batches).
+PyTorch, ``workloads.torch_gpt``), and the example's model: no biases, as nanoGPT's
+train.py (``--bias`` adds them). Prints the estimates every 250 iterations (20 batches)
+and after the last one (20 and 200 batches).
 
     python benchmarks/gpt_torch_reference.py --seed 1337     # about 4 minutes, one core
 """
@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=1337)
     ap.add_argument("--iters", type=int, default=2000)
+    ap.add_argument("--bias", action="store_true",
+                    help="Linear and LayerNorm biases (the example has none)")
     args = ap.parse_args(argv)
     torch = workloads.torch_threads(1)
 
@@ -42,8 +44,8 @@ def main(argv: list[str] | None = None) -> dict:
     splits = {"train": train_ids, "val": val_ids}
     config = dict(vocab_size=tok.vocab_size, block_size=64, n_layer=4, n_head=4, n_embd=128)
     ag.manual_seed(args.seed)  # as the example: the initial weights from this seed
-    ours = nn.models.GPT(**config, dropout=0.0, bias=True)
-    model = workloads.torch_gpt(torch, config)
+    ours = nn.models.GPT(**config, dropout=0.0, bias=args.bias)
+    model = workloads.torch_gpt(torch, config, bias=args.bias)
     model.load_state_dict({k: torch.from_numpy(np.array(v.data))
                            for k, v in ours.state_dict().items()})
     params = list(model.parameters())
