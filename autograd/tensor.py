@@ -1035,6 +1035,21 @@ class Tensor(Node, MathMethods, ShapeMethods):
         merged = math.prod(self.shape[start:end + 1])  # not -1: that fails on empty tensors
         return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
 
+    def unflatten(self, dim: int, sizes: Any) -> "Tensor":
+        """Split dim ``dim`` into ``sizes`` (one of them may be -1), flatten's inverse."""
+        _check_dim(dim, self.shape, "unflatten")
+        d = dim % self.ndim
+        sizes = tuple(int(n) for n in sizes)
+        known = math.prod(n for n in sizes if n != -1)
+        if not sizes or sizes.count(-1) > 1 or any(n < -1 for n in sizes) or (
+                -1 not in sizes and known != self.shape[d]) or (
+                -1 in sizes and (known == 0 or self.shape[d] % known)):
+            raise ValueError(
+                f"unflatten: sizes {sizes} do not split dim {dim} of size {self.shape[d]} "
+                f"(tensor of shape {self.shape}); their product must be {self.shape[d]}, "
+                "with at most one -1.")
+        return self.reshape(self.shape[:d] + sizes + self.shape[d + 1:])
+
     def squeeze(self, axis: Any = None) -> "Tensor":
         """Drop axes of length 1 (all of them, or those given)."""
         if axis is None:

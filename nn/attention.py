@@ -6,8 +6,10 @@ weights P = softmax(q k^T * scale + mask) in place in one buffer and returns P v
 backward is attention's gradient in five lines (below). One node instead of six, and one
 (..., L, S) array made each way where the ops made six. With dropout the function is
 composed of the engine's ops (matmul, where, softmax, dropout, matmul), as it was
-before the fused op. Notebook 12 builds one head op by op, steps through its backward,
-and checks it against this op. The layers built on it live in ``nn/transformer.py``.
+before the fused op. ``packed_self_attention`` is the same attention as one op from a
+packed (..., T, 3C) projection, as a GPT block makes it. Notebook 12 builds one head op
+by op, steps through its backward, and checks it against this op. The layers built on
+it live in ``nn/transformer.py``.
 """
 
 from __future__ import annotations
@@ -84,30 +86,7 @@ class ScaledDotProductAttention(BuiltinFunction):
     def forward(ctx: Context, q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: Any = None,
                 scale: float = 1.0, causal: bool = False) -> np.ndarray:
         p = q @ _transposed(k, scale)  # (..., L, S): a buffer of our own, P is made in it
-        dead = None  # rows that see no key
-        if causal:  # top-left aligned: row i sees key 0, so no row is dead
-            p += _causal_bias(q.shape[-2], k.shape[-2], p.dtype)
-        elif mask is not None:
-            bias = mask if mask.dtype != np.bool_ else \
-                np.where(mask, p.dtype.type(0), p.dtype.type(_NEG_INF))
-            if np.broadcast_shapes(bias.shape, p.shape) == p.shape:
-                p += bias
-            else:  # the mask adds leading dims
-                p = p + bias
-        if p.size:
-            top = _row_max(p)
-            if mask is not None:
-                dead = top == _NEG_INF
-                if dead.any():  # exp(-inf - 0) = 0 in the row; its total is set to 1 below
-                    top[dead] = 0
-                else:
-                    dead = None
-            p -= top
-            np.exp(p, out=p)
-            total = p @ np.ones((p.shape[-1], 1), p.dtype)  # row sums (see _row_max)
-            if dead is not None:
-                total[dead] = 1
-            p /= total
+        p = _softmax_scores_(p, mask, causal)
         out = p @ v
         ctx.saved = (q, k, v, mask, out, p)  # p: a plain value (see backward)
         ctx.scale, ctx.causal = scale, causal
@@ -128,6 +107,96 @@ class ScaledDotProductAttention(BuiltinFunction):
         gq = _times(ds @ k, scale) if need_q else None
         gk = _times(ds.swapaxes(-1, -2) @ q, scale) if need_k else None
         return gq, gk, gv, (ds if need_mask else None)
+
+
+class PackedSelfAttention(BuiltinFunction):
+    """Multi-head self-attention from the packed projection qkv = x W^T (..., T, 3C), the
+    queries, keys and values side by side, each C = H * D wide, to the heads' outputs side
+    by side (..., T, C): what a GPT block computes between its two Linear layers.
+
+    The same numbers as splitting qkv in three, viewing each as (..., H, T, D) and calling
+    ``ScaledDotProductAttention``, then merging the heads; as one op, the heads are strided
+    views of qkv (no copies), the output is written in place of the merge, and the
+    gradient is one (..., T, 3C) array written by the matrix products themselves, where
+    the split made three zero-padded ones and added them (about 1.5 ms of a 90 ms W9
+    step per block). Under create_graph the backward is recorded with the engine's ops.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, qkv: np.ndarray, n_head: int = 1, scale: float = 1.0,
+                causal: bool = False) -> np.ndarray:
+        q, k, v = _split_heads(qkv, n_head)
+        p = _softmax_scores_(q @ _transposed(k, scale), None, causal)
+        out = np.empty(qkv.shape[:-1] + (qkv.shape[-1] // 3,), qkv.dtype)
+        np.matmul(p, v, out=_heads(out, n_head))
+        ctx.saved = (qkv, out, p)  # p: a plain value, as ScaledDotProductAttention's
+        ctx.n_head, ctx.scale, ctx.causal = n_head, scale, causal
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: Any) -> Any:
+        qkv, out, p = ctx.saved
+        n_head, scale = ctx.n_head, ctx.scale
+        q, k, v = _split_heads(qkv, n_head)
+        gh, o = _heads(g, n_head), _heads(out, n_head)
+        if g.__class__ is not np.ndarray:  # create_graph: the same steps, recorded
+            p = _weights(ctx.xp, q, k, None, scale, ctx.causal)
+            ds = (gh @ v.swapaxes(-1, -2) - _row_dot(gh, o)) * p
+            parts = (ds @ k * scale, ds.swapaxes(-1, -2) @ q * scale, p.swapaxes(-1, -2) @ gh)
+            return ag.stack([x.swapaxes(-3, -2) for x in parts], dim=-3).reshape(qkv.shape)
+        grad = np.empty(qkv.shape, qkv.dtype)  # written in three strided thirds, below
+        gq, gk, gv = _split_heads(grad, n_head)
+        np.matmul(p.swapaxes(-1, -2), gh, out=gv)
+        ds = _softmax_grad(gh @ _transposed(v), _row_dot(gh, o), p)  # as in the op above
+        np.matmul(ds, k, out=gq)
+        gq *= qkv.dtype.type(scale)
+        np.matmul(ds.swapaxes(-1, -2), q, out=gk)
+        gk *= qkv.dtype.type(scale)
+        return grad
+
+
+def _heads(x: Any, n_head: int) -> Any:
+    """(..., T, H * D) -> (..., H, T, D), a view where x is contiguous."""
+    return x.reshape(x.shape[:-1] + (n_head, x.shape[-1] // n_head)).swapaxes(-3, -2)
+
+
+def _split_heads(qkv: Any, n_head: int) -> tuple:
+    """The queries, keys and values of a packed (..., T, 3 H D) projection, each
+    (..., H, T, D): views of it where it is contiguous (Tensors: recorded ops)."""
+    c = qkv.shape[-1] // 3
+    split = qkv.reshape(qkv.shape[:-1] + (3, n_head, c // n_head))
+    return tuple(split[..., i, :, :].swapaxes(-3, -2) for i in range(3))
+
+
+def _softmax_scores_(p: np.ndarray, mask: Any, causal: bool) -> np.ndarray:
+    """P = softmax(p + mask) over the last axis, in p's own buffer where the mask allows
+    (a mask that adds leading dims makes a new one): the forward of both attention ops.
+    A row that sees no key becomes zeros."""
+    dead = None  # rows that see no key
+    if causal:  # top-left aligned: row i sees key 0, so no row is dead
+        p += _causal_bias(p.shape[-2], p.shape[-1], p.dtype)
+    elif mask is not None:
+        bias = mask if mask.dtype != np.bool_ else \
+            np.where(mask, p.dtype.type(0), p.dtype.type(_NEG_INF))
+        if np.broadcast_shapes(bias.shape, p.shape) == p.shape:
+            p += bias
+        else:  # the mask adds leading dims
+            p = p + bias
+    if p.size:
+        top = _row_max(p)
+        if mask is not None:
+            dead = top == _NEG_INF
+            if dead.any():  # exp(-inf - 0) = 0 in the row; its total is set to 1 below
+                top[dead] = 0
+            else:
+                dead = None
+        p -= top
+        np.exp(p, out=p)
+        total = p @ np.ones((p.shape[-1], 1), p.dtype)  # row sums (see _row_max)
+        if dead is not None:
+            total[dead] = 1
+        p /= total
+    return p
 
 
 # Helpers for numpy's slow spots, measured on W9's (12, 4, 64, 32) float32 heads: a
@@ -229,6 +298,31 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
         return ScaledDotProductAttention.apply(q, k, v, mask, scale=scale,
                                                causal=bool(is_causal))
     return _composed(q, k, v, attn_mask, dropout_p, is_causal, scale)
+
+
+def packed_self_attention(qkv: Any, num_heads: int, is_causal: bool = False,
+                          scale: float | None = None) -> Tensor:
+    """Multi-head self-attention from a packed projection: ``qkv`` (..., T, 3C) holds the
+    queries, keys and values side by side (as ``Linear(C, 3C)`` makes them); the result
+    (..., T, C) holds the ``num_heads`` heads' outputs side by side. The same as
+
+        q, k, v = qkv.split(C, dim=-1)
+        heads = [t.reshape(..., T, H, C // H).swapaxes(-3, -2) for t in (q, k, v)]
+        y = F.scaled_dot_product_attention(*heads, is_causal=is_causal, scale=scale)
+        y = y.swapaxes(-3, -2).reshape(..., T, C)
+
+    in one op (``PackedSelfAttention``), without dropout; ``scale`` defaults to
+    1/sqrt(C / H)."""
+    x = tensor_arg(qkv, "packed_self_attention")
+    heads = int(num_heads)
+    if x.ndim < 2 or heads < 1 or x.shape[-1] % (3 * heads) or x.dtype.kind != "f":
+        raise ValueError(
+            f"packed_self_attention: expected a floating (..., T, 3C) input with C a multiple "
+            f"of num_heads; got shape {x.shape}, dtype {x.dtype} and num_heads={num_heads}."
+        )
+    d = x.shape[-1] // (3 * heads)
+    scale = 1.0 / math.sqrt(d) if scale is None else float(scale)
+    return PackedSelfAttention.apply(x, n_head=heads, scale=scale, causal=bool(is_causal))
 
 
 def _composed(q: Tensor, k: Tensor, v: Tensor, attn_mask: Any, dropout_p: float,

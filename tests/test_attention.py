@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 import autograd as ag
 import nn
 from nn import functional as F
-from nn.attention import _composed, _row_max, scaled_dot_product_attention
+from nn.attention import (
+    _composed,
+    _row_max,
+    packed_self_attention,
+    scaled_dot_product_attention,
+)
 from nn.transformer import MultiheadAttention, TransformerEncoderLayer
 
 torch = require_torch()
@@ -200,6 +205,67 @@ def test_sdpa_errors_name_the_shapes():
     with pytest.raises(ValueError, match=r"mask of shape \(3, 3\) does not broadcast"):
         scaled_dot_product_attention(ag.zeros(2, 3), ag.zeros(2, 3), ag.zeros(2, 3),
                                      attn_mask=np.ones((3, 3), bool))
+
+
+
+# ============================================================ packed_self_attention
+
+def _split_heads_attention(qkv, heads, **kw):
+    """What packed_self_attention stands for, written out with the engine's ops."""
+    c = qkv.shape[-1] // 3
+    q, k, v = (t.reshape(t.shape[:-1] + (heads, c // heads)).swapaxes(-3, -2)
+               for t in qkv.split(c, dim=-1))
+    y = scaled_dot_product_attention(q, k, v, **kw)
+    return y.swapaxes(-3, -2).reshape(qkv.shape[:-1] + (c,))
+
+
+@settings(max_examples=25, deadline=None)
+@given(lead=st.sampled_from([(), (2,), (2, 3)]), T=st.integers(1, 6), H=st.integers(1, 3),
+       D=st.integers(1, 4), kind=st.sampled_from(["none", "causal", "scale"]),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_packed_self_attention_equals_split_heads_sdpa(lead, T, H, D, kind, dtype, seed):
+    """One op (no split, no head copies) with the same values and gradient as the split,
+    the heads' views and scaled_dot_product_attention, bit for bit; and as torch."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(lead + (T, 3 * H * D)).astype(dtype)
+    kw = {"none": {}, "causal": {"is_causal": True}, "scale": {"scale": 0.3}}[kind]
+    x1, x2 = ag.Tensor(a, requires_grad=True), ag.Tensor(a, requires_grad=True)
+    y1, y2 = packed_self_attention(x1, H, **kw), _split_heads_attention(x2, H, **kw)
+    assert y1.op == "PackedSelfAttention" and y1.dtype == dtype and y1.shape == y2.shape
+    w = rng.standard_normal(y1.shape).astype(dtype)
+    (y1 * w).sum().backward()
+    (y2 * w).sum().backward()
+    np.testing.assert_array_equal(y1.data, y2.data)
+    np.testing.assert_array_equal(x1.grad, x2.grad)
+    assert x1.grad.dtype == dtype
+    if dtype == np.float64:
+        t = torch.tensor(a, requires_grad=True)
+        c = a.shape[-1] // 3
+        heads = [u.unflatten(-1, (H, D)).transpose(-3, -2) for u in t.split(c, dim=-1)]
+        ty = torch.nn.functional.scaled_dot_product_attention(*heads, **kw)
+        ty = ty.transpose(-3, -2).flatten(-2)
+        (ty * torch.tensor(w)).sum().backward()
+        _close(y1.data, ty, "values")
+        _close(x1.grad, t.grad, "gradient")
+
+
+def test_packed_self_attention_second_order_and_non_contiguous_input():
+    rng = np.random.default_rng(3)
+    x = ag.Tensor(rng.standard_normal((2, 4, 12)), requires_grad=True)
+    assert ag.gradgradcheck(lambda t: packed_self_attention(t, 2, is_causal=True), [x])
+    base = rng.standard_normal((12, 4, 2))  # a transposed view: the op copies what it needs
+    y1 = packed_self_attention(ag.Tensor(base).permute(2, 1, 0), 2)
+    y2 = packed_self_attention(ag.Tensor(np.ascontiguousarray(base.transpose(2, 1, 0))), 2)
+    np.testing.assert_array_equal(y1.data, y2.data)
+
+
+def test_packed_self_attention_errors_name_the_shape():
+    with pytest.raises(ValueError, match=r"packed_self_attention.*\(2, 4, 10\).*num_heads=2"):
+        packed_self_attention(ag.zeros(2, 4, 10), 2)
+    with pytest.raises(ValueError, match="num_heads=0"):
+        packed_self_attention(ag.zeros(2, 4, 12), 0)
+    with pytest.raises(ValueError, match="int64"):
+        packed_self_attention(ag.tensor(np.zeros((4, 6), np.int64)), 1)
 
 
 # ============================================================ MultiheadAttention

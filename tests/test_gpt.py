@@ -147,6 +147,32 @@ def test_cached_logits_equal_the_full_forward(float64):
     np.testing.assert_allclose(step6.data, full6.data, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_packed_attention_op_equals_the_written_out_lines(dtype):
+    """Without a cache a block's attention is one op (PackedSelfAttention); the split,
+    heads' views and scaled_dot_product_attention written out in the forward (the path a
+    cache takes) give the same logits and gradients, bit for bit."""
+    before = ag.get_default_dtype()
+    ag.set_default_dtype(dtype)
+    try:
+        ag.manual_seed(5)
+        model = nn.models.GPT(**CONFIG)
+    finally:
+        ag.set_default_dtype(before)
+    idx, targets = _batch(B=2, T=6)
+    grads = []
+    for caches in (None, [[None, None] for _ in range(CONFIG["n_layer"])]):
+        model.zero_grad()
+        logits, loss = model(idx, targets, caches=caches)
+        loss.backward()
+        grads.append((logits.data, {n: p.grad for n, p in model.named_parameters()}))
+    ops = {n._ctx.fn.__name__ for n in ag.toposort(model(idx, targets)[1]) if n._ctx}
+    assert "PackedSelfAttention" in ops and "ScaledDotProductAttention" not in ops
+    np.testing.assert_array_equal(grads[0][0], grads[1][0])
+    for name, g in grads[0][1].items():
+        np.testing.assert_array_equal(g, grads[1][1][name], err_msg=name)
+
+
 def test_top_k_one_is_greedy(float64):
     ag.manual_seed(8)
     model = nn.models.GPT(**CONFIG)

@@ -49,6 +49,7 @@ from strategies import (
 
 import autograd as ag
 from nn import functional as F
+from nn.attention import packed_self_attention
 
 RTOL, ATOL = 1e-5, 1e-7  # gradients against central differences, float64
 
@@ -234,6 +235,23 @@ def sdpa_inputs(float_mask: bool = False) -> Callable:
         return inputs()
 
     return make
+
+
+def packed_attention_inputs(large: bool = False, scalar: bool = False) -> st.SearchStrategy:
+    """qkv (..., T, 3 H D) for nn.attention.packed_self_attention, with num_heads = H and
+    one of: nothing, is_causal, a scale."""
+    side = 4 if large else 3
+
+    @st.composite
+    def inputs(draw):
+        lead = draw(shapes(min_dims=0, max_dims=2, max_side=2))
+        T, H, D = (draw(st.integers(1, side)) for _ in range(3))
+        qkv = draw(_arrays(lead + (T, 3 * H * D), REAL, large))
+        kind = draw(st.sampled_from(["none", "causal", "scale"]))
+        kw = {"none": {}, "causal": {"is_causal": True}, "scale": {"scale": 0.7}}[kind]
+        return (qkv,), {"num_heads": H, **kw}
+
+    return inputs()
 
 
 # ---- keyword strategies that depend on the shape ----------------------------------------
@@ -827,10 +845,32 @@ def np_sdpa(q, k, v, m=None, attn_mask=None, is_causal=False, scale=None):
     return np.where(dead, 0.0, e / e.sum(axis=-1, keepdims=True)) @ v
 
 
+def _np_heads(qkv, num_heads):
+    """q, k, v (..., H, T, D) of a packed (..., T, 3 H D) array, on numpy or torch arrays."""
+    c = qkv.shape[-1] // 3
+    return [qkv[..., i * c:(i + 1) * c].reshape(*qkv.shape[:-1], num_heads, -1)
+            .swapaxes(-3, -2) for i in range(3)]
+
+
+def np_packed_attention(qkv, num_heads, **kw):
+    y = np_sdpa(*_np_heads(qkv, num_heads), **kw)
+    return y.swapaxes(-3, -2).reshape(qkv.shape[:-1] + (qkv.shape[-1] // 3,))
+
+
+def t_packed_attention(qkv, num_heads, **kw):
+    y = t_sdpa(*_np_heads(qkv, num_heads), **kw)
+    return y.swapaxes(-3, -2).reshape(qkv.shape[:-1] + (qkv.shape[-1] // 3,))
+
+
 def t_sdpa(q, k, v, m=None, attn_mask=None, **kw):
+    """torch's attention by its math kernel: on 4-d inputs torch would pick its flash
+    kernel, whose backward has no derivative of its own (no second order)."""
     torch = __import__("torch")
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
     mask = m if m is not None else None if attn_mask is None else torch.as_tensor(attn_mask)
-    return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, **kw)
+    with sdpa_kernel(SDPBackend.MATH):
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, **kw)
 
 
 def np_cumsum(x, dim):
@@ -1166,6 +1206,8 @@ OPS = [
     Op("scaled_dot_product_attention_float_mask", lambda q, k, v, m:
        F.scaled_dot_product_attention(q, k, v, attn_mask=m), np_sdpa, t_sdpa,
        sdpa_inputs(float_mask=True)),
+    Op("packed_self_attention", lambda qkv, **kw: packed_self_attention(qkv, **kw),
+       np_packed_attention, t_packed_attention, packed_attention_inputs),
     # shapes
     Op("reshape", lambda a, shape: a.reshape(*shape), lambda a, shape: a.reshape(shape),
        lambda a, shape: a.reshape(shape), unary(kw=reshape_kw)),

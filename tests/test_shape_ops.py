@@ -482,3 +482,24 @@ def test_functional_forms_are_in_the_package():
     for name in ("flip", "roll", "split", "chunk", "unbind", "gather", "scatter", "scatter_add",
                  "index_select", "masked_fill", "tril", "triu", "sort", "argsort", "topk"):
         assert callable(getattr(ag, name)), name
+
+
+@pytest.mark.parametrize("dim,sizes", [(1, (3, 4)), (1, (-1, 4)), (-2, (2, -1, 3)), (0, (2,)),
+                                       (-1, (1, 3))])
+def test_unflatten_matches_torch(dim, sizes):
+    a = np.arange(72.0).reshape(2, 12, 3)
+    x = ag.Tensor(a, requires_grad=True)
+    y = x.unflatten(dim, sizes)
+    t = torch.tensor(a, requires_grad=True)
+    ty = t.unflatten(dim, sizes)
+    _same(y.data, ty)
+    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+    (y * y).sum().backward()
+    (ty * ty).sum().backward()
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())
+
+
+@pytest.mark.parametrize("dim,sizes", [(1, (5, -1)), (1, (3, 3)), (1, (-1, -1)), (1, ())])
+def test_unflatten_errors_name_the_sizes(dim, sizes):
+    with pytest.raises(ValueError, match=r"unflatten: sizes .* dim 1 of size 12"):
+        ag.zeros(2, 12, 3).unflatten(dim, sizes)

@@ -740,6 +740,17 @@ def _attention(e: _Emitter, a: dict, ctx: Any) -> Any:
                   is_causal=bool(a.get("causal", False)), scale=a.get("scale", 1.0), **kwargs)
 
 
+def _packed_attention(e: _Emitter, a: dict, ctx: Any) -> Any:
+    """PackedSelfAttention as torch writes it: chunk, heads' views, sdpa, merge."""
+    parts = e.call(e.torch.chunk, a["qkv"], 3, dim=-1)
+    heads = [e.method("transpose", e.method("unflatten", e.call(operator.getitem, parts, i), -1,
+                                            (a.get("n_head", 1), -1)), -3, -2)
+             for i in range(3)]
+    y = e.call(e.torch.nn.functional.scaled_dot_product_attention, *heads,
+               is_causal=bool(a.get("causal", False)), scale=a.get("scale", 1.0))
+    return e.method("flatten", e.method("transpose", y, -3, -2), -2)
+
+
 def _einsum(e: _Emitter, a: dict, ctx: Any) -> Any:
     return e.call(e.torch.einsum, a["equation"], *a["operands"])
 
@@ -806,6 +817,7 @@ TRANSLATIONS: dict[type, Callable] = {
     NF.CrossEntropy: _cross_entropy,
     LayerNormOp: _layer_norm,
     A.ScaledDotProductAttention: _attention,
+    A.PackedSelfAttention: _packed_attention,
     C.Convolution: _conv,
     C.MaxPool: _pool("max_pool2d"),
     C.AvgPool: _pool("avg_pool2d"),

@@ -7,6 +7,11 @@ language-model head tied to the token embedding. The names (``transformer.wte.we
 checkpoint moves between the two unchanged; the weights are initialised as nanoGPT
 does (normal(0, 0.02), the residual projections scaled by 1/sqrt(2 n_layer)).
 
+Without a cache or dropout, a block's attention is one op of the engine
+(``packed_self_attention``): the same numbers as the split, the heads' views and
+``F.scaled_dot_product_attention`` written out in ``CausalSelfAttention.forward``, with
+one gradient array for the packed projection instead of three zero-padded ones.
+
 ``generate`` samples with ``ag.multinomial``; with ``use_cache=True`` each block keeps
 the keys and values of the tokens seen so far (a KV cache), so a new token costs one
 position's work instead of the whole context's.
@@ -24,6 +29,7 @@ from autograd import Tensor
 
 from .. import functional as F
 from .. import init
+from ..attention import packed_self_attention
 from ..containers import ModuleDict, ModuleList
 from ..dropout import Dropout
 from ..embedding import Embedding
@@ -50,7 +56,12 @@ class CausalSelfAttention(Module):
         the new positions attend to the cached ones too, and the cache is extended."""
         B, T, C = x.shape
         H = self.n_head
-        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        qkv = self.c_attn(x)
+        p = self.dropout if self.training else 0.0
+        if cache is None and p == 0.0:  # no cache, no dropout: the lines below as one op
+            y = packed_self_attention(qkv, H, is_causal=True)
+            return self.resid_dropout(self.c_proj(y))
+        q, k, v = qkv.split(self.n_embd, dim=2)
         q = q.reshape(B, T, H, C // H).swapaxes(1, 2)  # (B, H, T, D)
         k = k.reshape(B, T, H, C // H).swapaxes(1, 2)
         v = v.reshape(B, T, H, C // H).swapaxes(1, 2)
@@ -60,7 +71,6 @@ class CausalSelfAttention(Module):
                 v = ag.cat([cache[1], v], dim=2)
             cache[0], cache[1] = k, v
         S = k.shape[2]
-        p = self.dropout if self.training else 0.0
         if S == T:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
         else:  # new positions S-T..S-1 after S-T cached ones: position i sees keys 0..i
