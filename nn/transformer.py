@@ -1,7 +1,8 @@
 """The transformer's layers: ``nn.MultiheadAttention`` and ``nn.TransformerEncoderLayer``.
 
-Built from the engine's ops and ``F.scaled_dot_product_attention``'s pieces, so
-differentiable to any order; PyTorch's parameter names and layouts, so that
+Attention is ``F.scaled_dot_product_attention`` (one op without dropout) when the
+weights are not asked for, as in torch, and step by step from the engine's ops when they
+are; differentiable to any order either way; PyTorch's parameter names and layouts, so that
 state_dicts move both ways.
 """
 
@@ -17,7 +18,7 @@ from autograd import Tensor
 
 from . import init
 from ._args import tensor_arg
-from .attention import _masked
+from .attention import _masked, scaled_dot_product_attention
 from .dropout import Dropout, dropout
 from .functional import gelu, relu
 from .layers import Linear
@@ -95,13 +96,20 @@ class MultiheadAttention(Module):
         qh = qp.reshape(L, N, H, D).transpose(1, 2, 0, 3)
         kh = kp.reshape(S, N, H, D).transpose(1, 2, 0, 3)
         vh = vp.reshape(S, N, H, D).transpose(1, 2, 0, 3)
-        scores = (qh @ kh.swapaxes(-1, -2)) * (1.0 / math.sqrt(D))
-        scores = self._apply_masks(scores, attn_mask, key_padding_mask, N, L, S)
-        weights = scores.softmax(axis=-1)
-        if self.training and self.dropout > 0.0:
-            weights = dropout(weights, self.dropout, training=True)
-        out = (weights @ vh).transpose(2, 0, 1, 3).reshape(L, N, E)  # (L, N, E)
-        out = self.out_proj(out)
+        masks = self._masks(attn_mask, key_padding_mask, N, L, S)
+        p = self.dropout if self.training else 0.0
+        if need_weights:  # the weights are asked for: computed step by step
+            scores = (qh @ kh.swapaxes(-1, -2)) * (1.0 / math.sqrt(D))
+            for m in masks:
+                scores = _masked(scores, ~m if m.dtype == np.bool_ else m, self._where())
+            weights = scores.softmax(axis=-1)
+            if p > 0.0:
+                weights = dropout(weights, p, training=True)
+            heads = weights @ vh
+        else:  # as torch: scaled_dot_product_attention (one op without dropout), masks merged
+            heads = scaled_dot_product_attention(qh, kh, vh, attn_mask=_merged(masks, q.dtype),
+                                                 dropout_p=p)
+        out = self.out_proj(heads.transpose(2, 0, 1, 3).reshape(L, N, E))  # (L, N, E)
         if self.batch_first and batched:
             out = out.swapaxes(0, 1)
         if not batched:
@@ -111,33 +119,58 @@ class MultiheadAttention(Module):
         attn = weights.mean(axis=1) if average_attn_weights else weights
         return out, (attn if batched else attn.reshape(attn.shape[1:]))
 
-    def _apply_masks(self, scores: Tensor, attn_mask: Any, key_padding_mask: Any,
-                     N: int, L: int, S: int) -> Tensor:
-        """Add the masks to scores (N, H, L, S); bool masks mark with True what is blocked."""
-        where = f"MultiheadAttention({self.embed_dim}, {self.num_heads})"
+    def _where(self) -> str:
+        return f"MultiheadAttention({self.embed_dim}, {self.num_heads})"
+
+    def _masks(self, attn_mask: Any, key_padding_mask: Any, N: int, L: int, S: int) -> list:
+        """The masks, checked, each broadcastable to the scores (N, H, L, S); a bool mask
+        marks with True what is blocked (torch's MultiheadAttention), a float one is added."""
+        masks = []
         if attn_mask is not None:
-            m = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+            m = attn_mask if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
             if m.shape == (N * self.num_heads, L, S):
                 m = m.reshape(N, self.num_heads, L, S)
             elif m.shape != (L, S):
-                raise ValueError(f"{where}: attn_mask must be (L, S) = {(L, S)} or "
+                raise ValueError(f"{self._where()}: attn_mask must be (L, S) = {(L, S)} or "
                                  f"(N * num_heads, L, S) = {(N * self.num_heads, L, S)}; got "
-                                 f"{m.shape}.")
-            scores = _masked(scores, ~m if m.dtype == np.bool_ else m, where)
+                                 f"{tuple(m.shape)}.")
+            masks.append(m)
         if key_padding_mask is not None:
-            m = (key_padding_mask.data if isinstance(key_padding_mask, Tensor)
+            m = (key_padding_mask if isinstance(key_padding_mask, Tensor)
                  else np.asarray(key_padding_mask))
             if m.ndim == 1:
-                m = m[None]
+                m = m.reshape(1, -1)
             if m.shape != (N, S):
-                raise ValueError(f"{where}: key_padding_mask must be (N, S) = {(N, S)}; got "
-                                 f"{m.shape}.")
-            m = m[:, None, None, :]
-            scores = _masked(scores, ~m if m.dtype == np.bool_ else m, where)
-        return scores
+                raise ValueError(f"{self._where()}: key_padding_mask must be (N, S) = "
+                                 f"{(N, S)}; got {tuple(m.shape)}.")
+            masks.append(m.reshape(N, 1, 1, S))
+        masks = [m.data if isinstance(m, Tensor) and m.dtype == np.bool_ else m  # constants
+                 for m in masks]
+        for m in masks:
+            if m.dtype != np.bool_ and np.dtype(m.dtype).kind != "f":
+                raise TypeError(f"{self._where()}: a mask must be bool or floating, got "
+                                f"{m.dtype}.")
+        return masks
 
     def extra_repr(self) -> str:
         return f"{self.embed_dim}, {self.num_heads}, batch_first={self.batch_first}"
+
+
+def _merged(masks: list, dtype: Any) -> Any:
+    """MultiheadAttention's masks as one mask for scaled_dot_product_attention, whose bool
+    masks mark what takes part: None; one bool mask, inverted; or, as torch merges them,
+    the sum of the float masks, a bool one counting as -inf where it blocks."""
+    if not masks:
+        return None
+    if all(m.dtype == np.bool_ for m in masks):
+        blocked = masks[0] if len(masks) == 1 else masks[0] | masks[1]
+        return ~blocked
+    total = 0.0
+    for m in masks:
+        if m.dtype == np.bool_:
+            m = np.where(m, -np.inf, 0.0).astype(dtype)
+        total = total + m
+    return total
 
 
 class TransformerEncoderLayer(Module):

@@ -313,6 +313,42 @@ def test_multihead_attention_matches_torch(batch_first, masks, average):
         _close(p.grad, tp.grad, f"gradient of {name}")
 
 
+@pytest.mark.parametrize("masks", ["none", "bool_attn", "float_attn", "padding", "both",
+                                   "float_both", "per_head", "dead"])
+def test_multihead_attention_without_weights_is_one_sdpa_op_as_torch(masks):
+    """need_weights=False: torch calls scaled_dot_product_attention with the masks merged;
+    so do we (one op), with the same outputs and gradients (zeros where a query sees no key)."""
+    ours, theirs = _mha_pair(batch_first=True)
+    rng = np.random.default_rng(5)
+    N, L, E, H = 3, 5, 8, 2
+    x, tx = _pair(rng.standard_normal((N, L, E)))
+    kw: dict = {}
+    if masks in ("bool_attn", "both", "dead"):
+        kw["attn_mask"] = np.triu(np.ones((L, L), bool), 1)  # True: blocked
+    if masks in ("float_attn", "float_both"):
+        kw["attn_mask"] = rng.standard_normal((L, L))
+    if masks == "per_head":
+        kw["attn_mask"] = rng.standard_normal((N * H, L, L))
+    if masks in ("padding", "both", "float_both", "dead"):
+        pad = np.zeros((N, L), bool)
+        pad[0, -2:] = True
+        if masks == "dead":
+            pad[1, 0] = True  # with the causal mask, query 0 of sequence 1 sees no key
+        kw["key_padding_mask"] = pad
+    out, w = ours(x, x, x, need_weights=False, **kw)
+    tout, tw = theirs(tx, tx, tx, need_weights=False,
+                      **{k: torch.as_tensor(v) for k, v in kw.items()})
+    assert w is None and tw is None
+    assert "ScaledDotProductAttention" in {n.op for n in ag.toposort(out)}
+    _close(out.data, tout, "output")
+    r = rng.standard_normal(out.shape)
+    (out * r).sum().backward()
+    (tout * torch.as_tensor(r)).sum().backward()
+    _close(x.grad, tx.grad, "input gradient")
+    for (name, p), tp in zip(ours.named_parameters(), theirs.parameters(), strict=True):
+        _close(p.grad, tp.grad, f"gradient of {name}")
+
+
 def test_multihead_attention_cross_unbatched_and_no_weights():
     ours, theirs = _mha_pair(bias=False)
     rng = np.random.default_rng(3)
