@@ -273,12 +273,24 @@ class IndexSelect(ops.GetItem):
 
 
 class Sort(ops.GetItem):
-    """The values of torch.sort: ``a`` gathered by the sorting indices."""
+    """The values of torch.sort: ``a`` gathered by the sorting indices. ``dim`` and
+    ``descending`` say which sort it was (for the tracer, which writes torch.sort)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, idx: tuple, dim: int = -1,
+                descending: bool = False) -> np.ndarray:
+        return ops.GetItem.forward(ctx, a, idx)
 
 
 
 class TopK(ops.GetItem):
-    """The values of torch.topk: ``a`` gathered by the indices of the k extremes."""
+    """The values of torch.topk: ``a`` gathered by the indices of the k extremes. ``k``,
+    ``dim`` and ``largest`` say which (for the tracer, which writes torch.topk)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, idx: tuple, k: int = 1, dim: int = -1,
+                largest: bool = True) -> np.ndarray:
+        return ops.GetItem.forward(ctx, a, idx)
 
 
 
@@ -604,7 +616,7 @@ class ShapeMethods:
         dim = _dim("sort", _dim_or_axis("sort", dim, axis, -1), self.ndim)
         a = _as_1d(self)
         order = _order(a.data, dim, bool(descending))
-        values = Sort.apply(a, idx=_along(order, dim))
+        values = Sort.apply(a, idx=_along(order, dim), dim=dim, descending=bool(descending))
         return _ordered(self, SortResult, values, order)
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False, *,
@@ -630,7 +642,7 @@ class ShapeMethods:
             k = 1  # PyTorch gives a 0-d tensor's element for k = 0 too
         order = _order(a.data, dim, bool(largest))
         order = order[(slice(None),) * dim + (slice(0, k),)]
-        values = TopK.apply(a, idx=_along(order, dim))
+        values = TopK.apply(a, idx=_along(order, dim), k=k, dim=dim, largest=bool(largest))
         return _ordered(self, TopKResult, values, order)
 
 

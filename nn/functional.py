@@ -965,5 +965,6 @@ def logistic_loss(scores: Tensor, y: Any, *, reduction: str = "mean") -> Tensor:
             "logistic_loss: labels must be -1 or +1 (found other values); map 0/1 labels "
             "with y = 2 * y - 1."
         )
-    return LogisticLoss.apply(scores, labels.astype(scores.dtype, copy=False),
-                              reduction=reduction)
+    if not (isinstance(y, Tensor) and y.dtype == scores.dtype):  # a Tensor stays in the graph
+        y = labels.astype(scores.dtype, copy=False)
+    return LogisticLoss.apply(scores, y, reduction=reduction)

@@ -10,6 +10,7 @@ from helpers import require_torch
 
 import autograd as ag
 import nn
+from nn import functional as F
 from nn.interop.trace import TraceError
 
 torch = require_torch()
@@ -96,6 +97,26 @@ class DataDependent(nn.Module):
         return -y
 
 
+class Assorted(nn.Module):
+    """Ops the tracer writes as torch functions by name: sort and topk values, prod over
+    several dims, norms, ELU and softplus."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+
+    def forward(self, x):
+        h = self.fc(x)
+        top = h.topk(3, dim=-1).values
+        ranked = h.sort(dim=-1, descending=True).values[..., :2]
+        grid = (h * 0.1 + 1.0).reshape(h.shape[0], 2, 3)
+        prod = grid.prod(dim=(1, 2)).reshape(-1, 1) + grid.prod(dim=-1)
+        norms = ag.cat([h.norm(dim=-1, keepdim=True), h.norm(p=1, dim=-1, keepdim=True),
+                        h.norm(p=float("inf"), dim=-1, keepdim=True)], dim=-1)
+        return ag.cat([F.elu(top, alpha=0.5), F.softplus(ranked, beta=2.0), prod, norms],
+                      dim=-1)
+
+
 def _float(*shape):
     return np.random.default_rng(sum(shape)).standard_normal(shape).astype(np.float32)
 
@@ -128,6 +149,7 @@ CASES = [
     (Attention, (2, 5, 8), [(1, 3, 8), (4, 9, 8), (3, 1, 8)]),
     (lambda: Configured(True, 2.0), (3, 5), [(6, 5)]),
     (lambda: Configured(False, 0.5), (3, 5), [(2, 5)]),
+    (Assorted, (3, 6), [(1, 6), (5, 6)]),
 ]
 
 
@@ -198,16 +220,60 @@ def test_a_constant_computed_from_the_values_is_refused_naming_the_op():
 
 
 def test_an_op_without_counterpart_is_refused_by_name():
-    class Sorted(nn.Module):
+    class Cube(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * x * x * g
+
+    class Cubed(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.fc = nn.Linear(4, 4)
 
         def forward(self, x):
-            return self.fc(x).sort(dim=-1).values
+            return Cube.apply(self.fc(x))
 
-    with pytest.raises(TraceError, match="Sort"):
-        nn.to_torch(Sorted(), _float(3, 4))
+    with pytest.raises(TraceError, match="Cube"):
+        nn.to_torch(Cubed(), _float(3, 4))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_binary_losses_trace_to_torch(reduction):
+    """The binary losses as torch's functions (the logistic loss as softplus(-y s))."""
+
+    class Losses(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(3, 1)
+
+        def forward(self, x, y):
+            s = self.fc(x).reshape(-1)
+            # targets in [0, 1] and labels +-1, also from the made-up second input's values
+            t, labels = y.sigmoid(), y.sign()
+            return ag.stack([
+                F.binary_cross_entropy_with_logits(s, t, reduction=reduction),
+                F.binary_cross_entropy(s.sigmoid(), t, reduction=reduction),
+                F.logistic_loss(s, labels, reduction=reduction)])
+
+    model = Losses()
+    rng = np.random.default_rng(7)
+
+    def batch(n):
+        return (rng.standard_normal((n, 3)).astype(np.float32),
+                rng.standard_normal(n).astype(np.float32))
+
+    theirs = nn.to_torch(model, batch(4))
+    for n in (4, 7):
+        x, y = batch(n)
+        ours = model(ag.tensor(x), ag.tensor(y)).data
+        got = theirs(torch.tensor(x), torch.tensor(y)).detach().numpy()
+        np.testing.assert_allclose(got, ours, rtol=1e-5, atol=1e-6)
 
 
 # ---------------------------------------------------------------------------- the GPT

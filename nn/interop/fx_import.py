@@ -25,7 +25,9 @@ __all__ = ["FxModule", "from_fx"]
 # torch functions whose name differs from ours, or that are Python operators in disguise
 _RENAMED = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
             "div": operator.truediv, "true_divide": operator.truediv, "neg": operator.neg,
-            "bmm": ag.matmul, "mm": ag.matmul, "concat": ag.cat, "concatenate": ag.cat}
+            "bmm": ag.matmul, "mm": ag.matmul, "concat": ag.cat, "concatenate": ag.cat,
+            "linalg_vector_norm": lambda x, ord=2, dim=None, keepdim=False, dtype=None:  # noqa: A006
+            ag.norm(x, p=ord, dim=dim, keepdim=keepdim)}
 
 
 def _softmax(name: str) -> Callable:

@@ -552,8 +552,9 @@ class _Emitter:
                         "table (nn.interop.trace.TRANSLATIONS); write the forward with other "
                         "ops, or add its translation there.")
                 args_a, args_b = _op_args(pa), _op_args(pb)
+                skip = UNTRACED_ARGS.get(pa.fn, ())
                 args = {k: self.value(v, args_b[k], f"{pa.fn.__name__}'s argument {k!r}")
-                        for k, v in args_a.items()}
+                        for k, v in args_a.items() if k not in skip}
                 node = translate(self, args, pa)
             self.nodes[id(ta)] = node
         self.current = "the output"
@@ -726,6 +727,43 @@ def _cross_entropy(e: _Emitter, a: dict, ctx: Any) -> Any:
     return e.call(e.torch.nn.functional.cross_entropy, a["logits"], ids, ignore_index=ignore)
 
 
+def _prod(e: _Emitter, a: dict, ctx: Any) -> Any:
+    """torch.prod takes one dim at a time: several are taken one after another, the
+    highest first (so that the lower ones keep their places when they are dropped)."""
+    ndim, keep = ctx.inputs[0].ndim, bool(a.get("keepdims", False))
+    axis = a.get("axis")
+    dims = range(ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+    x = a["a"]
+    for d in sorted((d % ndim for d in dims), reverse=True):
+        x = e.call(e.torch.prod, x, dim=d, keepdim=keep)
+    return x
+
+
+def _norm(e: _Emitter, a: dict, ctx: Any) -> Any:
+    return e.call(e.torch.linalg.vector_norm, a["a"], ord=a.get("p", 2.0), dim=a.get("axis"),
+                  keepdim=bool(a.get("keepdims", False)))
+
+
+def _bce_with_logits(e: _Emitter, a: dict, ctx: Any) -> Any:
+    return e.call(e.torch.nn.functional.binary_cross_entropy_with_logits, a["s"], a["y"],
+                  weight=a.get("weight"), pos_weight=a.get("pos_weight"),
+                  reduction=a.get("reduction", "mean"))
+
+
+def _bce(e: _Emitter, a: dict, ctx: Any) -> Any:
+    return e.call(e.torch.nn.functional.binary_cross_entropy, a["p"], a["y"],
+                  weight=a.get("weight"), reduction=a.get("reduction", "mean"))
+
+
+def _logistic_loss(e: _Emitter, a: dict, ctx: Any) -> Any:
+    """ln(1 + e^(-y s)) = softplus(-y s) (torch's softplus is exact where this is used:
+    past its threshold of 20, ln(1 + e^x) and x agree to within e^-20), reduced."""
+    per = e.call(e.torch.nn.functional.softplus, e.call(operator.neg, e.call(
+        operator.mul, a["y"], a["s"])))
+    reduction = a.get("reduction", "mean")
+    return per if reduction == "none" else e.call(getattr(e.torch, reduction), per)
+
+
 def _layer_norm(e: _Emitter, a: dict, ctx: Any) -> Any:
     x = ctx.inputs[0]  # the normalised (last ndim) dimensions are fixed, not sizes
     shape = tuple(int(s) for s in x.shape[len(x.shape) - a.get("ndim", 1):])
@@ -762,10 +800,24 @@ def _concat(name: str) -> Callable:
     return translate
 
 
-def _refuse_values(e: _Emitter, a: dict, ctx: Any) -> Any:
-    raise e.refuse(f"{ctx.fn.__name__} picks elements by indices computed from the values "
-                   "outside the graph, which a traced graph would freeze; use the torch "
-                   "model's own sort/topk after converting.")
+def _sort(e: _Emitter, a: dict, ctx: Any) -> Any:
+    """torch.sort's values (stable or not: ties cannot change the values; ONNX export
+    takes only the plain sort)."""
+    result = e.call(e.torch.sort, a["a"], dim=a.get("dim", -1),
+                    descending=a.get("descending", False))
+    return e.call(operator.getitem, result, 0)
+
+
+def _topk(e: _Emitter, a: dict, ctx: Any) -> Any:
+    result = e.call(e.torch.topk, a["a"], a.get("k", 1), dim=a.get("dim", -1),
+                    largest=a.get("largest", True), sorted=True)
+    return e.call(operator.getitem, result, 0)
+
+
+# arguments a translation does without: the gather index of sort and topk, computed
+# from the values (torch recomputes it), which would otherwise be refused as a constant
+UNTRACED_ARGS: dict[type, frozenset] = {S.Sort: frozenset({"idx"}),
+                                        S.TopK: frozenset({"idx"})}
 
 
 TRANSLATIONS: dict[type, Callable] = {
@@ -801,8 +853,17 @@ TRANSLATIONS: dict[type, Callable] = {
     O.GetItem: _getitem,
     S.Gather: _getitem,
     S.IndexSelect: _getitem,
-    S.Sort: _refuse_values,
-    S.TopK: _refuse_values,
+    S.Sort: _sort,
+    M.Prod: _prod,
+    M.Norm: _norm,
+    NF.ELU: lambda e, a, c: e.call(e.torch.nn.functional.elu, a["x"], alpha=a.get("alpha", 1.0)),
+    NF.Softplus: lambda e, a, c: e.call(e.torch.nn.functional.softplus, a["x"],
+                                        beta=a.get("beta", 1.0),
+                                        threshold=a.get("threshold", 20.0)),
+    NF.BCEWithLogits: _bce_with_logits,
+    NF.BinaryCrossEntropy: _bce,
+    NF.LogisticLoss: _logistic_loss,
+    S.TopK: _topk,
     O.Concatenate: _concat("cat"),
     O.Stack: _concat("stack"),
     S.Tril: lambda e, a, c: e.call(e.torch.tril, a["a"], a["diagonal"]),
