@@ -243,6 +243,23 @@ def test_an_op_without_counterpart_is_refused_by_name():
         nn.to_torch(Cubed(), _float(3, 4))
 
 
+def test_sort_indices_used_later_are_refused_not_frozen():
+    """topk's values are written as torch.topk; its indices, used as an index, are a
+    constant computed from the values: refused, never frozen into the graph."""
+
+    class Picks(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            h = self.fc(x)
+            return h.gather(-1, h.topk(2, dim=-1).indices)
+
+    with pytest.raises(TraceError, match="constant array"):
+        nn.to_torch(Picks(), _float(3, 4))
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_binary_losses_trace_to_torch(reduction):
     """The binary losses as torch's functions (the logistic loss as softplus(-y s))."""
