@@ -73,6 +73,8 @@ class CausalSelfAttention(Module):
         S = k.shape[2]
         if S == T:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+        elif T == 1:  # one new position (generating with the cache): it sees every key
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p)
         else:  # new positions S-T..S-1 after S-T cached ones: position i sees keys 0..i
             mask = np.tril(np.ones((T, S), dtype=bool), k=S - T)
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
