@@ -231,6 +231,7 @@ def summarize(runs: list[dict]) -> dict:
          "peak_rss_mb": max(r.get("peak_rss_mb", 0) for r in ok),
          "rss_start_mb": min(r.get("rss_start_mb") or 0 for r in ok),
          "check": ok[0].get("check", {}), "extra": ok[-1].get("extra", {}),
+         "extras": [r.get("extra", {}) for r in ok],
          "env": ok[0].get("env", {})}
     if times:
         s.update(median=statistics.median(times), min=min(times), max=max(times))
@@ -447,6 +448,14 @@ def targets(results: dict) -> list[dict]:
         r = paired_value(results["W9"], "ours/torch")
         add("W9", "ours' GPT training step <= PyTorch's", f"{r:.2f}x torch" if r else "-",
             r is not None and r <= 1.0, why("W9", "ours", "torch"))
+    if "W9" in results:
+        extras = results["W9"].get("peers", {}).get("ours", {}).get("extras", [])
+        growth = [e["rss_growth_mb"] for e in extras if e.get("rss_growth_mb") is not None]
+        steps = sum(e.get("timed_steps", 0) for e in extras)
+        g = max(growth) if growth else None
+        add("W9", "memory flat: RSS growth over the timed steps < 5 MB",
+            f"{g:+.2f} MB at most, {len(growth)} processes, {steps} steps" if g is not None
+            else "-", g is not None and g < 5.0, why("W9", "ours"))
     if "W10" in results:
         r = paired_value(results["W10"], "nocache/ours")
         add("W10", "generating with the KV cache >= 3x faster than without",

@@ -1345,11 +1345,16 @@ def run_w9(workload: str, peer: str, repeats: int, quick: bool, threads: int, **
     first = step()  # warm-up and check: the first step's loss, then the third's
     step()
     third = step()
+    warm = rss_mb()
     times = timed_blocks(step, repeats, S["inner"], 1e3)
+    end = rss_mb()  # memory flat over the steps: no growth after the warm-up
     n_params = sum(v.size for k, v in S["params"].items() if k != "lm_head.weight")
     return dict(times=times, check={"step0_loss": first, "step2_loss": third},
                 extra={"batch": list(S["x"].shape), "parameters": int(n_params),
-                       "steps_per_measurement": S["inner"]}, rss_start_mb=rss0)
+                       "steps_per_measurement": S["inner"],
+                       "timed_steps": len(times) * S["inner"],
+                       "rss_growth_mb": None if warm is None else end - warm},
+                rss_start_mb=rss0)
 
 
 def run_w10(workload: str, peer: str, repeats: int, quick: bool, threads: int, **_) -> dict:
