@@ -313,6 +313,17 @@ def test_multihead_attention_matches_torch(batch_first, masks, average):
         _close(p.grad, tp.grad, f"gradient of {name}")
 
 
+def _same_gradients(ours, theirs, out, tout, x, tx, rng):
+    """Backpropagate one random seed through both layers: the same input and parameter
+    gradients."""
+    r = rng.standard_normal(out.shape)
+    (out * r).sum().backward()
+    (tout * torch.as_tensor(r)).sum().backward()
+    _close(x.grad, tx.grad, "input gradient")
+    for (name, p), tp in zip(ours.named_parameters(), theirs.parameters(), strict=True):
+        _close(p.grad, tp.grad, f"gradient of {name}")
+
+
 @pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask")  # torch's, float_both
 @pytest.mark.parametrize("masks", ["none", "bool_attn", "float_attn", "padding", "both",
                                    "float_both", "per_head", "dead"])
@@ -342,12 +353,7 @@ def test_multihead_attention_without_weights_is_one_sdpa_op_as_torch(masks):
     assert w is None and tw is None
     assert "ScaledDotProductAttention" in {n.op for n in ag.toposort(out)}
     _close(out.data, tout, "output")
-    r = rng.standard_normal(out.shape)
-    (out * r).sum().backward()
-    (tout * torch.as_tensor(r)).sum().backward()
-    _close(x.grad, tx.grad, "input gradient")
-    for (name, p), tp in zip(ours.named_parameters(), theirs.parameters(), strict=True):
-        _close(p.grad, tp.grad, f"gradient of {name}")
+    _same_gradients(ours, theirs, out, tout, x, tx, rng)
 
 
 def test_multihead_attention_cross_unbatched_and_no_weights():
@@ -405,12 +411,7 @@ def test_transformer_encoder_layer_matches_torch(norm_first, activation, batch_f
     out = ours(x, src_mask=mask)
     tout = theirs(tx, src_mask=torch.as_tensor(mask))
     _close(out.data, tout, "output")
-    r = rng.standard_normal(out.shape)
-    (out * r).sum().backward()
-    (tout * torch.as_tensor(r)).sum().backward()
-    _close(x.grad, tx.grad, "input gradient")
-    for (name, p), tp in zip(ours.named_parameters(), theirs.parameters(), strict=True):
-        _close(p.grad, tp.grad, f"gradient of {name}")
+    _same_gradients(ours, theirs, out, tout, x, tx, rng)
 
 
 def test_layer_norm_without_bias_matches_torch():

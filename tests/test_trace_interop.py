@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import require_torch
+from helpers import Cube, require_torch
 
 import autograd as ag
 import nn
@@ -220,17 +220,6 @@ def test_a_constant_computed_from_the_values_is_refused_naming_the_op():
 
 
 def test_an_op_without_counterpart_is_refused_by_name():
-    class Cube(ag.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x ** 3
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return 3 * x * x * g
-
     class Cubed(nn.Module):
         def __init__(self) -> None:
             super().__init__()
