@@ -106,6 +106,9 @@ class MultiheadAttention(Module):
             if p > 0.0:
                 weights = dropout(weights, p, training=True)
             heads = weights @ vh
+        elif is_causal and key_padding_mask is None:  # torch takes the hint: attn_mask is
+            # the causal mask, and attention needs none
+            heads = scaled_dot_product_attention(qh, kh, vh, is_causal=True, dropout_p=p)
         else:  # as torch: scaled_dot_product_attention (one op without dropout), masks merged
             heads = scaled_dot_product_attention(qh, kh, vh, attn_mask=_merged(masks, q.dtype),
                                                  dropout_p=p)

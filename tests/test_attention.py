@@ -356,6 +356,25 @@ def test_multihead_attention_without_weights_is_one_sdpa_op_as_torch(masks):
     _same_gradients(ours, theirs, out, tout, x, tx, rng)
 
 
+@pytest.mark.parametrize("padding", [False, True])
+def test_multihead_attention_is_causal_hint_without_weights(padding):
+    """is_causal=True says attn_mask is the causal mask: without weights and padding, torch
+    attends causally without the mask (so do we); with padding it merges the masks."""
+    ours, theirs = _mha_pair(batch_first=True)
+    rng = np.random.default_rng(6)
+    x, tx = _pair(rng.standard_normal((2, 5, 8)))
+    kw = {"attn_mask": np.triu(np.ones((5, 5), bool), 1)}
+    if padding:
+        pad = np.zeros((2, 5), bool)
+        pad[1, -1] = True
+        kw["key_padding_mask"] = pad
+    out, _ = ours(x, x, x, need_weights=False, is_causal=True, **kw)
+    tout, _ = theirs(tx, tx, tx, need_weights=False, is_causal=True,
+                     **{k: torch.as_tensor(v) for k, v in kw.items()})
+    _close(out.data, tout, "output")
+    _same_gradients(ours, theirs, out, tout, x, tx, rng)
+
+
 def test_multihead_attention_cross_unbatched_and_no_weights():
     ours, theirs = _mha_pair(bias=False)
     rng = np.random.default_rng(3)
