@@ -91,6 +91,7 @@ from .torch_functions import (
     outer,
     permute,
     prod,
+    repeat_interleave,
     roll,
     rsqrt,
     scatter,
@@ -234,7 +235,7 @@ __all__ = [
     "backward_steps", "BackwardStep", "Generator",
     # PyTorch's shape, indexing and ordering ops (ops_shape.py)
     "argsort", "chunk", "flip", "gather", "index_select", "masked_fill", "roll", "scatter",
-    "scatter_add", "sort", "split", "topk", "tril", "triu", "unbind",
+    "repeat_interleave", "scatter_add", "sort", "split", "topk", "tril", "triu", "unbind",
     # PyTorch's elementwise math, reductions and products (ops_math.py)
     "bmm", "clamp", "clamp_max", "clamp_min", "cos", "cumsum", "einsum", "erf", "expm1", "log1p",
     "log2", "log10", "mm", "norm", "outer", "prod", "rsqrt", "sign", "sin",

@@ -590,6 +590,31 @@ class ShapeMethods:
             return IndexSelect.apply(self.reshape(1), idx=(idx.reshape(1),)).reshape(())
         return IndexSelect.apply(self, idx=(slice(None),) * dim + (idx.reshape(-1),))
 
+    def repeat_interleave(self, repeats: Any, dim: Any = None, *,
+                          output_size: int | None = None) -> Any:
+        """Each slice along ``dim`` (dim None: each element of the flattened tensor) repeated
+        in place, ``repeats`` times: an int, or one count per slice (a 1-D integer Tensor or
+        array). The gradient of each slice sums those of its copies (an index_select)."""
+        if dim is not None and self.ndim == 0:
+            raise IndexError(f"repeat_interleave: a 0-d tensor has no dimension {dim} (as in "
+                             "PyTorch); leave dim out to repeat its one element.")
+        x = self.reshape(-1) if dim is None else self
+        d = 0 if dim is None else _dim("repeat_interleave", dim, self.ndim)
+        n = x.shape[d] if x.ndim else 1
+        counts = np.asarray(_raw(repeats))
+        if counts.dtype.kind not in "iu" or counts.ndim > 1 or \
+                (counts.ndim == 1 and counts.size not in (1, n)) or (counts < 0).any():
+            raise RuntimeError(
+                f"repeat_interleave: repeats must be a non-negative integer or a 1-D integer "
+                f"tensor of one count per slice ({n} along dim {d} of shape {self.shape}); "
+                f"got {counts.dtype} of shape {counts.shape}.")
+        index = np.repeat(np.arange(n), counts.reshape(-1) if counts.size == n else
+                          counts.reshape(()))
+        if output_size is not None and int(output_size) != index.size:
+            raise RuntimeError(f"repeat_interleave: output_size={output_size}, but the "
+                               f"repeats give {index.size} slices.")
+        return x.index_select(d, index)
+
     def masked_fill(self, mask: Any, value: Any) -> Any:
         """``value`` where the bool ``mask`` is True, this tensor elsewhere (broadcast
         together). ``value`` is a number or a 0-d Tensor (which then gets a gradient)."""

@@ -268,6 +268,11 @@ def triu(input: Any, diagonal: int = 0) -> Any:  # noqa: A002
     return _as_tensor(input).triu(diagonal)
 
 
+def repeat_interleave(input: Any, repeats: Any, dim: Any = None, *,  # noqa: A002
+                      output_size: int | None = None) -> Any:
+    return _as_tensor(input).repeat_interleave(repeats, dim, output_size=output_size)
+
+
 def sort(input: Any, dim: int = -1, descending: bool = False, stable: bool = False,  # noqa: A002
          **alias: Any) -> SortResult:
     return _as_tensor(input).sort(dim, descending, stable, **alias)

@@ -265,17 +265,29 @@ def _weights(xp: Any, q: Any, k: Any, mask: Any, scale: float, causal: bool) -> 
 
 def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: Any = None,
                                  dropout_p: float = 0.0, is_causal: bool = False,
-                                 scale: float | None = None) -> Tensor:
+                                 scale: float | None = None, enable_gqa: bool = False) -> Tensor:
     """softmax(q k^T * scale + mask) v over the last two dims, any leading dims (as torch).
 
     ``attn_mask``: bool (True takes part) or float (added to the scores), broadcastable to
     (..., L, S); ``is_causal``: query i sees keys 0..i (top-left aligned); ``scale``
     defaults to 1/sqrt(E). A query that sees no key gets zeros (as torch). ``dropout_p``
-    drops attention weights (always, as torch: pass 0 in eval mode).
+    drops attention weights (always, as torch: pass 0 in eval mode). ``enable_gqa``:
+    grouped-query attention, key and value with fewer heads (dim -3) than the query, each
+    shared by a group of query heads (repeated with ``repeat_interleave``, as torch).
     """
     q = tensor_arg(query, "scaled_dot_product_attention")
     k = tensor_arg(key, "scaled_dot_product_attention")
     v = tensor_arg(value, "scaled_dot_product_attention")
+    if enable_gqa and q.ndim >= 3 and k.ndim >= 3 and v.ndim >= 3:
+        heads, kv_heads = q.shape[-3], k.shape[-3]
+        if kv_heads == 0 or heads % kv_heads or v.shape[-3] != kv_heads:
+            raise ValueError(
+                "scaled_dot_product_attention: with enable_gqa the query's heads (dim -3) must "
+                f"be a multiple of the key's and value's, which must agree; got {q.shape}, "
+                f"{k.shape} and {v.shape}.")
+        if heads != kv_heads:
+            k = k.repeat_interleave(heads // kv_heads, dim=-3)
+            v = v.repeat_interleave(heads // kv_heads, dim=-3)
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2 or q.shape[-1] != k.shape[-1] or \
             k.shape[-2] != v.shape[-2]:
         raise ValueError(

@@ -208,6 +208,30 @@ def test_sdpa_errors_name_the_shapes():
 
 
 
+@pytest.mark.parametrize("kv_heads", [1, 2, 6])
+def test_sdpa_grouped_query_attention_matches_torch(kv_heads):
+    """enable_gqa: keys and values with fewer heads, each shared by a group of queries."""
+    rng = np.random.default_rng(kv_heads)
+    q, tq = _pair(rng.standard_normal((2, 6, 5, 4)))
+    k, tk = _pair(rng.standard_normal((2, kv_heads, 7, 4)))
+    v, tv = _pair(rng.standard_normal((2, kv_heads, 7, 3)))
+    out = scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+    tout = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=True,
+                                                            enable_gqa=True)
+    _close(out.data, tout, "values")
+    r = rng.standard_normal(out.shape)
+    (out * r).sum().backward()
+    (tout * torch.as_tensor(r)).sum().backward()
+    for ours, theirs, what in ((q, tq, "q"), (k, tk, "k"), (v, tv, "v")):
+        _close(ours.grad, theirs.grad, f"gradient of {what}")
+    small = [ag.Tensor(rng.standard_normal(s), requires_grad=True)
+             for s in ((1, 4, 3, 2), (1, 2, 3, 2), (1, 2, 3, 2))]
+    assert ag.gradgradcheck(lambda *t: scaled_dot_product_attention(*t, enable_gqa=True), small)
+    with pytest.raises(ValueError, match="multiple of the key's"):
+        scaled_dot_product_attention(ag.zeros(1, 3, 2, 2), ag.zeros(1, 2, 2, 2),
+                                     ag.zeros(1, 2, 2, 2), enable_gqa=True)
+
+
 # ============================================================ packed_self_attention
 
 def _split_heads_attention(qkv, heads, **kw):

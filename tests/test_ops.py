@@ -477,6 +477,26 @@ def index_select_kw(draw, shape):
     return {"dim": dim, "index": index}
 
 
+@st.composite
+def repeat_interleave_kw(draw, shape):
+    """An int count, or one count per slice (zeros allowed), along a dim or flattened."""
+    dim = draw(st.one_of(st.none(), dim_kw(shape).map(lambda k: k["dim"]))) if shape else None
+    n = int(np.prod(shape)) if dim is None else shape[dim]
+    if draw(st.booleans()):
+        return {"repeats": draw(st.integers(0, 3)), "dim": dim}
+    return {"repeats": draw(hnp.arrays(np.int64, n, elements=st.integers(0, 3))), "dim": dim}
+
+
+def np_repeat_interleave(a, repeats, dim):
+    return np.repeat(a.reshape(-1) if dim is None else a, repeats,
+                     axis=0 if dim is None else dim)
+
+
+def t_repeat_interleave(x, repeats, dim):
+    import torch
+    r = torch.as_tensor(repeats) if isinstance(repeats, np.ndarray) else repeats
+    return x.repeat_interleave(r, dim=dim)
+
 def tril_kw(shape):
     return st.integers(-3, 3).map(lambda k: {"diagonal": k})
 
@@ -1396,6 +1416,8 @@ OPS = [
     Op("index_select", lambda a, dim, index: a.index_select(dim, index),
        lambda a, dim, index: np.take(a, index, axis=dim) if a.ndim else a.copy(),
        t_index_select, unary(kw=index_select_kw)),
+    Op("repeat_interleave", lambda a, repeats, dim: a.repeat_interleave(repeats, dim),
+       np_repeat_interleave, t_repeat_interleave, unary(kw=repeat_interleave_kw)),
     Op("masked_fill", lambda a, mask: a.masked_fill(mask, 0.5),
        lambda a, mask: np.where(mask, 0.5, a), t_masked_fill, masked_fill_inputs(False)),
     Op("masked_fill_tensor_value", lambda a, v, mask: ag.masked_fill(a, ag.Tensor(mask), v),

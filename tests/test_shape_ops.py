@@ -503,3 +503,30 @@ def test_unflatten_matches_torch(dim, sizes):
 def test_unflatten_errors_name_the_sizes(dim, sizes):
     with pytest.raises(ValueError, match=r"unflatten: sizes .* dim 1 of size 12"):
         ag.zeros(2, 12, 3).unflatten(dim, sizes)
+
+
+def test_repeat_interleave_edges_match_torch():
+    x = ag.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    y = ag.repeat_interleave(x, np.array([2, 0, 1]), dim=1, output_size=3)
+    t = torch.arange(6.0).reshape(2, 3).requires_grad_()
+    ty = torch.repeat_interleave(t, torch.tensor([2, 0, 1]), dim=1, output_size=3)
+    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())  # 2, 0 and 1 copies
+    assert ag.tensor(3.0).repeat_interleave(2).shape == (2,)  # 0-d: flattened first
+    assert ag.tensor([1, 2]).repeat_interleave(2).dtype == np.int64
+
+
+@pytest.mark.parametrize("repeats,kw,error,match", [
+    (-1, {}, RuntimeError, "non-negative"),
+    (np.array([1, 2]), {"dim": 1}, RuntimeError, r"one count per slice \(3 along dim 1"),
+    (1.5, {}, RuntimeError, "integer"),
+    (2, {"dim": 1, "output_size": 5}, RuntimeError, "output_size=5"),
+    (2, {"dim": 2}, IndexError, "out of range"),
+])
+def test_repeat_interleave_errors_name_the_problem(repeats, kw, error, match):
+    with pytest.raises(error, match=match):
+        ag.zeros(2, 3).repeat_interleave(repeats, **kw)
+    with pytest.raises(IndexError, match="0-d tensor"):
+        ag.tensor(1.0).repeat_interleave(2, dim=0)
