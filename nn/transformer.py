@@ -29,9 +29,12 @@ from .norm import LayerNorm
 class MultiheadAttention(Module):
     """torch.nn.MultiheadAttention: ``num_heads`` heads of size embed_dim // num_heads.
 
-    Parameters under torch's names: ``in_proj_weight`` (3E, E), ``in_proj_bias`` (3E),
-    ``out_proj.weight``, ``out_proj.bias``. ``forward(query, key, value, key_padding_mask,
-    need_weights, attn_mask, average_attn_weights, is_causal) -> (output, weights or None)``.
+    Parameters under torch's names: ``in_proj_weight`` (3E, E) (or, with ``kdim``/``vdim``
+    other than E, ``q_proj_weight``, ``k_proj_weight``, ``v_proj_weight``), ``in_proj_bias``
+    (3E), ``bias_k`` and ``bias_v`` (``add_bias_kv``: one learned key and value more),
+    ``out_proj.weight``, ``out_proj.bias``; ``add_zero_attn`` adds a key and value of zeros.
+    ``forward(query, key, value, key_padding_mask, need_weights, attn_mask,
+    average_attn_weights, is_causal) -> (output, weights or None)``.
     Masks as torch reads them here: a bool mask marks with True what is BLOCKED (the
     opposite of scaled_dot_product_attention's), a float mask is added.
     """
@@ -44,20 +47,38 @@ class MultiheadAttention(Module):
         if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be a positive "
                              f"multiple of num_heads ({num_heads}).")
-        if add_bias_kv or add_zero_attn or (kdim or embed_dim) != embed_dim or \
-                (vdim or embed_dim) != embed_dim:
-            raise NotImplementedError(
-                "MultiheadAttention: add_bias_kv, add_zero_attn and kdim/vdim other than "
-                "embed_dim are not supported; project keys and values to embed_dim first."
-            )
         self.embed_dim, self.num_heads = int(embed_dim), int(num_heads)
+        self.kdim = self.embed_dim if kdim is None else int(kdim)
+        self.vdim = self.embed_dim if vdim is None else int(vdim)
+        if self.kdim <= 0 or self.vdim <= 0:
+            raise ValueError(f"MultiheadAttention: kdim and vdim must be positive, got "
+                             f"{kdim} and {vdim}.")
+        self._qkv_same_embed_dim = self.kdim == self.embed_dim == self.vdim
         self.head_dim = self.embed_dim // self.num_heads
         self.dropout, self.batch_first = float(dropout), bool(batch_first)
+        self.add_zero_attn = bool(add_zero_attn)
         dtype = ag.get_default_dtype() if dtype is None else np.dtype(dtype)
-        self.in_proj_weight = Parameter(np.zeros((3 * embed_dim, embed_dim)), dtype=dtype)
-        init.xavier_uniform_(self.in_proj_weight)
-        self.in_proj_bias = Parameter(np.zeros(3 * embed_dim), dtype=dtype) if bias else None
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype)
+        E = self.embed_dim
+        if self._qkv_same_embed_dim:  # one packed projection, as torch
+            self.in_proj_weight = Parameter(np.zeros((3 * E, E)), dtype=dtype)
+            init.xavier_uniform_(self.in_proj_weight)
+            self.q_proj_weight = self.k_proj_weight = self.v_proj_weight = None
+        else:  # keys and values of other widths: three projections, torch's names
+            self.in_proj_weight = None
+            self.q_proj_weight = Parameter(np.zeros((E, E)), dtype=dtype)
+            self.k_proj_weight = Parameter(np.zeros((E, self.kdim)), dtype=dtype)
+            self.v_proj_weight = Parameter(np.zeros((E, self.vdim)), dtype=dtype)
+            for w in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+                init.xavier_uniform_(w)
+        self.in_proj_bias = Parameter(np.zeros(3 * E), dtype=dtype) if bias else None
+        if add_bias_kv:  # one more key and value, learned, that every query may attend to
+            self.bias_k = Parameter(np.zeros((1, 1, E)), dtype=dtype)
+            self.bias_v = Parameter(np.zeros((1, 1, E)), dtype=dtype)
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
+        else:
+            self.bias_k = self.bias_v = None
+        self.out_proj = Linear(E, E, bias=bias, dtype=dtype)
         if bias:
             init.zeros_(self.out_proj.bias)
 
@@ -70,13 +91,14 @@ class MultiheadAttention(Module):
             q, k, v = q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1)
         elif self.batch_first:  # (N, L, E) -> (L, N, E), torch's working layout
             q, k, v = q.swapaxes(0, 1), k.swapaxes(0, 1), v.swapaxes(0, 1)
-        if q.ndim != 3 or q.shape[-1] != self.embed_dim or k.shape != v.shape or \
-                k.shape[1] != q.shape[1] or k.shape[-1] != self.embed_dim:
+        if q.ndim != 3 or q.shape[-1] != self.embed_dim or k.ndim != 3 or \
+                k.shape[:2] != v.shape[:2] or k.shape[1] != q.shape[1] or \
+                k.shape[-1] != self.kdim or v.shape[-1] != self.vdim:
             raise ValueError(
                 f"MultiheadAttention({self.embed_dim}, {self.num_heads}): expected query "
-                f"(L, N, E), key and value (S, N, E) with E = {self.embed_dim}"
-                f"{' (batch first)' if self.batch_first else ''}; got {tuple(query.shape)}, "
-                f"{tuple(key.shape)}, {tuple(value.shape)}."
+                f"(L, N, {self.embed_dim}), key (S, N, {self.kdim}) and value "
+                f"(S, N, {self.vdim}){' (batch first)' if self.batch_first else ''}; got "
+                f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}."
             )
         if is_causal and attn_mask is None:
             raise RuntimeError("MultiheadAttention: is_causal=True is a hint that attn_mask is "
@@ -85,18 +107,27 @@ class MultiheadAttention(Module):
         S = k.shape[0]
         H, D = self.num_heads, self.head_dim
         w, b = self.in_proj_weight, self.in_proj_bias
-        if q is k and k is v:  # self-attention: one projection, split in three
+        if w is not None and q is k and k is v:  # self-attention: one projection, in three
             qkv = q @ w.T + b if b is not None else q @ w.T
             qp, kp, vp = qkv[..., :E], qkv[..., E:2 * E], qkv[..., 2 * E:]
         else:
-            qp, kp, vp = (x @ w[i * E:(i + 1) * E].T + (b[i * E:(i + 1) * E] if b is not None
-                                                          else 0.0)
-                          for i, x in enumerate((q, k, v)))
+            weights = ((w[:E], w[E:2 * E], w[2 * E:]) if w is not None else
+                       (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight))
+            qp, kp, vp = (x @ wi.T + (b[i * E:(i + 1) * E] if b is not None else 0.0)
+                          for i, (x, wi) in enumerate(zip((q, k, v), weights, strict=True)))
+        masks = self._masks(attn_mask, key_padding_mask, N, L, S)
+        if self.bias_k is not None:  # torch's order: the learned key, then the zero one
+            kp = ag.cat([kp, self.bias_k.expand(1, N, E)])
+            vp = ag.cat([vp, self.bias_v.expand(1, N, E)])
+            S, masks = S + 1, [_one_more_key(m) for m in masks]
         # (L, N, E) -> (N, H, L, D)
         qh = qp.reshape(L, N, H, D).transpose(1, 2, 0, 3)
         kh = kp.reshape(S, N, H, D).transpose(1, 2, 0, 3)
         vh = vp.reshape(S, N, H, D).transpose(1, 2, 0, 3)
-        masks = self._masks(attn_mask, key_padding_mask, N, L, S)
+        if self.add_zero_attn:
+            zeros = np.zeros((N, H, 1, D), dtype=qh.dtype)
+            kh, vh = ag.cat([kh, zeros], dim=2), ag.cat([vh, zeros], dim=2)
+            S, masks = S + 1, [_one_more_key(m) for m in masks]
         p = self.dropout if self.training else 0.0
         if need_weights:  # the weights are asked for: computed step by step
             scores = (qh @ kh.swapaxes(-1, -2)) * (1.0 / math.sqrt(D))
@@ -158,6 +189,14 @@ class MultiheadAttention(Module):
     def extra_repr(self) -> str:
         return f"{self.embed_dim}, {self.num_heads}, batch_first={self.batch_first}"
 
+
+def _one_more_key(m: Any) -> Any:
+    """A mask (..., S) widened by one key that nothing blocks (False, or 0 added), as torch
+    pads its masks for add_bias_kv and add_zero_attn."""
+    extra = np.zeros(m.shape[:-1] + (1,), dtype=m.dtype)
+    if isinstance(m, Tensor):
+        return ag.cat([m, extra], dim=-1)
+    return np.concatenate([m, extra], axis=-1)
 
 def _merged(masks: list, dtype: Any) -> Any:
     """MultiheadAttention's masks as one mask for scaled_dot_product_attention, whose bool

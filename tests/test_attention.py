@@ -399,6 +399,46 @@ def test_multihead_attention_is_causal_hint_without_weights(padding):
     _same_gradients(ours, theirs, out, tout, x, tx, rng)
 
 
+@pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask")  # torch's
+@pytest.mark.parametrize("options", [{"kdim": 5, "vdim": 3}, {"add_bias_kv": True},
+                                     {"add_zero_attn": True},
+                                     {"kdim": 5, "vdim": 3, "add_bias_kv": True,
+                                      "add_zero_attn": True}])
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_multihead_attention_kdim_vdim_bias_kv_zero_attn_match_torch(options, need_weights):
+    """Keys and values of other widths (q/k/v_proj_weight), a learned extra key and value
+    (bias_k, bias_v) and a zero one, with both masks padded for them, as torch."""
+    ag.manual_seed(1)
+    ours = MultiheadAttention(8, 2, dtype=np.float64, **options)
+    theirs = torch.nn.MultiheadAttention(8, 2, **options).double()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    theirs.load_state_dict({k: torch.as_tensor(v) for k, v in ours.state_dict().items()})
+    rng = np.random.default_rng(8)
+    q, tq = _pair(rng.standard_normal((4, 3, 8)))
+    k, tk = _pair(rng.standard_normal((6, 3, options.get("kdim", 8))))
+    v, tv = _pair(rng.standard_normal((6, 3, options.get("vdim", 8))))
+    pad = np.zeros((3, 6), bool)
+    pad[0, -2:] = True
+    kw = {"key_padding_mask": pad, "attn_mask": rng.standard_normal((4, 6))}
+    out, w = ours(q, k, v, need_weights=need_weights, **kw)
+    tout, tw = theirs(tq, tk, tv, need_weights=need_weights,
+                      **{name: torch.as_tensor(m) for name, m in kw.items()})
+    _close(out.data, tout, "output")
+    loss, tloss = (out * out).sum(), (tout * tout).sum()
+    if need_weights:
+        _close(w.data, tw, "weights")
+        loss, tloss = loss + (w * w).sum(), tloss + (tw * tw).sum()
+    loss.backward()
+    tloss.backward()
+    for ours_t, theirs_t, what in ((q, tq, "query"), (k, tk, "key"), (v, tv, "value")):
+        _close(ours_t.grad, theirs_t.grad, f"gradient of the {what}")
+    for (name, p), tp in zip(ours.named_parameters(), theirs.parameters(), strict=True):
+        _close(p.grad, tp.grad, f"gradient of {name}")
+    with pytest.raises(ValueError, match=r"key \(S, N, 5\)"):
+        bad = ag.zeros(6, 3, 7)
+        MultiheadAttention(8, 2, kdim=5, vdim=5)(q, bad, bad)
+
+
 def test_multihead_attention_cross_unbatched_and_no_weights():
     ours, theirs = _mha_pair(bias=False)
     rng = np.random.default_rng(3)
