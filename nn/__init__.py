@@ -38,7 +38,7 @@ from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .dropout import Dropout
 from .embedding import Embedding
 from .interop import export_onnx, from_torch, to_torch
-from .layers import MLP, Flatten, Linear
+from .layers import MLP, Flatten, Linear, Unflatten
 from .losses import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -54,17 +54,18 @@ from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .rmsnorm import RMSNorm
 from .serialization import load, save
-from .transformer import MultiheadAttention, TransformerEncoderLayer
+from .transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "Module", "Parameter", "Sequential", "Linear", "MLP", "Tanh", "ReLU", "Sigmoid",
-    "Identity", "Dropout", "Flatten", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d",
-    "BatchNorm2d", "LayerNorm", "Embedding", "LeakyReLU", "GELU", "Softmax", "LogSoftmax",
+    "Identity", "Dropout", "Flatten", "Unflatten", "Conv2d", "MaxPool2d", "AvgPool2d",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding", "LeakyReLU", "GELU", "Softmax",
+    "LogSoftmax",
     "MSELoss", "CrossEntropyLoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
     "NLLLoss", "SmoothL1Loss", "HuberLoss", "SiLU", "ELU", "Softplus",
     "save", "load", "to_torch", "from_torch", "export_onnx",
     "optim", "data", "datasets", "linear", "linear_models", "backprop", "functional", "init",
-    "utils", "models", "MultiheadAttention", "TransformerEncoderLayer",
+    "utils", "models", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
     "text", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
     "RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell", "RMSNorm",
 ]

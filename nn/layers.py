@@ -146,3 +146,17 @@ class Flatten(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return as_tensor(x).flatten(self.start_dim, self.end_dim)
+
+
+class Unflatten(Module):
+    """Split dim ``dim`` into ``unflattened_size`` (torch.nn.Unflatten; Flatten's inverse)."""
+
+    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
+        super().__init__()
+        self.dim, self.unflattened_size = int(dim), tuple(int(n) for n in unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return as_tensor(x).unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

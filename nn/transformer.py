@@ -1,4 +1,5 @@
-"""The transformer's layers: ``nn.MultiheadAttention`` and ``nn.TransformerEncoderLayer``.
+"""The transformer's layers: ``nn.MultiheadAttention``, ``nn.TransformerEncoderLayer`` and
+``nn.TransformerEncoder``.
 
 Attention is ``F.scaled_dot_product_attention`` (one op without dropout) when the
 weights are not asked for, as in torch, and step by step from the engine's ops when they
@@ -8,6 +9,7 @@ state_dicts move both ways.
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, Callable
 
@@ -19,6 +21,7 @@ from autograd import Tensor
 from . import init
 from ._args import tensor_arg
 from .attention import _masked, scaled_dot_product_attention
+from .containers import ModuleList
 from .dropout import Dropout, dropout
 from .functional import gelu, relu
 from .layers import Linear
@@ -198,6 +201,7 @@ def _one_more_key(m: Any) -> Any:
         return ag.cat([m, extra], dim=-1)
     return np.concatenate([m, extra], axis=-1)
 
+
 def _merged(masks: list, dtype: Any) -> Any:
     """MultiheadAttention's masks as one mask for scaled_dot_product_attention, whose bool
     masks mark what takes part: None; one bool mask, inverted; or, as torch merges them,
@@ -258,3 +262,27 @@ class TransformerEncoderLayer(Module):
 
     def _ff_block(self, x: Tensor) -> Tensor:
         return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerEncoder(Module):
+    """torch.nn.TransformerEncoder: ``num_layers`` copies of ``encoder_layer`` (each with
+    weights of its own, under ``layers.0.``, ``layers.1.``, ...), applied in turn, then
+    ``norm`` when given. ``enable_nested_tensor`` and ``mask_check`` (torch's inference
+    fast path) are accepted and change nothing here."""
+
+    def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None,
+                 enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
+        super().__init__()
+        if int(num_layers) < 1:
+            raise ValueError(f"TransformerEncoder: num_layers must be >= 1, got {num_layers}.")
+        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(int(num_layers))])
+        self.num_layers = int(num_layers)
+        self.norm = norm
+
+    def forward(self, src: Any, mask: Any = None, src_key_padding_mask: Any = None,
+                is_causal: bool | None = None) -> Tensor:
+        x = tensor_arg(src, "TransformerEncoder")
+        for layer in self.layers:
+            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
+                      is_causal=bool(is_causal))
+        return x if self.norm is None else self.norm(x)

@@ -497,6 +497,45 @@ def test_transformer_encoder_layer_matches_torch(norm_first, activation, batch_f
     _same_gradients(ours, theirs, out, tout, x, tx, rng)
 
 
+@pytest.mark.parametrize("causal", [False, True])
+def test_transformer_encoder_matches_torch(causal):
+    """A stack of copies of one layer (weights of their own) and a final norm, as torch."""
+    ag.manual_seed(7)
+    layer = TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True,
+                                    dtype=np.float64)
+    ours = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(8, dtype=np.float64))
+    theirs = torch.nn.TransformerEncoder(
+        torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                         batch_first=True),
+        2, norm=torch.nn.LayerNorm(8), enable_nested_tensor=False).double()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert ours.layers[0].linear1.weight is not ours.layers[1].linear1.weight
+    theirs.load_state_dict({k: torch.as_tensor(v) for k, v in ours.state_dict().items()})
+    rng = np.random.default_rng(9)
+    x, tx = _pair(rng.standard_normal((3, 5, 8)))
+    mask = np.triu(np.ones((5, 5), bool), 1)
+    pad = np.zeros((3, 5), bool)
+    pad[2, -1] = True
+    kw = {"mask": mask, "is_causal": causal}
+    if not causal:
+        kw["src_key_padding_mask"] = pad
+    out = ours(x, **kw)
+    tout = theirs(tx, **{k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v
+                         for k, v in kw.items()})
+    _close(out.data, tout, "output")
+    _same_gradients(ours, theirs, out, tout, x, tx, rng)
+    with pytest.raises(ValueError, match="num_layers"):
+        nn.TransformerEncoder(layer, 0)
+
+
+def test_unflatten_layer_matches_torch():
+    x = np.arange(24.0).reshape(2, 12)
+    ours = nn.Unflatten(1, (3, 4))
+    np.testing.assert_array_equal(ours(ag.tensor(x)).data,
+                                  torch.nn.Unflatten(1, (3, 4))(torch.tensor(x)).numpy())
+    assert "unflattened_size=(3, 4)" in repr(ours)
+
+
 def test_layer_norm_without_bias_matches_torch():
     ours = nn.LayerNorm(6, bias=False, dtype=np.float64)
     theirs = torch.nn.LayerNorm(6, bias=False).double()
