@@ -54,7 +54,14 @@ from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .rmsnorm import RMSNorm
 from .serialization import load, save
-from .transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
+from .transformer import (
+    MultiheadAttention,
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "Module", "Parameter", "Sequential", "Linear", "MLP", "Tanh", "ReLU", "Sigmoid",
@@ -66,6 +73,7 @@ __all__ = [
     "save", "load", "to_torch", "from_torch", "export_onnx",
     "optim", "data", "datasets", "linear", "linear_models", "backprop", "functional", "init",
     "utils", "models", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
+    "TransformerDecoderLayer", "TransformerDecoder", "Transformer",
     "text", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
     "RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell", "RMSNorm",
 ]

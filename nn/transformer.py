@@ -1,5 +1,6 @@
-"""The transformer's layers: ``nn.MultiheadAttention``, ``nn.TransformerEncoderLayer`` and
-``nn.TransformerEncoder``.
+"""The transformer's layers: ``nn.MultiheadAttention``, the encoder's and decoder's layers
+and stacks (``nn.TransformerEncoderLayer``, ``nn.TransformerEncoder``,
+``nn.TransformerDecoderLayer``, ``nn.TransformerDecoder``) and ``nn.Transformer``.
 
 Attention is ``F.scaled_dot_product_attention`` (one op without dropout) when the
 weights are not asked for, as in torch, and step by step from the engine's ops when they
@@ -219,6 +220,16 @@ def _merged(masks: list, dtype: Any) -> Any:
     return total
 
 
+def _activation(activation: str | Callable, owner: str) -> Callable:
+    """The feed-forward block's activation: 'relu', 'gelu' or a function, as torch."""
+    if not isinstance(activation, str):
+        return activation
+    if activation not in ("relu", "gelu"):
+        raise ValueError(f"{owner}: activation must be 'relu', 'gelu' or a function, got "
+                         f"{activation!r}.")
+    return relu if activation == "relu" else gelu
+
+
 class TransformerEncoderLayer(Module):
     """torch.nn.TransformerEncoderLayer: self-attention and a feed-forward block, each with a
     residual connection and LayerNorm (after each block, or before with ``norm_first``)."""
@@ -238,13 +249,7 @@ class TransformerEncoderLayer(Module):
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
-        if isinstance(activation, str):
-            if activation not in ("relu", "gelu"):
-                raise ValueError(f"TransformerEncoderLayer: activation must be 'relu', 'gelu' "
-                                 f"or a function, got {activation!r}.")
-            self.activation = relu if activation == "relu" else gelu
-        else:
-            self.activation = activation
+        self.activation = _activation(activation, "TransformerEncoderLayer")
 
     def forward(self, src: Any, src_mask: Any = None, src_key_padding_mask: Any = None,
                 is_causal: bool = False) -> Tensor:
@@ -286,3 +291,140 @@ class TransformerEncoder(Module):
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
                       is_causal=bool(is_causal))
         return x if self.norm is None else self.norm(x)
+
+
+class TransformerDecoderLayer(Module):
+    """torch.nn.TransformerDecoderLayer: self-attention over the target, attention from the
+    target to the encoder's output (``memory``), and a feed-forward block, each with a
+    residual connection and LayerNorm (after each block, or before with ``norm_first``)."""
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: str | Callable = "relu",
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first, dtype=dtype)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                 batch_first=batch_first, dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = bool(norm_first)
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.dropout1, self.dropout2, self.dropout3 = (Dropout(dropout), Dropout(dropout),
+                                                       Dropout(dropout))
+        self.activation = _activation(activation, "TransformerDecoderLayer")
+
+    def forward(self, tgt: Any, memory: Any, tgt_mask: Any = None, memory_mask: Any = None,
+                tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None,
+                tgt_is_causal: bool = False, memory_is_causal: bool = False) -> Tensor:
+        x = tensor_arg(tgt, "TransformerDecoderLayer")
+        mem = tensor_arg(memory, "TransformerDecoderLayer")
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask,
+                                   tgt_is_causal)
+            x = x + self._mha_block(self.norm2(x), mem, memory_mask, memory_key_padding_mask,
+                                    memory_is_causal)
+            return x + self._ff_block(self.norm3(x))
+        x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+        x = self.norm2(x + self._mha_block(x, mem, memory_mask, memory_key_padding_mask,
+                                           memory_is_causal))
+        return self.norm3(x + self._ff_block(x))
+
+    def _sa_block(self, x: Tensor, mask: Any, padding: Any, is_causal: bool) -> Tensor:
+        out = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=padding,
+                             need_weights=False, is_causal=bool(is_causal))[0]
+        return self.dropout1(out)
+
+    def _mha_block(self, x: Tensor, mem: Tensor, mask: Any, padding: Any,
+                   is_causal: bool) -> Tensor:
+        out = self.multihead_attn(x, mem, mem, attn_mask=mask, key_padding_mask=padding,
+                                  need_weights=False, is_causal=bool(is_causal))[0]
+        return self.dropout2(out)
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerDecoder(Module):
+    """torch.nn.TransformerDecoder: ``num_layers`` copies of ``decoder_layer`` (weights of
+    their own, under ``layers.N``) applied in turn to the target, each attending to the same
+    ``memory``, then ``norm`` when given."""
+
+    def __init__(self, decoder_layer: Module, num_layers: int,
+                 norm: Module | None = None) -> None:
+        super().__init__()
+        if int(num_layers) < 1:
+            raise ValueError(f"TransformerDecoder: num_layers must be >= 1, got {num_layers}.")
+        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(int(num_layers))])
+        self.num_layers = int(num_layers)
+        self.norm = norm
+
+    def forward(self, tgt: Any, memory: Any, tgt_mask: Any = None, memory_mask: Any = None,
+                tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None,
+                tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Tensor:
+        x = tensor_arg(tgt, "TransformerDecoder")
+        for layer in self.layers:
+            x = layer(x, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                      tgt_key_padding_mask=tgt_key_padding_mask,
+                      memory_key_padding_mask=memory_key_padding_mask,
+                      tgt_is_causal=bool(tgt_is_causal), memory_is_causal=memory_is_causal)
+        return x if self.norm is None else self.norm(x)
+
+
+class Transformer(Module):
+    """torch.nn.Transformer: an encoder stack over ``src`` and a decoder stack over ``tgt``
+    that attends to the encoder's output, each ending in a LayerNorm; the weight matrices
+    initialised with xavier_uniform_, as torch. ``forward(src, tgt, src_mask, tgt_mask,
+    memory_mask, src_key_padding_mask, tgt_key_padding_mask, memory_key_padding_mask,
+    src_is_causal, tgt_is_causal, memory_is_causal)`` gives the decoder's output."""
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
+                 num_decoder_layers: int = 6, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: str | Callable = "relu",
+                 custom_encoder: Module | None = None, custom_decoder: Module | None = None,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        layer_args = dict(dim_feedforward=dim_feedforward, dropout=dropout,
+                          activation=activation, layer_norm_eps=layer_norm_eps,
+                          batch_first=batch_first, norm_first=norm_first, bias=bias,
+                          dtype=dtype)
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            self.encoder = TransformerEncoder(
+                TransformerEncoderLayer(d_model, nhead, **layer_args), num_encoder_layers,
+                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            self.decoder = TransformerDecoder(
+                TransformerDecoderLayer(d_model, nhead, **layer_args), num_decoder_layers,
+                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
+        for p in self.parameters():
+            if p.ndim > 1:
+                init.xavier_uniform_(p)
+        self.d_model, self.nhead, self.batch_first = int(d_model), int(nhead), bool(batch_first)
+
+    def forward(self, src: Any, tgt: Any, src_mask: Any = None, tgt_mask: Any = None,
+                memory_mask: Any = None, src_key_padding_mask: Any = None,
+                tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None,
+                src_is_causal: bool | None = None, tgt_is_causal: bool | None = None,
+                memory_is_causal: bool = False) -> Tensor:
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, dtype: Any = None) -> Tensor:
+        """The causal mask as torch makes it: (sz, sz) floats, -inf above the diagonal (a
+        position may not look ahead) and 0 elsewhere."""
+        dtype = ag.get_default_dtype() if dtype is None else np.dtype(dtype)
+        return ag.tensor(np.triu(np.full((sz, sz), -np.inf), 1).astype(dtype))

@@ -528,6 +528,64 @@ def test_transformer_encoder_matches_torch(causal):
         nn.TransformerEncoder(layer, 0)
 
 
+def _load_into(theirs, ours):
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    theirs.load_state_dict({k: torch.as_tensor(v) for k, v in ours.state_dict().items()})
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_transformer_decoder_layer_matches_torch(norm_first, batch_first):
+    ag.manual_seed(8)
+    ours = nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                      batch_first=batch_first, norm_first=norm_first,
+                                      activation="gelu", dtype=np.float64)
+    theirs = torch.nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                              batch_first=batch_first, norm_first=norm_first,
+                                              activation="gelu").double()
+    _load_into(theirs, ours)
+    rng = np.random.default_rng(10)
+    x, tx = _pair(rng.standard_normal((3, 5, 8) if batch_first else (5, 3, 8)))
+    mem = rng.standard_normal((3, 4, 8) if batch_first else (4, 3, 8))
+    causal = np.triu(np.ones((5, 5), bool), 1)
+    pad = np.zeros((3, 4), bool)
+    pad[1, -1] = True
+    out = ours(x, mem, tgt_mask=causal, memory_key_padding_mask=pad, tgt_is_causal=True)
+    tout = theirs(tx, torch.as_tensor(mem), tgt_mask=torch.as_tensor(causal),
+                  memory_key_padding_mask=torch.as_tensor(pad), tgt_is_causal=True)
+    _close(out.data, tout, "output")
+    _same_gradients(ours, theirs, out, tout, x, tx, rng)
+
+
+def test_transformer_matches_torch():
+    """nn.Transformer: encoder and decoder stacks with their final norms, xavier init, the
+    causal mask from generate_square_subsequent_mask; values and every gradient."""
+    ag.manual_seed(9)
+    kw = dict(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=2,
+              dim_feedforward=16, dropout=0.0, batch_first=True)
+    ours = nn.Transformer(**kw, dtype=np.float64)
+    theirs = torch.nn.Transformer(**kw).double()
+    _load_into(theirs, ours)
+    rng = np.random.default_rng(11)
+    src, tsrc = _pair(rng.standard_normal((2, 6, 8)))
+    tgt, ttgt = _pair(rng.standard_normal((2, 4, 8)))
+    mask = nn.Transformer.generate_square_subsequent_mask(4, dtype=np.float64)
+    tmask = torch.nn.Transformer.generate_square_subsequent_mask(4, dtype=torch.float64)
+    np.testing.assert_array_equal(mask.data, tmask.numpy())
+    pad = np.zeros((2, 6), bool)
+    pad[0, -2:] = True
+    out = ours(src, tgt, tgt_mask=mask, src_key_padding_mask=pad,
+               memory_key_padding_mask=pad)
+    tout = theirs(tsrc, ttgt, tgt_mask=tmask, src_key_padding_mask=torch.as_tensor(pad),
+                  memory_key_padding_mask=torch.as_tensor(pad))
+    _close(out.data, tout, "output")
+    _same_gradients(ours, theirs, out, tout, tgt, ttgt, rng)
+    _close(src.grad, tsrc.grad, "gradient of src")
+    w = ours.encoder.layers[0].linear1.weight.data  # xavier_uniform_: |w| <= sqrt(6 / 24)
+    assert np.abs(w).max() <= np.sqrt(6 / 24) and np.abs(w).max() > 0.3
+    assert nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 1).norm is None
+
+
 def test_unflatten_layer_matches_torch():
     x = np.arange(24.0).reshape(2, 12)
     ours = nn.Unflatten(1, (3, 4))
