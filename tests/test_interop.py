@@ -507,3 +507,102 @@ def test_batch_norm_without_running_statistics(float64, tmp_path):
                                          r"statistics"):
         nn.export_onnx(model, x, tmp_path / "bn.onnx")
     assert not os.listdir(tmp_path)
+
+
+# ---------------------------------------- sequence layers: recurrent, attention, transformer
+
+def _seq(rng, *shape):
+    return rng.standard_normal(shape)
+
+
+SEQUENCE_CASES = [  # (id, torch factory, inputs (seq-first), dropout-free)
+    ("RNN", lambda t: t.nn.RNN(8, 6, num_layers=2, nonlinearity="relu"), [(5, 3, 8)]),
+    ("GRU", lambda t: t.nn.GRU(8, 6, bidirectional=True, batch_first=True), [(3, 5, 8)]),
+    ("LSTM", lambda t: t.nn.LSTM(8, 6, num_layers=2, bias=False), [(5, 3, 8)]),
+    ("RNNCell", lambda t: t.nn.RNNCell(8, 6, nonlinearity="tanh"), [(3, 8)]),
+    ("GRUCell", lambda t: t.nn.GRUCell(8, 6), [(3, 8)]),
+    ("LSTMCell", lambda t: t.nn.LSTMCell(8, 6), [(3, 8)]),
+    ("RMSNorm", lambda t: t.nn.RMSNorm(8, eps=1e-6), [(3, 8)]),
+    ("MultiheadAttention", lambda t: t.nn.MultiheadAttention(8, 2), [(5, 3, 8)] * 3),
+    ("MultiheadAttention-kdim", lambda t: t.nn.MultiheadAttention(
+        8, 2, kdim=5, vdim=3, add_bias_kv=True, add_zero_attn=True, batch_first=True),
+     [(3, 5, 8), (3, 4, 5), (3, 4, 3)]),
+    ("TransformerEncoderLayer", lambda t: t.nn.TransformerEncoderLayer(
+        8, 2, 16, dropout=0.0, activation="gelu", norm_first=True), [(5, 3, 8)]),
+    ("TransformerEncoder", lambda t: t.nn.TransformerEncoder(
+        t.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2,
+        norm=t.nn.LayerNorm(8), enable_nested_tensor=False), [(3, 5, 8)]),
+    ("TransformerDecoderLayer", lambda t: t.nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0),
+     [(5, 3, 8), (4, 3, 8)]),
+    ("TransformerDecoder", lambda t: t.nn.TransformerDecoder(
+        t.nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, bias=False), 2),
+     [(5, 3, 8), (4, 3, 8)]),
+    ("Transformer", lambda t: t.nn.Transformer(8, 2, 2, 1, 16, dropout=0.0),
+     [(6, 3, 8), (5, 3, 8)]),
+]
+
+
+def _first(out):
+    return out[0] if isinstance(out, tuple) else out
+
+
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")  # torch's Transformer
+@pytest.mark.parametrize("case_id, factory, shapes", SEQUENCE_CASES,
+                         ids=[c[0] for c in SEQUENCE_CASES])
+def test_sequence_layers_from_torch_and_back(case_id, factory, shapes):
+    """torch -> ours -> torch for the recurrent, attention and transformer layers, float64:
+    the same state_dict (names, order, values) and the same outputs and gradients."""
+    torch = require_torch()
+    torch.manual_seed(0)
+    module = factory(torch).double()
+    rng = np.random.default_rng(1)
+    xs = [_seq(rng, *s) for s in shapes]
+    model = nn.from_torch(module)
+    assert_same_state(our_state(model), torch_state(module))
+    ours_in = [Tensor(x, requires_grad=True) for x in xs]
+    theirs_in = [torch.tensor(x, requires_grad=True) for x in xs]
+    out, tout = _first(model(*ours_in)), _first(module(*theirs_in))
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    out.sum().backward()
+    tout.sum().backward()
+    for a, b in zip(ours_in, theirs_in, strict=True):
+        np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-9, atol=1e-12)
+    back = nn.to_torch(model)
+    assert type(back) is type(module)
+    assert_same_state(torch_state(back), torch_state(module))
+    with torch.no_grad():
+        again = _first(back(*[torch.tensor(x) for x in xs])).numpy()
+    np.testing.assert_allclose(again, tout.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_a_torch_model_holding_sequence_layers_comes_over():
+    """A custom torch forward (traced by torch.fx) whose GRU and transformer layer are
+    converted by the table."""
+    torch = require_torch()
+    torch.manual_seed(0)
+
+    class Tagger(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(11, 8)
+            self.rnn = torch.nn.GRU(8, 8, batch_first=True)
+            self.block = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0,
+                                                          batch_first=True)
+            self.head = torch.nn.Linear(8, 11)
+
+        def forward(self, ids):
+            h, _ = self.rnn(self.emb(ids))
+            return self.head(self.block(h))
+
+    module = Tagger().double().eval()
+    model = nn.from_torch(module)
+    ids = np.random.default_rng(2).integers(0, 11, (2, 5))
+    with torch.no_grad():
+        expected = module(torch.as_tensor(ids)).numpy()
+    np.testing.assert_allclose(model(ids).data, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_a_custom_transformer_activation_is_refused_by_name():
+    torch = require_torch()
+    with pytest.raises(TypeError, match="custom activation"):
+        nn.from_torch(torch.nn.TransformerEncoderLayer(8, 2, 16, activation=torch.tanh))

@@ -61,6 +61,8 @@ class Entry:
         computing something else.
     to_torch, from_torch: builders for containers whose children are constructor
         arguments (Sequential): build(module, convert) -> the other side's module.
+    derived: settings that neither side stores under the constructor's name, computed
+        from the source module (either side's): derived(module) -> {keyword: value}.
     """
 
     ours: type | str
@@ -70,6 +72,7 @@ class Entry:
     torch_only: dict[str, Any] = field(default_factory=dict)
     to_torch: Callable[[Any, Convert], Any] | None = None
     from_torch: Callable[[Any, Convert], Any] | None = None
+    derived: Callable[[Any], dict[str, Any]] | None = None
 
 
 def _sequential_to_torch(m: Sequential, convert: Convert) -> Any:
@@ -83,8 +86,84 @@ def _sequential_from_torch(t: Any, convert: Convert) -> Sequential:
     return Sequential(*[convert(child, name) for name, child in t.named_children()])
 
 
+def _attention_settings(m: Any) -> dict[str, Any]:
+    """MultiheadAttention's switches, read from what either side holds."""
+    return {"bias": m.in_proj_bias is not None, "add_bias_kv": m.bias_k is not None}
+
+
+def _transformer_layer_settings(m: Any) -> dict[str, Any]:
+    """A transformer encoder or decoder layer's constructor arguments, read from its
+    children (neither side stores d_model, nhead, ...)."""
+    from .. import functional as F
+
+    names = {F.relu: "relu", F.gelu: "gelu"}
+    if not isinstance(m, Module):  # a torch layer: torch's functions (or its GELU/ReLU)
+        import torch
+
+        names = {torch.nn.functional.relu: "relu", torch.nn.functional.gelu: "gelu"}
+    name = names.get(m.activation)
+    if name is None:
+        raise TypeError(f"{type(m).__name__}: a custom activation ({m.activation!r}) has no "
+                        "counterpart on the other side; build the layer with 'relu' or 'gelu'.")
+    attn = m.self_attn
+    return dict(d_model=attn.embed_dim, nhead=attn.num_heads,
+                dim_feedforward=m.linear1.out_features, dropout=m.dropout.p,
+                activation=name, layer_norm_eps=m.norm1.eps, batch_first=attn.batch_first,
+                norm_first=m.norm_first, bias=m.linear1.bias is not None)
+
+
+def _stack_builder(kind: str, library: str) -> Callable[[Any, Convert], Any]:
+    """A builder for TransformerEncoder / TransformerDecoder: the converted layers (each
+    its own weights) and the converted final norm."""
+
+    def build(m: Any, convert: Convert) -> Any:
+        layers = [convert(layer, f"layers.{i}") for i, layer in enumerate(m.layers)]
+        norm = None if m.norm is None else convert(m.norm, "norm")
+        if library == "torch":
+            import torch
+
+            extra = {"enable_nested_tensor": False} if kind == "TransformerEncoder" else {}
+            target = getattr(torch.nn, kind)(layers[0], len(layers), norm=norm, **extra)
+            target.layers = torch.nn.ModuleList(layers)
+        else:
+            from .. import ModuleList, transformer
+
+            target = getattr(transformer, kind)(layers[0], len(layers), norm=norm)
+            target.layers = ModuleList(layers)
+        return target
+
+    return build
+
+
+def _transformer_builder(library: str) -> Callable[[Any, Convert], Any]:
+    """A builder for nn.Transformer: its encoder and decoder converted (after construction,
+    whose initialisation would overwrite them)."""
+
+    def build(m: Any, convert: Convert) -> Any:
+        if library == "torch":
+            import torch
+
+            target = torch.nn.Transformer(m.d_model, m.nhead, custom_encoder=torch.nn.Identity(),
+                                          custom_decoder=torch.nn.Identity(),
+                                          batch_first=m.batch_first)
+        else:
+            from .. import Identity, transformer
+
+            with _rng_untouched():
+                target = transformer.Transformer(m.d_model, m.nhead, custom_encoder=Identity(),
+                                                 custom_decoder=Identity(),
+                                                 batch_first=m.batch_first)
+        target.encoder, target.decoder = convert(m.encoder, "encoder"), convert(m.decoder,
+                                                                                "decoder")
+        return target
+
+    return build
+
+
 _POOL = ("kernel_size", "stride", "padding")
 _BATCH_NORM = ("num_features", "eps", "momentum", "affine", "track_running_stats")
+_RNN = ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout",
+        "bidirectional")
 
 # The table: one entry per layer type (ours -> torch and back).
 TABLE: list[Entry] = [
@@ -108,7 +187,8 @@ TABLE: list[Entry] = [
           torch_only={"ceil_mode": False, "count_include_pad": True, "divisor_override": None}),
     Entry("nn.BatchNorm1d", "torch.nn.BatchNorm1d", _BATCH_NORM),
     Entry("nn.BatchNorm2d", "torch.nn.BatchNorm2d", _BATCH_NORM),
-    Entry("nn.LayerNorm", "torch.nn.LayerNorm", ("normalized_shape", "eps", "elementwise_affine")),
+    Entry("nn.LayerNorm", "torch.nn.LayerNorm",
+          ("normalized_shape", "eps", "elementwise_affine", "bias"), optional=("bias",)),
     Entry("nn.Embedding", "torch.nn.Embedding", ("num_embeddings", "embedding_dim"),
           torch_only={"padding_idx": None, "max_norm": None, "scale_grad_by_freq": False,
                       "sparse": False}),
@@ -116,6 +196,32 @@ TABLE: list[Entry] = [
     Entry("nn.GELU", "torch.nn.GELU", ("approximate",), optional=("approximate",)),
     Entry("nn.Softmax", "torch.nn.Softmax", ("dim",)),
     Entry("nn.LogSoftmax", "torch.nn.LogSoftmax", ("dim",)),
+    Entry("nn.RMSNorm", "torch.nn.RMSNorm", ("normalized_shape", "eps", "elementwise_affine")),
+    Entry("nn.RNN", "torch.nn.RNN", _RNN + ("nonlinearity",)),
+    Entry("nn.GRU", "torch.nn.GRU", _RNN),
+    Entry("nn.LSTM", "torch.nn.LSTM", _RNN, torch_only={"proj_size": 0}),
+    Entry("nn.RNNCell", "torch.nn.RNNCell", ("input_size", "hidden_size", "bias", "nonlinearity")),
+    Entry("nn.GRUCell", "torch.nn.GRUCell", ("input_size", "hidden_size", "bias")),
+    Entry("nn.LSTMCell", "torch.nn.LSTMCell", ("input_size", "hidden_size", "bias")),
+    Entry("nn.MultiheadAttention", "torch.nn.MultiheadAttention",
+          ("embed_dim", "num_heads", "dropout", "kdim", "vdim", "add_zero_attn", "batch_first"),
+          derived=_attention_settings),
+    # torch's MultiheadAttention holds its out_proj as this Linear subclass (from torch only:
+    # nn.Linear goes to torch.nn.Linear, the entry above)
+    Entry("nn.Linear", "torch.nn.modules.linear.NonDynamicallyQuantizableLinear",
+          ("in_features", "out_features", "bias")),
+    Entry("nn.TransformerEncoderLayer", "torch.nn.TransformerEncoderLayer",
+          derived=_transformer_layer_settings),
+    Entry("nn.TransformerDecoderLayer", "torch.nn.TransformerDecoderLayer",
+          derived=_transformer_layer_settings),
+    Entry("nn.TransformerEncoder", "torch.nn.TransformerEncoder",
+          to_torch=_stack_builder("TransformerEncoder", "torch"),
+          from_torch=_stack_builder("TransformerEncoder", "nn")),
+    Entry("nn.TransformerDecoder", "torch.nn.TransformerDecoder",
+          to_torch=_stack_builder("TransformerDecoder", "torch"),
+          from_torch=_stack_builder("TransformerDecoder", "nn")),
+    Entry("nn.Transformer", "torch.nn.Transformer",
+          to_torch=_transformer_builder("torch"), from_torch=_transformer_builder("nn")),
 ]
 
 _REGISTERED: list[Entry] = []  # entries added with register(): they take precedence
@@ -193,8 +299,13 @@ def to_torch(model: Module, example_input: Any = None) -> "torch.nn.Module":
 
 
 def _translatable(model: Module, table: dict) -> bool:
-    """True when every module of the tree is a table layer (the fast path applies)."""
-    return all(type(m) in table for m in model.modules())
+    """True when every module of the tree is a table layer (the fast path applies); a
+    ModuleList or ModuleDict counts as its elements (a table layer that holds one, as
+    TransformerEncoder its layers, converts them itself)."""
+    from ..containers import ModuleDict, ModuleList
+
+    return type(model) in table and all(
+        type(m) in table or isinstance(m, (ModuleList, ModuleDict)) for m in model.modules())
 
 
 def _convert_tree(torch: ModuleType, model: Module, table: dict, root: str) -> Any:
@@ -208,6 +319,8 @@ def _convert_tree(torch: ModuleType, model: Module, table: dict, root: str) -> A
             target = entry.to_torch(module, lambda child, name: convert(child, _join(path, name)))
         else:
             settings = _settings(module, entry, path, "nn.to_torch")
+            if entry.derived is not None:
+                settings.update(entry.derived(module))
             with torch.random.fork_rng(devices=[]):  # the torch layer's init draws nothing
                 target = _resolve(entry.theirs)(**settings)
             _copy_to_torch(torch, module, target, path, convert)
@@ -259,6 +372,8 @@ def _convert_from_torch(torch: ModuleType, module: Any, table: dict, root: str) 
             target = entry.from_torch(source, lambda child, name: convert(child, _join(path, name)))
         else:
             settings = _settings(source, entry, path, "nn.from_torch")
+            if entry.derived is not None:
+                settings.update(entry.derived(source))
             with _rng_untouched():  # our layer's init must not move the user's random stream
                 target = _resolve(entry.ours)(**settings)
             _copy_from_torch(torch, source, target, path, convert)
