@@ -230,26 +230,38 @@ def _activation(activation: str | Callable, owner: str) -> Callable:
     return relu if activation == "relu" else gelu
 
 
-class TransformerEncoderLayer(Module):
-    """torch.nn.TransformerEncoderLayer: self-attention and a feed-forward block, each with a
-    residual connection and LayerNorm (after each block, or before with ``norm_first``)."""
+class _TransformerLayer(Module):
+    """The members of torch's transformer layers, registered in torch's order so that
+    state_dicts match: self-attention (and, in a decoder layer, attention to the memory),
+    the feed-forward block's two Linear layers, one LayerNorm and one Dropout per block."""
+
+    _cross = False  # a decoder layer: attention to the encoder's output too
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str | Callable = "relu",
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, dtype: Any = None) -> None:
         super().__init__()
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, dtype=dtype)
+        attention = dict(dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype)
+        self.self_attn = MultiheadAttention(d_model, nhead, **attention)
+        if self._cross:
+            self.multihead_attn = MultiheadAttention(d_model, nhead, **attention)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
         self.norm_first = bool(norm_first)
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.activation = _activation(activation, "TransformerEncoderLayer")
+        blocks = 3 if self._cross else 2
+        for i in range(1, blocks + 1):
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias,
+                                                dtype=dtype))
+        for i in range(1, blocks + 1):
+            setattr(self, f"dropout{i}", Dropout(dropout))
+        self.activation = _activation(activation, type(self).__name__)
+
+
+class TransformerEncoderLayer(_TransformerLayer):
+    """torch.nn.TransformerEncoderLayer: self-attention and a feed-forward block, each with a
+    residual connection and LayerNorm (after each block, or before with ``norm_first``)."""
 
     def forward(self, src: Any, src_mask: Any = None, src_key_padding_mask: Any = None,
                 is_causal: bool = False) -> Tensor:
@@ -269,6 +281,16 @@ class TransformerEncoderLayer(Module):
         return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
 
+def _build_stack(stack: Module, layer: Module, num_layers: int, norm: Module | None) -> None:
+    """``num_layers`` copies of ``layer`` (weights of their own) under ``layers``, then the
+    optional final ``norm``: torch's TransformerEncoder and TransformerDecoder."""
+    if int(num_layers) < 1:
+        raise ValueError(f"{type(stack).__name__}: num_layers must be >= 1, got {num_layers}.")
+    stack.layers = ModuleList([copy.deepcopy(layer) for _ in range(int(num_layers))])
+    stack.num_layers = int(num_layers)
+    stack.norm = norm
+
+
 class TransformerEncoder(Module):
     """torch.nn.TransformerEncoder: ``num_layers`` copies of ``encoder_layer`` (each with
     weights of its own, under ``layers.0.``, ``layers.1.``, ...), applied in turn, then
@@ -278,11 +300,7 @@ class TransformerEncoder(Module):
     def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None,
                  enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
         super().__init__()
-        if int(num_layers) < 1:
-            raise ValueError(f"TransformerEncoder: num_layers must be >= 1, got {num_layers}.")
-        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(int(num_layers))])
-        self.num_layers = int(num_layers)
-        self.norm = norm
+        _build_stack(self, encoder_layer, num_layers, norm)
 
     def forward(self, src: Any, mask: Any = None, src_key_padding_mask: Any = None,
                 is_causal: bool | None = None) -> Tensor:
@@ -293,30 +311,12 @@ class TransformerEncoder(Module):
         return x if self.norm is None else self.norm(x)
 
 
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(_TransformerLayer):
     """torch.nn.TransformerDecoderLayer: self-attention over the target, attention from the
     target to the encoder's output (``memory``), and a feed-forward block, each with a
     residual connection and LayerNorm (after each block, or before with ``norm_first``)."""
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str | Callable = "relu",
-                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, dtype: Any = None) -> None:
-        super().__init__()
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, dtype=dtype)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                                 batch_first=batch_first, dtype=dtype)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
-        self.norm_first = bool(norm_first)
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1, self.dropout2, self.dropout3 = (Dropout(dropout), Dropout(dropout),
-                                                       Dropout(dropout))
-        self.activation = _activation(activation, "TransformerDecoderLayer")
+    _cross = True
 
     def forward(self, tgt: Any, memory: Any, tgt_mask: Any = None, memory_mask: Any = None,
                 tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None,
@@ -357,11 +357,7 @@ class TransformerDecoder(Module):
     def __init__(self, decoder_layer: Module, num_layers: int,
                  norm: Module | None = None) -> None:
         super().__init__()
-        if int(num_layers) < 1:
-            raise ValueError(f"TransformerDecoder: num_layers must be >= 1, got {num_layers}.")
-        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(int(num_layers))])
-        self.num_layers = int(num_layers)
-        self.norm = norm
+        _build_stack(self, decoder_layer, num_layers, norm)
 
     def forward(self, tgt: Any, memory: Any, tgt_mask: Any = None, memory_mask: Any = None,
                 tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None,
