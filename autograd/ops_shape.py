@@ -600,7 +600,7 @@ class ShapeMethods:
                              "PyTorch); leave dim out to repeat its one element.")
         x = self.reshape(-1) if dim is None else self
         d = 0 if dim is None else _dim("repeat_interleave", dim, self.ndim)
-        n = x.shape[d] if x.ndim else 1
+        n = x.shape[d]  # x has a dim d: a 0-d tensor is flattened or refused above
         counts = np.asarray(_raw(repeats))
         if counts.dtype.kind not in "iu" or counts.ndim > 1 or \
                 (counts.ndim == 1 and counts.size not in (1, n)) or (counts < 0).any():

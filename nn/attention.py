@@ -139,15 +139,17 @@ class PackedSelfAttention(BuiltinFunction):
         n_head, scale = ctx.n_head, ctx.scale
         q, k, v = _split_heads(qkv, n_head)
         gh, o = _heads(g, n_head), _heads(out, n_head)
-        if g.__class__ is not np.ndarray:  # create_graph: the same steps, recorded
+        recorded = g.__class__ is not np.ndarray  # create_graph: the same steps, recorded
+        if recorded:
             p = _weights(ctx.xp, q, k, None, scale, ctx.causal)
-            ds = (gh @ v.swapaxes(-1, -2) - _row_dot(gh, o)) * p
-            parts = (ds @ k * scale, ds.swapaxes(-1, -2) @ q * scale, p.swapaxes(-1, -2) @ gh)
+        ds = _softmax_grad(gh @ _transposed(v), _row_dot(gh, o), p)  # as in the op above
+        if recorded:
+            parts = (_times(ds @ k, scale), _times(ds.swapaxes(-1, -2) @ q, scale),
+                     p.swapaxes(-1, -2) @ gh)
             return ag.stack([x.swapaxes(-3, -2) for x in parts], dim=-3).reshape(qkv.shape)
         grad = np.empty(qkv.shape, qkv.dtype)  # written in three strided thirds, below
         gq, gk, gv = _split_heads(grad, n_head)
         np.matmul(p.swapaxes(-1, -2), gh, out=gv)
-        ds = _softmax_grad(gh @ _transposed(v), _row_dot(gh, o), p)  # as in the op above
         np.matmul(ds, k, out=gq)
         gq *= qkv.dtype.type(scale)
         np.matmul(ds.swapaxes(-1, -2), q, out=gk)
